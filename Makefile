@@ -1,0 +1,69 @@
+# csibiz: build the nginx module against Debian's nginx-dev, run the local
+# stack and the test suite.  See README.md.
+
+NGX_SRC     ?= /usr/share/nginx/src
+BUILD       := $(CURDIR)/build
+MODULE      := $(BUILD)/ngx_http_csibiz_module.so
+NGX_COPY    := $(BUILD)/nginx-src
+
+MODULE_SRCS := $(wildcard ngx_csibiz_module/*.c ngx_csibiz_module/*.h \
+                          lib/*.c lib/*.h)
+
+.PHONY: all build deps demo stop test unit clean distclean
+
+all: build
+
+build: $(MODULE)
+
+# nginx's configure writes a Makefile into the source tree, so it runs in a
+# private copy of nginx-dev's sources; the flags must be Debian's exactly or
+# the packaged nginx refuses the module as not binary compatible.  The list
+# of source files is part of the stamp, since config globs lib/*.c.
+$(BUILD)/configure.stamp: config $(NGX_SRC)/conf_flags
+	@rm -rf $(NGX_COPY) $(BUILD)/Makefile
+	@mkdir -p $(BUILD)
+	cp -a $(NGX_SRC) $(NGX_COPY)
+	cd $(NGX_COPY) && . ./conf_flags \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	       --add-dynamic-module=$(CURDIR) --builddir=$(BUILD) \
+	       > $(BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(BUILD)/configure.log; exit 1; }
+	@touch $@
+
+$(BUILD)/srclist: FORCE
+	@mkdir -p $(BUILD)
+	@echo $(sort $(wildcard lib/*.c ngx_csibiz_module/*.c)) > $@.new
+	@cmp -s $@.new $@ 2>/dev/null || mv $@.new $@; rm -f $@.new
+
+$(MODULE): $(BUILD)/configure.stamp $(BUILD)/srclist $(MODULE_SRCS)
+	@if [ $(BUILD)/srclist -nt $(BUILD)/configure.stamp ]; then \
+	    rm -f $(BUILD)/configure.stamp; $(MAKE) $(BUILD)/configure.stamp; fi
+	$(MAKE) -f $(BUILD)/Makefile -C $(NGX_COPY) modules
+	@touch $@
+
+FORCE:
+
+SHELL := /bin/bash
+
+# Installs what is missing from Debian's packages (idempotent).
+deps:
+	tools/setup
+
+demo: deps build
+	tools/stack demo start
+
+stop:
+	-tools/stack demo stop
+	-tools/stack test stop
+
+include mk/unit.mk
+
+test: deps build unit
+	tools/stack test start-backends
+	rc=0; prove -r t || rc=$$?; tools/stack test stop; exit $$rc
+
+clean:
+	rm -rf $(BUILD) t/servroot
+
+distclean: stop clean
+	rm -rf var

@@ -1,0 +1,3 @@
+# C unit tests for lib/ (owned by the lib/ work; see t/unit/).
+unit:
+	@true

@@ -1,0 +1,160 @@
+
+/*
+ * GET /api/health: a real round trip to each configured backend, run in
+ * parallel (Redis PING, PostgreSQL SELECT 1).  200 when all are up, else
+ * 503 naming what is down; for load balancers and ops.
+ */
+
+
+#include "ngx_http_csibiz_module.h"
+
+
+#define NGX_HTTP_CSIBIZ_HEALTH_UNUSED  0
+#define NGX_HTTP_CSIBIZ_HEALTH_UP      1
+#define NGX_HTTP_CSIBIZ_HEALTH_DOWN    2
+
+
+typedef struct {
+    ngx_uint_t                     pending;
+    ngx_uint_t                     redis;
+    ngx_uint_t                     postgres;
+} ngx_http_csibiz_health_ctx_t;
+
+
+static ngx_int_t ngx_http_csibiz_health_redis_done(ngx_http_request_t *r,
+    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_csibiz_health_pg_done(ngx_http_request_t *r,
+    void *data, ngx_int_t status, PGresult *res);
+static ngx_int_t ngx_http_csibiz_health_send(ngx_http_request_t *r,
+    ngx_http_csibiz_health_ctx_t *ctx);
+
+
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_health_stmt =
+    ngx_http_csibiz_pg_stmt("health", "SELECT 1", 0);
+
+
+ngx_int_t
+ngx_http_csibiz_health_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                      ping;
+    ngx_http_csibiz_redis_op_t    *rop;
+    ngx_http_csibiz_main_conf_t   *cmcf;
+    ngx_http_csibiz_health_ctx_t  *ctx;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_health_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (cmcf->redis_pool) {
+        ctx->redis = NGX_HTTP_CSIBIZ_HEALTH_DOWN;
+        ngx_str_set(&ping, "PING");
+
+        rop = ngx_http_csibiz_redis_create(r);
+
+        if (rop != NULL
+            && ngx_http_csibiz_redis_append(rop, 1, &ping) == NGX_OK
+            && ngx_http_csibiz_redis_send(rop,
+                                          ngx_http_csibiz_health_redis_done,
+                                          ctx)
+               == NGX_DONE)
+        {
+            ctx->pending++;
+        }
+    }
+
+    if (cmcf->pg_pool) {
+        ctx->postgres = NGX_HTTP_CSIBIZ_HEALTH_DOWN;
+
+        if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_health_stmt, NULL,
+                                     ngx_http_csibiz_health_pg_done, ctx)
+            == NGX_DONE)
+        {
+            ctx->pending++;
+        }
+    }
+
+    if (ctx->pending == 0) {
+        return ngx_http_csibiz_health_send(r, ctx);
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_health_redis_done(ngx_http_request_t *r, void *data,
+    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+{
+    ngx_http_csibiz_health_ctx_t  *ctx = data;
+
+    if (status == NGX_HTTP_CSIBIZ_OK
+        && n == 1
+        && replies[0]->type == REDIS_REPLY_STATUS)
+    {
+        ctx->redis = NGX_HTTP_CSIBIZ_HEALTH_UP;
+    }
+
+    if (--ctx->pending) {
+        return NGX_DONE;
+    }
+
+    return ngx_http_csibiz_health_send(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_health_pg_done(ngx_http_request_t *r, void *data,
+    ngx_int_t status, PGresult *res)
+{
+    ngx_http_csibiz_health_ctx_t  *ctx = data;
+
+    if (status == NGX_HTTP_CSIBIZ_OK && PQntuples(res) == 1) {
+        ctx->postgres = NGX_HTTP_CSIBIZ_HEALTH_UP;
+    }
+
+    if (--ctx->pending) {
+        return NGX_DONE;
+    }
+
+    return ngx_http_csibiz_health_send(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_health_send(ngx_http_request_t *r,
+    ngx_http_csibiz_health_ctx_t *ctx)
+{
+    u_char      *body, *p;
+    ngx_uint_t   ok;
+
+    static const char  *state[] = { "", "up", "down" };
+
+    body = ngx_pnalloc(r->pool, sizeof("{\"redis\":\"down\","
+                                       "\"postgres\":\"down\"}"));
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, "{", 1);
+
+    if (ctx->redis) {
+        p = ngx_sprintf(p, "\"redis\":\"%s\"", state[ctx->redis]);
+    }
+
+    if (ctx->postgres) {
+        p = ngx_sprintf(p, "%s\"postgres\":\"%s\"", ctx->redis ? "," : "",
+                        state[ctx->postgres]);
+    }
+
+    *p++ = '}';
+
+    ok = ctx->redis != NGX_HTTP_CSIBIZ_HEALTH_DOWN
+         && ctx->postgres != NGX_HTTP_CSIBIZ_HEALTH_DOWN;
+
+    return ngx_http_csibiz_send_json(r, ok ? NGX_HTTP_OK
+                                           : NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     body, p - body);
+}

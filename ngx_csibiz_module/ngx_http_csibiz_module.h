@@ -1,0 +1,238 @@
+
+/*
+ * csibiz: the self-service portal of the resident medical insurance for
+ * students and children, as an nginx module.
+ */
+
+
+#ifndef _NGX_HTTP_CSIBIZ_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CSIBIZ_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+
+
+/* what a backend operation ended with, as seen by its handler */
+#define NGX_HTTP_CSIBIZ_OK           0
+#define NGX_HTTP_CSIBIZ_UNAVAILABLE  1   /* down, timed out, queue full */
+#define NGX_HTTP_CSIBIZ_QUERY_ERROR  2   /* PostgreSQL answered an error */
+
+
+typedef struct ngx_http_csibiz_pool_s  ngx_http_csibiz_pool_t;
+typedef struct ngx_http_csibiz_peer_s  ngx_http_csibiz_peer_t;
+typedef struct ngx_http_csibiz_op_s    ngx_http_csibiz_op_t;
+
+
+/*
+ * A per-worker pool of connections to one backend.  The generic part
+ * (bounded size, FIFO wait queue, idle keepalive, back-off while the
+ * backend is down) lives in ngx_http_csibiz_pool.c; the protocol drivers
+ * (Redis, PostgreSQL) plug in through the three callbacks.
+ */
+
+typedef struct {
+    ngx_uint_t                     size;
+    ngx_uint_t                     queue;
+    ngx_msec_t                     connect_timeout;
+    ngx_msec_t                     timeout;
+    ngx_msec_t                     queue_timeout;
+    ngx_msec_t                     keepalive_timeout;
+} ngx_http_csibiz_pool_conf_t;
+
+
+typedef ngx_int_t (*ngx_http_csibiz_peer_connect_pt)(
+    ngx_http_csibiz_peer_t *peer);
+typedef void (*ngx_http_csibiz_peer_start_pt)(ngx_http_csibiz_peer_t *peer);
+typedef void (*ngx_http_csibiz_peer_close_pt)(ngx_http_csibiz_peer_t *peer);
+typedef void (*ngx_http_csibiz_op_free_pt)(ngx_http_csibiz_op_t *op);
+
+
+struct ngx_http_csibiz_pool_s {
+    ngx_http_csibiz_pool_conf_t   *conf;
+    void                          *driver_conf;
+    void                          *data;       /* driver state */
+    ngx_str_t                      name;
+    ngx_log_t                     *log;
+
+    u_char                        *peers;
+    size_t                         peer_size;
+
+    ngx_queue_t                    free;       /* unused peer slots */
+    ngx_queue_t                    idle;       /* connected, no op */
+    ngx_queue_t                    waiting;    /* ops waiting for a peer */
+    ngx_uint_t                     nwaiting;
+
+    ngx_uint_t                     connects;
+    ngx_uint_t                     failures;
+
+    /* back-off while the backend is down: no reconnect storm */
+    ngx_msec_t                     backoff;
+    ngx_msec_t                     retry_at;
+    ngx_uint_t                     down;       /* unsigned down:1; */
+
+    ngx_http_csibiz_peer_connect_pt  connect;
+    ngx_http_csibiz_peer_start_pt    start;
+    ngx_http_csibiz_peer_close_pt    close;
+};
+
+
+struct ngx_http_csibiz_peer_s {
+    ngx_queue_t                    queue;
+    ngx_http_csibiz_pool_t        *pool;
+    ngx_connection_t              *connection;
+    ngx_http_csibiz_op_t          *op;
+    void                          *data;       /* driver state */
+    unsigned                       connected:1;
+    unsigned                       idle:1;
+};
+
+
+/*
+ * One operation of a request on a backend: a pipeline of Redis commands,
+ * or one PostgreSQL statement.  It lives in the request pool; a cleanup
+ * detaches it if the request goes away first.
+ */
+
+struct ngx_http_csibiz_op_s {
+    ngx_queue_t                    queue;
+    ngx_http_request_t            *request;
+    ngx_http_csibiz_pool_t        *pool;
+    ngx_http_csibiz_peer_t        *peer;
+    ngx_event_t                    event;      /* queue timeout, posting */
+    ngx_int_t                      status;
+
+    /* called once: calls the user handler, returns its finalize code */
+    ngx_int_t                    (*complete)(ngx_http_csibiz_op_t *op);
+    ngx_http_csibiz_op_free_pt     free;
+
+    unsigned                       waiting:1;
+    unsigned                       done:1;
+};
+
+
+void ngx_http_csibiz_pool_init(ngx_http_csibiz_pool_t *pool,
+    ngx_http_csibiz_peer_t *peers, size_t peer_size, ngx_log_t *log);
+void ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool);
+ngx_int_t ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op);
+void ngx_http_csibiz_pool_connected(ngx_http_csibiz_peer_t *peer);
+void ngx_http_csibiz_pool_connect_failed(ngx_http_csibiz_peer_t *peer);
+void ngx_http_csibiz_pool_finish(ngx_http_csibiz_peer_t *peer,
+    ngx_int_t status, ngx_uint_t reusable);
+void ngx_http_csibiz_pool_close_peer(ngx_http_csibiz_peer_t *peer);
+void ngx_http_csibiz_pool_idle_handler(ngx_event_t *ev);
+
+
+/* Redis */
+
+typedef struct {
+    ngx_http_csibiz_pool_conf_t    pool;
+    ngx_addr_t                     addr;
+    ngx_str_t                      password;
+    ngx_int_t                      db;
+} ngx_http_csibiz_redis_conf_t;
+
+
+typedef ngx_int_t (*ngx_http_csibiz_redis_handler_pt)(ngx_http_request_t *r,
+    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+
+
+typedef struct ngx_http_csibiz_redis_op_s  ngx_http_csibiz_redis_op_t;
+
+
+ngx_http_csibiz_redis_op_t *ngx_http_csibiz_redis_create(
+    ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
+    ngx_uint_t argc, ngx_str_t *argv);
+ngx_int_t ngx_http_csibiz_redis_send(ngx_http_csibiz_redis_op_t *rop,
+    ngx_http_csibiz_redis_handler_pt handler, void *data);
+ngx_int_t ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **pool);
+
+
+/* PostgreSQL */
+
+typedef struct {
+    ngx_http_csibiz_pool_conf_t    pool;
+    ngx_str_t                      conninfo;
+} ngx_http_csibiz_pg_conf_t;
+
+
+/*
+ * A statement is declared once, statically; each connection prepares it
+ * on first use and then runs it by name.
+ */
+
+typedef struct {
+    const char                    *name;
+    const char                    *sql;
+    int                            nparams;
+    ngx_uint_t                     index;      /* 0: not numbered yet */
+} ngx_http_csibiz_pg_stmt_t;
+
+#define ngx_http_csibiz_pg_stmt(name, sql, nparams)                         \
+    { name, sql, nparams, 0 }
+
+
+typedef ngx_int_t (*ngx_http_csibiz_pg_handler_pt)(ngx_http_request_t *r,
+    void *data, ngx_int_t status, PGresult *res);
+
+
+ngx_int_t ngx_http_csibiz_pg_query(ngx_http_request_t *r,
+    ngx_http_csibiz_pg_stmt_t *stmt, ngx_str_t *params,
+    ngx_http_csibiz_pg_handler_pt handler, void *data);
+ngx_int_t ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
+    ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **pool);
+char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo);
+
+
+/* module configuration */
+
+typedef struct {
+    ngx_http_csibiz_redis_conf_t  *redis;
+    ngx_http_csibiz_pg_conf_t     *postgres;
+
+    /* this worker's pools, set in init_process */
+    ngx_http_csibiz_pool_t        *redis_pool;
+    ngx_http_csibiz_pool_t        *pg_pool;
+} ngx_http_csibiz_main_conf_t;
+
+
+typedef ngx_int_t (*ngx_http_csibiz_handler_pt)(ngx_http_request_t *r);
+
+
+typedef struct {
+    ngx_str_t                      name;
+    ngx_uint_t                     methods;
+    ngx_http_csibiz_handler_pt     handler;
+} ngx_http_csibiz_handler_t;
+
+
+typedef struct {
+    ngx_http_csibiz_handler_t     *handler;
+} ngx_http_csibiz_loc_conf_t;
+
+
+/* responses */
+
+ngx_int_t ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len);
+ngx_int_t ngx_http_csibiz_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+ngx_int_t ngx_http_csibiz_send_unavailable(ngx_http_request_t *r);
+
+
+/* handlers */
+
+ngx_int_t ngx_http_csibiz_health_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_test_handler(ngx_http_request_t *r);
+
+
+extern ngx_module_t  ngx_http_csibiz_module;
+
+
+#endif /* _NGX_HTTP_CSIBIZ_MODULE_H_INCLUDED_ */

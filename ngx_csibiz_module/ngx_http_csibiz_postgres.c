@@ -1,0 +1,866 @@
+
+/*
+ * PostgreSQL through libpq in non-blocking mode, driven by nginx events.
+ * libpq owns the socket; nginx only wraps its descriptor in a connection
+ * (ngx_get_connection) to get events and timers.  The events are
+ * level-triggered, as libpq expects: PQconsumeInput() may leave data in
+ * the socket, which an edge-triggered event would never report again.
+ */
+
+
+#include "ngx_http_csibiz_module.h"
+
+#include <sys/stat.h>
+
+
+#define NGX_HTTP_CSIBIZ_PG_CONNECTING  0
+#define NGX_HTTP_CSIBIZ_PG_READY       1
+
+#define NGX_HTTP_CSIBIZ_PG_NEW         0
+#define NGX_HTTP_CSIBIZ_PG_PREPARING   1
+#define NGX_HTTP_CSIBIZ_PG_EXECUTING   2
+
+/* statements beyond this many are sent unprepared */
+#define NGX_HTTP_CSIBIZ_PG_MAX_STMTS   256
+
+
+typedef struct {
+    ngx_http_csibiz_peer_t         peer;
+    PGconn                        *conn;
+    ino_t                          inode;
+    ngx_uint_t                     state;
+    uint8_t                        prepared[NGX_HTTP_CSIBIZ_PG_MAX_STMTS / 8];
+} ngx_http_csibiz_pg_peer_t;
+
+
+typedef struct {
+    ngx_http_csibiz_op_t           op;
+    ngx_http_csibiz_pg_stmt_t     *stmt;
+    const char                   **values;
+    int                           *lengths;
+    ngx_uint_t                     phase;
+    PGresult                      *res;
+    ngx_http_csibiz_pg_handler_pt  handler;
+    void                          *data;
+} ngx_http_csibiz_pg_op_t;
+
+
+static ngx_int_t ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_pg_start(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_pg_close(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_pg_release_connection(ngx_connection_t *c);
+static ngx_int_t ngx_http_csibiz_pg_track_socket(
+    ngx_http_csibiz_pg_peer_t *pp);
+static ngx_int_t ngx_http_csibiz_pg_want(ngx_connection_t *c,
+    ngx_uint_t read, ngx_uint_t write);
+static void ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev);
+static void ngx_http_csibiz_pg_handler(ngx_event_t *ev);
+static void ngx_http_csibiz_pg_send(ngx_http_csibiz_pg_peer_t *pp);
+static ngx_int_t ngx_http_csibiz_pg_flush(ngx_http_csibiz_pg_peer_t *pp);
+static void ngx_http_csibiz_pg_read(ngx_http_csibiz_pg_peer_t *pp);
+static void ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
+    ngx_http_csibiz_pg_stmt_t *stmt);
+static void ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
+    const char *what);
+static void ngx_http_csibiz_pg_notice(void *arg, const char *message);
+static ngx_int_t ngx_http_csibiz_pg_complete(ngx_http_csibiz_op_t *op);
+static void ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op);
+
+
+/* statements get numbers (and so prepared names) as this worker uses them */
+static ngx_uint_t  ngx_http_csibiz_pg_nstmts;
+
+
+ngx_int_t
+ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
+    ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **poolp)
+{
+    ngx_http_csibiz_pool_t     *pool;
+    ngx_http_csibiz_pg_peer_t  *peers;
+
+    pool = ngx_pcalloc(cycle->pool, sizeof(ngx_http_csibiz_pool_t));
+    peers = ngx_pcalloc(cycle->pool,
+                        pcf->pool.size * sizeof(ngx_http_csibiz_pg_peer_t));
+
+    if (pool == NULL || peers == NULL) {
+        return NGX_ERROR;
+    }
+
+    pool->conf = &pcf->pool;
+    pool->driver_conf = pcf;
+    ngx_str_set(&pool->name, "postgres");
+    pool->connect = ngx_http_csibiz_pg_connect;
+    pool->start = ngx_http_csibiz_pg_start;
+    pool->close = ngx_http_csibiz_pg_close;
+
+    ngx_http_csibiz_pool_init(pool, &peers[0].peer,
+                              sizeof(ngx_http_csibiz_pg_peer_t), cycle->log);
+
+    *poolp = pool;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Runs one statement with text parameters (params[i].data == NULL is SQL
+ * NULL); handler(r, data, status, res) gets the result, which is freed
+ * after it returns.  Returns NGX_DONE, or NGX_ERROR if nothing started.
+ */
+
+ngx_int_t
+ngx_http_csibiz_pg_query(ngx_http_request_t *r,
+    ngx_http_csibiz_pg_stmt_t *stmt, ngx_str_t *params,
+    ngx_http_csibiz_pg_handler_pt handler, void *data)
+{
+    u_char                       *p;
+    ngx_int_t                     i;
+    ngx_http_csibiz_pg_op_t      *pop;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    if (cmcf->pg_pool == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: \"csibiz_postgres\" is not configured");
+        return NGX_ERROR;
+    }
+
+    pop = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_pg_op_t));
+    if (pop == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (stmt->nparams) {
+        pop->values = ngx_palloc(r->pool, stmt->nparams * sizeof(char *));
+        pop->lengths = ngx_palloc(r->pool, stmt->nparams * sizeof(int));
+        if (pop->values == NULL || pop->lengths == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* libpq wants NUL-terminated text values */
+
+        for (i = 0; i < stmt->nparams; i++) {
+            if (params[i].data == NULL) {
+                pop->values[i] = NULL;
+                pop->lengths[i] = 0;
+                continue;
+            }
+
+            p = ngx_pnalloc(r->pool, params[i].len + 1);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            *ngx_cpymem(p, params[i].data, params[i].len) = '\0';
+
+            pop->values[i] = (const char *) p;
+            pop->lengths[i] = (int) params[i].len;
+        }
+    }
+
+    pop->op.request = r;
+    pop->op.pool = cmcf->pg_pool;
+    pop->op.complete = ngx_http_csibiz_pg_complete;
+    pop->op.free = ngx_http_csibiz_pg_free;
+    pop->stmt = stmt;
+    pop->handler = handler;
+    pop->data = data;
+
+    return ngx_http_csibiz_pool_run(&pop->op);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
+{
+    PGconn                     *conn;
+    ngx_socket_t                fd;
+    ngx_connection_t           *c;
+    ngx_http_csibiz_pg_conf_t  *pcf;
+    ngx_http_csibiz_pg_peer_t  *pp;
+    const char                 *keywords[4], *values[4];
+
+    pp = (ngx_http_csibiz_pg_peer_t *) peer;
+    pcf = peer->pool->driver_conf;
+
+    /*
+     * The conninfo is expanded from "dbname" and overrides what comes
+     * before it.  GSSAPI encryption is off unless asked for: probing for
+     * Kerberos credentials is not something to do in a worker.
+     */
+
+    keywords[0] = "gssencmode";
+    values[0] = "disable";
+    keywords[1] = "dbname";
+    values[1] = (const char *) pcf->conninfo.data;
+    keywords[2] = "fallback_application_name";
+    values[2] = "csibiz";
+    keywords[3] = NULL;
+    values[3] = NULL;
+
+    conn = PQconnectStartParams(keywords, values, 1);
+
+    if (conn == NULL) {
+        ngx_log_error(NGX_LOG_ERR, peer->pool->log, 0,
+                      "csibiz: PQconnectStartParams() failed");
+        return NGX_ERROR;
+    }
+
+    if (PQstatus(conn) == CONNECTION_BAD) {
+        ngx_http_csibiz_pg_log_conn_error(peer->pool->log, conn, "connect");
+        PQfinish(conn);
+        return NGX_ERROR;
+    }
+
+    PQsetNoticeProcessor(conn, ngx_http_csibiz_pg_notice, peer->pool->log);
+
+    fd = PQsocket(conn);
+
+    c = ngx_get_connection(fd, peer->pool->log);
+    if (c == NULL) {
+        PQfinish(conn);
+        return NGX_ERROR;
+    }
+
+    c->data = peer;
+    c->read->handler = ngx_http_csibiz_pg_connect_handler;
+    c->write->handler = ngx_http_csibiz_pg_connect_handler;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    peer->connection = c;
+    pp->conn = conn;
+    pp->state = NGX_HTTP_CSIBIZ_PG_CONNECTING;
+    pp->inode = 0;
+    ngx_memzero(pp->prepared, sizeof(pp->prepared));
+
+    (void) ngx_http_csibiz_pg_track_socket(pp);
+
+    ngx_add_timer(c->read, peer->pool->conf->connect_timeout);
+
+    /* a new connection first waits until its socket is writable */
+
+    if (ngx_http_csibiz_pg_want(c, 0, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * libpq may drop a socket and open another one while connecting (SSL or
+ * host fallback); the new one can even get the same number.  The inode
+ * tells sockets apart, so the events follow the right one.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_pg_track_socket(ngx_http_csibiz_pg_peer_t *pp)
+{
+    ngx_socket_t       fd;
+    struct stat        st;
+    ngx_connection_t  *c, *old;
+
+    fd = PQsocket(pp->conn);
+    c = pp->peer.connection;
+
+    if (fd == -1 || fstat(fd, &st) == -1) {
+        return NGX_ERROR;
+    }
+
+    if (fd == c->fd && st.st_ino == pp->inode) {
+        return NGX_OK;
+    }
+
+    if (pp->inode == 0) {
+        pp->inode = st.st_ino;
+        return NGX_OK;
+    }
+
+    old = c;
+
+    c = ngx_get_connection(fd, pp->peer.pool->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->data = old->data;
+    c->read->handler = old->read->handler;
+    c->write->handler = old->write->handler;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    ngx_add_timer(c->read, pp->peer.pool->conf->connect_timeout);
+
+    ngx_http_csibiz_pg_release_connection(old);
+
+    pp->peer.connection = c;
+    pp->inode = st.st_ino;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_pg_want(ngx_connection_t *c, ngx_uint_t read,
+    ngx_uint_t write)
+{
+    if (read && !c->read->active) {
+        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (!read && c->read->active) {
+        if (ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (write && !c->write->active) {
+        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (!write && c->write->active) {
+        if (ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
+{
+    ngx_int_t                   rc;
+    ngx_connection_t           *c;
+    ngx_http_csibiz_peer_t     *peer;
+    ngx_http_csibiz_pg_peer_t  *pp;
+    PostgresPollingStatusType   status;
+
+    c = ev->data;
+    peer = c->data;
+    pp = (ngx_http_csibiz_pg_peer_t *) peer;
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
+                      "csibiz: connecting to postgres timed out");
+        ngx_http_csibiz_pool_connect_failed(peer);
+        return;
+    }
+
+    status = PQconnectPoll(pp->conn);
+
+    if (status == PGRES_POLLING_FAILED) {
+        ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "connect");
+        ngx_http_csibiz_pool_connect_failed(peer);
+        return;
+    }
+
+    if (ngx_http_csibiz_pg_track_socket(pp) != NGX_OK) {
+        ngx_http_csibiz_pool_connect_failed(peer);
+        return;
+    }
+
+    c = peer->connection;
+
+    switch (status) {
+
+    case PGRES_POLLING_READING:
+        rc = ngx_http_csibiz_pg_want(c, 1, 0);
+        break;
+
+    case PGRES_POLLING_WRITING:
+        rc = ngx_http_csibiz_pg_want(c, 0, 1);
+        break;
+
+    default: /* PGRES_POLLING_OK */
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        if (PQsetnonblocking(pp->conn, 1) != 0
+            || ngx_http_csibiz_pg_want(c, 1, 0) != NGX_OK)
+        {
+            ngx_http_csibiz_pool_connect_failed(peer);
+            return;
+        }
+
+        c->read->handler = ngx_http_csibiz_pg_handler;
+        c->write->handler = ngx_http_csibiz_pg_handler;
+        pp->state = NGX_HTTP_CSIBIZ_PG_READY;
+
+        ngx_http_csibiz_pool_connected(peer);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_csibiz_pool_connect_failed(peer);
+    }
+}
+
+
+/* a connected peer got an op: it is sent from the event loop */
+
+static void
+ngx_http_csibiz_pg_start(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_connection_t  *c;
+
+    c = peer->connection;
+
+    c->read->handler = ngx_http_csibiz_pg_handler;
+    c->write->handler = ngx_http_csibiz_pg_handler;
+
+    ngx_add_timer(c->read, peer->pool->conf->timeout);
+    ngx_post_event(c->write, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_csibiz_pg_close(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_http_csibiz_pg_peer_t  *pp;
+
+    pp = (ngx_http_csibiz_pg_peer_t *) peer;
+
+    ngx_http_csibiz_pg_release_connection(peer->connection);
+
+    /* PQfinish() closes the socket: nginx must not close it too */
+    PQfinish(pp->conn);
+    pp->conn = NULL;
+}
+
+
+/* frees the nginx side of a connection whose socket libpq closes */
+
+static void
+ngx_http_csibiz_pg_release_connection(ngx_connection_t *c)
+{
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    /* the kernel drops the descriptor from epoll when it is closed */
+
+    if (c->read->active) {
+        ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->write->active) {
+        ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
+}
+
+
+static void
+ngx_http_csibiz_pg_handler(ngx_event_t *ev)
+{
+    ngx_connection_t           *c;
+    ngx_http_csibiz_peer_t     *peer;
+    ngx_http_csibiz_pg_op_t    *pop;
+    ngx_http_csibiz_pg_peer_t  *pp;
+
+    c = ev->data;
+    peer = c->data;
+    pp = (ngx_http_csibiz_pg_peer_t *) peer;
+    pop = (ngx_http_csibiz_pg_op_t *) peer->op;
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
+                      "csibiz: postgres statement \"%s\" timed out",
+                      pop ? pop->stmt->name : "-");
+        ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
+        return;
+    }
+
+    if (pop == NULL) {
+        return;
+    }
+
+    if (pop->phase == NGX_HTTP_CSIBIZ_PG_NEW) {
+        if (ev->write) {
+            ngx_http_csibiz_pg_send(pp);
+            return;
+        }
+
+        /* nothing asked yet: whatever came is buffered by libpq */
+        if (!PQconsumeInput(pp->conn)) {
+            ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "receive");
+            ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE,
+                                        0);
+        }
+
+        return;
+    }
+
+    if (ev->write) {
+        if (ngx_http_csibiz_pg_flush(pp) != NGX_OK) {
+            ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
+        }
+
+        return;
+    }
+
+    ngx_http_csibiz_pg_read(pp);
+}
+
+
+static void
+ngx_http_csibiz_pg_send(ngx_http_csibiz_pg_peer_t *pp)
+{
+    int                         rc;
+    ngx_uint_t                  n;
+    ngx_http_csibiz_pg_op_t    *pop;
+    ngx_http_csibiz_pg_stmt_t  *stmt;
+    char                        name[32];
+
+    pop = (ngx_http_csibiz_pg_op_t *) pp->peer.op;
+    stmt = pop->stmt;
+
+    if (stmt->index == 0
+        && ngx_http_csibiz_pg_nstmts < NGX_HTTP_CSIBIZ_PG_MAX_STMTS - 1)
+    {
+        stmt->index = ++ngx_http_csibiz_pg_nstmts;
+    }
+
+    n = stmt->index;
+
+    if (n == 0) {
+        pop->phase = NGX_HTTP_CSIBIZ_PG_EXECUTING;
+        rc = PQsendQueryParams(pp->conn, stmt->sql, stmt->nparams, NULL,
+                               pop->values, pop->lengths, NULL, 0);
+
+    } else {
+        *ngx_sprintf((u_char *) name, "csibiz_%ui", n) = '\0';
+
+        if (pp->prepared[n / 8] & (1 << (n % 8))) {
+            pop->phase = NGX_HTTP_CSIBIZ_PG_EXECUTING;
+            rc = PQsendQueryPrepared(pp->conn, name, stmt->nparams,
+                                     pop->values, pop->lengths, NULL, 0);
+
+        } else {
+            pop->phase = NGX_HTTP_CSIBIZ_PG_PREPARING;
+            rc = PQsendPrepare(pp->conn, name, stmt->sql, stmt->nparams,
+                               NULL);
+        }
+    }
+
+    if (rc == 0) {
+        ngx_http_csibiz_pg_log_conn_error(pp->peer.connection->log, pp->conn,
+                                          "send");
+        ngx_http_csibiz_pool_finish(&pp->peer, NGX_HTTP_CSIBIZ_UNAVAILABLE,
+                                    0);
+        return;
+    }
+
+    if (ngx_http_csibiz_pg_flush(pp) != NGX_OK) {
+        ngx_http_csibiz_pool_finish(&pp->peer, NGX_HTTP_CSIBIZ_UNAVAILABLE,
+                                    0);
+    }
+}
+
+
+/* PQflush() until libpq's output buffer is empty, waiting for writable */
+
+static ngx_int_t
+ngx_http_csibiz_pg_flush(ngx_http_csibiz_pg_peer_t *pp)
+{
+    int                rc;
+    ngx_connection_t  *c;
+
+    c = pp->peer.connection;
+
+    rc = PQflush(pp->conn);
+
+    if (rc == -1) {
+        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "send");
+        return NGX_ERROR;
+    }
+
+    return ngx_http_csibiz_pg_want(c, 1, rc == 1);
+}
+
+
+static void
+ngx_http_csibiz_pg_read(ngx_http_csibiz_pg_peer_t *pp)
+{
+    PGresult                 *res;
+    ngx_int_t                 status;
+    ngx_uint_t                n, reusable;
+    ngx_connection_t         *c;
+    ngx_http_csibiz_peer_t   *peer;
+    ngx_http_csibiz_pg_op_t  *pop;
+
+    peer = &pp->peer;
+    c = peer->connection;
+    pop = (ngx_http_csibiz_pg_op_t *) peer->op;
+
+    if (!PQconsumeInput(pp->conn)) {
+        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "receive");
+        ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
+        return;
+    }
+
+    for ( ;; ) {
+
+        if (PQisBusy(pp->conn)) {
+            return;
+        }
+
+        res = PQgetResult(pp->conn);
+
+        if (res != NULL) {
+            /* keep the first error, else the last result */
+
+            if (pop->res == NULL) {
+                pop->res = res;
+
+            } else if (PQresultStatus(pop->res) == PGRES_FATAL_ERROR) {
+                PQclear(res);
+
+            } else {
+                PQclear(pop->res);
+                pop->res = res;
+            }
+
+            continue;
+        }
+
+        /* the command is complete */
+
+        if (pop->res == NULL) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: postgres returned no result");
+            ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
+            return;
+        }
+
+        status = PQresultStatus(pop->res);
+
+        if (pop->phase == NGX_HTTP_CSIBIZ_PG_PREPARING
+            && status == PGRES_COMMAND_OK)
+        {
+            PQclear(pop->res);
+            pop->res = NULL;
+
+            n = pop->stmt->index;
+            pp->prepared[n / 8] |= (uint8_t) (1 << (n % 8));
+
+            pop->phase = NGX_HTTP_CSIBIZ_PG_NEW;
+            ngx_http_csibiz_pg_send(pp);
+            return;
+        }
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+            status = NGX_HTTP_CSIBIZ_OK;
+
+        } else if (PQstatus(pp->conn) == CONNECTION_BAD) {
+            /* the server went away: an outage, not an answer */
+            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "query");
+            status = NGX_HTTP_CSIBIZ_UNAVAILABLE;
+
+        } else {
+            ngx_http_csibiz_pg_log_result(c->log, pop->res, pop->stmt);
+            status = NGX_HTTP_CSIBIZ_QUERY_ERROR;
+        }
+
+        /* a connection left inside a transaction must not be pooled */
+        reusable = (PQtransactionStatus(pp->conn) == PQTRANS_IDLE);
+
+        ngx_http_csibiz_pool_finish(peer, status, reusable);
+        return;
+    }
+}
+
+
+/*
+ * Only the SQLSTATE and the constraint go to the log: the message text
+ * and its detail may quote values, and values can be personal data.
+ */
+
+static void
+ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
+    ngx_http_csibiz_pg_stmt_t *stmt)
+{
+    char  *state, *constraint;
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "csibiz: postgres statement \"%s\" failed: SQLSTATE %s%s%s",
+                  stmt->name, state ? state : "?",
+                  constraint ? ", constraint " : "",
+                  constraint ? constraint : "");
+}
+
+
+static void
+ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
+    const char *what)
+{
+    u_char  *msg, *end;
+
+    msg = (u_char *) PQerrorMessage(conn);
+    end = msg + ngx_strlen(msg);
+
+    while (end > msg && (end[-1] == '\n' || end[-1] == ' ')) {
+        end--;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, log, 0, "csibiz: postgres %s failed: %*s",
+                  what, end - msg, msg);
+}
+
+
+static void
+ngx_http_csibiz_pg_notice(void *arg, const char *message)
+{
+    ngx_log_t  *log = arg;
+
+    size_t  len;
+
+    len = ngx_strlen(message);
+
+    while (len && message[len - 1] == '\n') {
+        len--;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "csibiz: postgres: %*s", len,
+                  message);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_pg_complete(ngx_http_csibiz_op_t *op)
+{
+    ngx_http_csibiz_pg_op_t  *pop;
+
+    pop = (ngx_http_csibiz_pg_op_t *) op;
+
+    return pop->handler(op->request, pop->data, op->status,
+                        op->status == NGX_HTTP_CSIBIZ_UNAVAILABLE
+                        ? NULL : pop->res);
+}
+
+
+static void
+ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op)
+{
+    ngx_http_csibiz_pg_op_t  *pop;
+
+    pop = (ngx_http_csibiz_pg_op_t *) op;
+
+    if (pop->res) {
+        PQclear(pop->res);
+        pop->res = NULL;
+    }
+}
+
+
+/*
+ * At configuration time: the conninfo must parse and must not make a
+ * worker resolve a host name, which would block it.
+ */
+
+char *
+ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
+{
+    char                *err;
+    size_t               len;
+    ngx_uint_t           numeric;
+    struct in6_addr      in6;
+    PQconninfoOption    *opts, *o;
+    const char          *host, *hostaddr;
+
+    err = NULL;
+    opts = PQconninfoParse((const char *) conninfo->data, &err);
+
+    if (opts == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid conninfo \"%V\": %s", conninfo,
+                           err ? err : "out of memory");
+        if (err) {
+            PQfreemem(err);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    host = NULL;
+    hostaddr = NULL;
+
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL || o->val[0] == '\0') {
+            continue;
+        }
+
+        if (ngx_strcmp(o->keyword, "host") == 0) {
+            host = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "hostaddr") == 0) {
+            hostaddr = o->val;
+        }
+    }
+
+    numeric = 1;
+
+    if (hostaddr == NULL && host != NULL && host[0] != '/' && host[0] != '@')
+    {
+        len = ngx_strlen(host);
+
+        numeric = (ngx_inet_addr((u_char *) host, len) != INADDR_NONE
+#if (NGX_HAVE_INET6)
+                   || ngx_inet6_addr((u_char *) host, len, in6.s6_addr)
+                      == NGX_OK
+#endif
+                  );
+    }
+
+    (void) in6;
+
+    if (!numeric) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"host=%s\" in conninfo needs a DNS lookup, which "
+                           "would block a worker: use \"hostaddr=\" or a unix "
+                           "socket directory", host);
+        PQconninfoFree(opts);
+        return NGX_CONF_ERROR;
+    }
+
+    PQconninfoFree(opts);
+
+    return NGX_CONF_OK;
+}

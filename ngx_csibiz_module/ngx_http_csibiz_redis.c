@@ -1,0 +1,692 @@
+
+/*
+ * Redis, driven from nginx's event loop.  nginx owns the socket
+ * (ngx_event_connect_peer); hiredis only encodes commands and parses
+ * replies.  Debian's hiredis 0.14 has no timers of its own, so every
+ * timeout is an nginx timer on the connection's read event.
+ */
+
+
+#include "ngx_http_csibiz_module.h"
+
+
+#define NGX_HTTP_CSIBIZ_REDIS_CONNECTING  0
+#define NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE   1
+#define NGX_HTTP_CSIBIZ_REDIS_READY       2
+
+
+typedef struct {
+    ngx_http_csibiz_peer_t         peer;
+    ngx_peer_connection_t          pc;
+    redisReader                   *reader;
+    ngx_uint_t                     state;
+
+    /* what is being written: the handshake or the op's commands */
+    u_char                        *out;
+    size_t                         out_len;
+    size_t                         out_sent;
+
+    ngx_uint_t                     handshake;  /* replies still expected */
+} ngx_http_csibiz_redis_peer_t;
+
+
+typedef struct {
+    ngx_str_t                      handshake;  /* AUTH and SELECT */
+    ngx_uint_t                     nhandshake;
+} ngx_http_csibiz_redis_pool_data_t;
+
+
+struct ngx_http_csibiz_redis_op_s {
+    ngx_http_csibiz_op_t           op;
+
+    u_char                        *buf;
+    size_t                         len;
+    size_t                         size;
+    ngx_uint_t                     ncommands;
+
+    redisReply                   **replies;
+    ngx_uint_t                     nreplies;
+
+    ngx_http_csibiz_redis_handler_pt  handler;
+    void                          *data;
+};
+
+
+static ngx_int_t ngx_http_csibiz_redis_format(ngx_pool_t *pool,
+    ngx_uint_t argc, ngx_str_t *argv, ngx_str_t *out);
+static ngx_int_t ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_redis_start(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_csibiz_redis_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_csibiz_redis_test_connect(ngx_connection_t *c,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_csibiz_redis_flush(
+    ngx_http_csibiz_redis_peer_t *rp);
+static ngx_int_t ngx_http_csibiz_redis_process(
+    ngx_http_csibiz_redis_peer_t *rp);
+static void ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp);
+static ngx_int_t ngx_http_csibiz_redis_complete(ngx_http_csibiz_op_t *op);
+static void ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op);
+
+
+ngx_int_t
+ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **poolp)
+{
+    u_char                             *p;
+    ngx_str_t                           cmd, argv[2];
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_peer_t       *peers;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+    u_char                              db[NGX_INT_T_LEN];
+
+    pool = ngx_pcalloc(cycle->pool, sizeof(ngx_http_csibiz_pool_t));
+    pd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_csibiz_redis_pool_data_t));
+    peers = ngx_pcalloc(cycle->pool,
+                        rcf->pool.size * sizeof(ngx_http_csibiz_redis_peer_t));
+
+    if (pool == NULL || pd == NULL || peers == NULL) {
+        return NGX_ERROR;
+    }
+
+    pool->conf = &rcf->pool;
+    pool->driver_conf = rcf;
+    pool->data = pd;
+    ngx_str_set(&pool->name, "redis");
+    pool->connect = ngx_http_csibiz_redis_connect;
+    pool->start = ngx_http_csibiz_redis_start;
+    pool->close = ngx_http_csibiz_redis_close;
+
+    ngx_http_csibiz_pool_init(pool, &peers[0].peer,
+                              sizeof(ngx_http_csibiz_redis_peer_t),
+                              cycle->log);
+
+    /* the commands every new connection sends first, encoded once */
+
+    pd->handshake.len = 0;
+    pd->handshake.data = ngx_pnalloc(cycle->pool, 2 * 64 + rcf->password.len);
+    if (pd->handshake.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rcf->password.len) {
+        ngx_str_set(&argv[0], "AUTH");
+        argv[1] = rcf->password;
+
+        if (ngx_http_csibiz_redis_format(cycle->pool, 2, argv, &cmd)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(pd->handshake.data, cmd.data, cmd.len);
+        pd->handshake.len = p - pd->handshake.data;
+        pd->nhandshake++;
+    }
+
+    if (rcf->db > 0) {
+        ngx_str_set(&argv[0], "SELECT");
+        argv[1].data = db;
+        argv[1].len = ngx_sprintf(db, "%i", rcf->db) - db;
+
+        if (ngx_http_csibiz_redis_format(cycle->pool, 2, argv, &cmd)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(pd->handshake.data + pd->handshake.len,
+                       cmd.data, cmd.len);
+        pd->handshake.len = p - pd->handshake.data;
+        pd->nhandshake++;
+    }
+
+    *poolp = pool;
+
+    return NGX_OK;
+}
+
+
+ngx_http_csibiz_redis_op_t *
+ngx_http_csibiz_redis_create(ngx_http_request_t *r)
+{
+    ngx_http_csibiz_redis_op_t   *rop;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    if (cmcf->redis_pool == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: \"csibiz_redis\" is not configured");
+        return NULL;
+    }
+
+    rop = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_redis_op_t));
+    if (rop == NULL) {
+        return NULL;
+    }
+
+    rop->op.request = r;
+    rop->op.pool = cmcf->redis_pool;
+    rop->op.complete = ngx_http_csibiz_redis_complete;
+    rop->op.free = ngx_http_csibiz_redis_free;
+
+    return rop;
+}
+
+
+/* adds one command to the pipeline; argv[i].data may hold binary bytes */
+
+ngx_int_t
+ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
+    ngx_uint_t argc, ngx_str_t *argv)
+{
+    u_char     *p;
+    size_t      size;
+    ngx_str_t   cmd;
+
+    if (ngx_http_csibiz_redis_format(rop->op.request->pool, argc, argv, &cmd)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (rop->len + cmd.len > rop->size) {
+        size = ngx_max(2 * rop->size, rop->len + cmd.len);
+        size = ngx_max(size, 256);
+
+        p = ngx_pnalloc(rop->op.request->pool, size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (rop->len) {
+            ngx_memcpy(p, rop->buf, rop->len);
+        }
+
+        rop->buf = p;
+        rop->size = size;
+    }
+
+    ngx_memcpy(rop->buf + rop->len, cmd.data, cmd.len);
+    rop->len += cmd.len;
+    rop->ncommands++;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sends the pipeline; handler(r, data, status, replies, n) is called with
+ * one reply per command and returns what the request is finalized with.
+ */
+
+ngx_int_t
+ngx_http_csibiz_redis_send(ngx_http_csibiz_redis_op_t *rop,
+    ngx_http_csibiz_redis_handler_pt handler, void *data)
+{
+    if (rop->ncommands == 0) {
+        return NGX_ERROR;
+    }
+
+    rop->replies = ngx_pcalloc(rop->op.request->pool,
+                               rop->ncommands * sizeof(redisReply *));
+    if (rop->replies == NULL) {
+        return NGX_ERROR;
+    }
+
+    rop->handler = handler;
+    rop->data = data;
+
+    return ngx_http_csibiz_pool_run(&rop->op);
+}
+
+
+/* hiredis encodes into malloc()ed memory: copy it out, free at once */
+
+static ngx_int_t
+ngx_http_csibiz_redis_format(ngx_pool_t *pool, ngx_uint_t argc,
+    ngx_str_t *argv, ngx_str_t *out)
+{
+    int          len;
+    char        *cmd;
+    size_t       argvlen[8], *lens;
+    ngx_uint_t   i;
+    const char  *args[8], **a;
+
+    if (argc <= 8) {
+        a = args;
+        lens = argvlen;
+
+    } else {
+        a = ngx_palloc(pool, argc * sizeof(char *));
+        lens = ngx_palloc(pool, argc * sizeof(size_t));
+        if (a == NULL || lens == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < argc; i++) {
+        a[i] = (const char *) argv[i].data;
+        lens[i] = argv[i].len;
+    }
+
+    len = redisFormatCommandArgv(&cmd, (int) argc, a, lens);
+    if (len < 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = ngx_pnalloc(pool, len);
+    if (out->data == NULL) {
+        free(cmd);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, cmd, len);
+    out->len = len;
+
+    free(cmd);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_int_t                      rc;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_redis_peer_t  *rp;
+    ngx_http_csibiz_redis_conf_t  *rcf;
+
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+    rcf = peer->pool->driver_conf;
+
+    ngx_memzero(&rp->pc, sizeof(ngx_peer_connection_t));
+
+    rp->pc.sockaddr = rcf->addr.sockaddr;
+    rp->pc.socklen = rcf->addr.socklen;
+    rp->pc.name = &rcf->addr.name;
+    rp->pc.get = ngx_event_get_peer;
+    rp->pc.log = peer->pool->log;
+    rp->pc.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&rp->pc);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        return NGX_ERROR;
+    }
+
+    c = rp->pc.connection;
+    c->data = peer;
+    c->read->handler = ngx_http_csibiz_redis_read_handler;
+    c->write->handler = ngx_http_csibiz_redis_write_handler;
+
+    peer->connection = c;
+
+    rp->reader = redisReaderCreate();
+    if (rp->reader == NULL) {
+        return NGX_ERROR;
+    }
+
+    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
+    rp->out = NULL;
+    rp->out_len = 0;
+    rp->out_sent = 0;
+
+    ngx_add_timer(c->read, peer->pool->conf->connect_timeout);
+
+    if (rc == NGX_OK) {
+        /* connected at once (a unix socket): go on from the event loop */
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+/* a connected peer got an op: its commands go out from the event loop */
+
+static void
+ngx_http_csibiz_redis_start(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_connection_t              *c;
+    ngx_http_csibiz_redis_op_t    *rop;
+    ngx_http_csibiz_redis_peer_t  *rp;
+
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+    rop = (ngx_http_csibiz_redis_op_t *) peer->op;
+    c = peer->connection;
+
+    c->read->handler = ngx_http_csibiz_redis_read_handler;
+    c->write->handler = ngx_http_csibiz_redis_write_handler;
+
+    rp->out = rop->buf;
+    rp->out_len = rop->len;
+    rp->out_sent = 0;
+
+    ngx_add_timer(c->read, peer->pool->conf->timeout);
+    ngx_post_event(c->write, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_http_csibiz_redis_peer_t  *rp;
+
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+
+    if (rp->reader) {
+        redisReaderFree(rp->reader);
+        rp->reader = NULL;
+    }
+
+    ngx_close_connection(peer->connection);
+}
+
+
+static void
+ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
+{
+    ngx_int_t                           rc;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_peer_t             *peer;
+    ngx_http_csibiz_redis_peer_t       *rp;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    c = wev->data;
+    peer = c->data;
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+
+    if (rp->state == NGX_HTTP_CSIBIZ_REDIS_CONNECTING) {
+
+        if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name) != NGX_OK) {
+            ngx_http_csibiz_pool_connect_failed(peer);
+            return;
+        }
+
+        pd = peer->pool->data;
+
+        if (pd->nhandshake == 0) {
+            if (c->read->timer_set) {
+                ngx_del_timer(c->read);
+            }
+
+            rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
+            ngx_http_csibiz_pool_connected(peer);
+            return;
+        }
+
+        rp->state = NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE;
+        rp->handshake = pd->nhandshake;
+        rp->out = pd->handshake.data;
+        rp->out_len = pd->handshake.len;
+        rp->out_sent = 0;
+    }
+
+    if (rp->out == NULL) {
+        return;
+    }
+
+    rc = ngx_http_csibiz_redis_flush(rp);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_csibiz_redis_error(rp);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_redis_test_connect(ngx_connection_t *c, ngx_str_t *name)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        ngx_log_error(NGX_LOG_ERR, c->log, err,
+                      "csibiz: connect() to redis at %V failed", name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_redis_flush(ngx_http_csibiz_redis_peer_t *rp)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = rp->peer.connection;
+
+    while (rp->out_sent < rp->out_len) {
+        n = c->send(c, rp->out + rp->out_sent, rp->out_len - rp->out_sent);
+
+        if (n == NGX_AGAIN) {
+            /* the write event is edge-triggered: it fires when writable */
+            return NGX_AGAIN;
+        }
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        rp->out_sent += n;
+    }
+
+    rp->out = NULL;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
+{
+    u_char                         buf[4096];
+    ssize_t                        n;
+    ngx_uint_t                     eof;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_peer_t        *peer;
+    ngx_http_csibiz_redis_peer_t  *rp;
+
+    c = rev->data;
+    peer = c->data;
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+
+    if (rev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
+                      "csibiz: redis %s timed out",
+                      rp->state == NGX_HTTP_CSIBIZ_REDIS_READY
+                      ? "reply" : "connect");
+        ngx_http_csibiz_redis_error(rp);
+        return;
+    }
+
+    if (rp->state == NGX_HTTP_CSIBIZ_REDIS_CONNECTING) {
+        return;
+    }
+
+    /* edge-triggered: read until the socket is empty, then parse */
+
+    eof = 0;
+
+    for ( ;; ) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            eof = 1;
+            break;
+        }
+
+        if (redisReaderFeed(rp->reader, (const char *) buf, n) != REDIS_OK) {
+            ngx_http_csibiz_redis_error(rp);
+            return;
+        }
+    }
+
+    switch (ngx_http_csibiz_redis_process(rp)) {
+
+    case NGX_ERROR:
+        ngx_http_csibiz_redis_error(rp);
+        return;
+
+    case NGX_DONE:
+        /* the peer was handed on; it must not be touched here again */
+        return;
+
+    default: /* NGX_AGAIN */
+        if (eof) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: redis closed the connection");
+            ngx_http_csibiz_redis_error(rp);
+        }
+    }
+}
+
+
+/*
+ * Takes the complete replies out of the reader.  NGX_DONE: the exchange
+ * ended and the peer went back to the pool (or on to the next op).
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
+{
+    void                        *reply;
+    ngx_uint_t                   reusable;
+    ngx_connection_t            *c;
+    ngx_http_csibiz_peer_t      *peer;
+    ngx_http_csibiz_redis_op_t  *rop;
+
+    peer = &rp->peer;
+    c = peer->connection;
+
+    for ( ;; ) {
+        if (redisReaderGetReply(rp->reader, &reply) != REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: redis protocol error: %s",
+                          rp->reader->errstr);
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_AGAIN;
+        }
+
+        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
+
+            if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "csibiz: redis refused AUTH or SELECT: %s",
+                              ((redisReply *) reply)->str);
+                freeReplyObject(reply);
+
+                ngx_http_csibiz_pool_connect_failed(peer);
+                return NGX_DONE;
+            }
+
+            freeReplyObject(reply);
+
+            if (--rp->handshake == 0) {
+                if (c->read->timer_set) {
+                    ngx_del_timer(c->read);
+                }
+
+                rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
+                ngx_http_csibiz_pool_connected(peer);
+                return NGX_DONE;
+            }
+
+            continue;
+        }
+
+        rop = (ngx_http_csibiz_redis_op_t *) peer->op;
+
+        if (rop == NULL || rop->nreplies == rop->ncommands) {
+            /* nobody asked for it: the stream is out of step */
+            freeReplyObject(reply);
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: unexpected reply from redis");
+            return NGX_ERROR;
+        }
+
+        rop->replies[rop->nreplies++] = reply;
+
+        if (rop->nreplies < rop->ncommands) {
+            continue;
+        }
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        /* unread bytes after the last reply: never pool such a connection */
+        reusable = (rp->reader->len == rp->reader->pos && rp->out == NULL);
+
+        ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_OK, reusable);
+        return NGX_DONE;
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp)
+{
+    ngx_http_csibiz_peer_t  *peer;
+
+    peer = &rp->peer;
+
+    if (rp->state != NGX_HTTP_CSIBIZ_REDIS_READY) {
+        ngx_http_csibiz_pool_connect_failed(peer);
+        return;
+    }
+
+    ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_redis_complete(ngx_http_csibiz_op_t *op)
+{
+    ngx_http_csibiz_redis_op_t  *rop;
+
+    rop = (ngx_http_csibiz_redis_op_t *) op;
+
+    if (op->status != NGX_HTTP_CSIBIZ_OK) {
+        return rop->handler(op->request, rop->data, op->status, NULL, 0);
+    }
+
+    return rop->handler(op->request, rop->data, op->status, rop->replies,
+                        rop->nreplies);
+}
+
+
+static void
+ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op)
+{
+    ngx_uint_t                   i;
+    ngx_http_csibiz_redis_op_t  *rop;
+
+    rop = (ngx_http_csibiz_redis_op_t *) op;
+
+    for (i = 0; i < rop->nreplies; i++) {
+        freeReplyObject(rop->replies[i]);
+    }
+
+    rop->nreplies = 0;
+}
