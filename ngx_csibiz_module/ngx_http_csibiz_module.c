@@ -497,16 +497,16 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
 
-    if (!(r->method & clcf->handler->methods)) {
-        return ngx_http_csibiz_send_error(r, NGX_HTTP_NOT_ALLOWED,
-                                          "method_not_allowed",
-                                          "不支持该请求方法。");
-    }
-
     rc = ngx_http_discard_request_body(r);
 
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (!(r->method & clcf->handler->methods)) {
+        return ngx_http_csibiz_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                          "method_not_allowed",
+                                          "不支持该请求方法。");
     }
 
     return clcf->handler->handler(r);
