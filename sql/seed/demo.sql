@@ -1,0 +1,7 @@
+-- Demo data, loaded by `tools/stack demo start` on every start: keep it
+-- idempotent (INSERT ... ON CONFLICT DO NOTHING).
+--
+-- Reference data (banks, declaration window, premiums) comes with the
+-- migrations.  Demo insured persons are not seeded here: their ID numbers
+-- must be encrypted with the demo's secret key (var/demo/secret.key), which
+-- SQL cannot do; the roster import tool will load them.

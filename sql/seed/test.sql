@@ -1,0 +1,3 @@
+-- Test fixtures, loaded by `tools/stack test reset` after it empties the
+-- data tables (in the same transaction).  Nothing yet: the tests create
+-- what they need.  Reference data comes with the migrations.
