@@ -1,0 +1,249 @@
+# The directives: every directive and parameter passes nginx -t (and
+# works), bad values are refused with an [emerg] naming them.
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::Csibiz;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: every directive and every parameter (nginx -t only: the password would fail AUTH)
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT password=secret db=1 pool=4
+             queue=100 connect_timeout=500ms timeout=2s queue_timeout=300ms
+             keepalive_timeout=30s;
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO application_name=csibiz-test"
+                pool=4 queue=100 connect_timeout=500ms timeout=2s
+                queue_timeout=300ms keepalive_timeout=30s;
+--- config
+    location = /h { csibiz health; }
+    location = /t { csibiz test; }
+--- config_test_only
+--- no_error_log
+[emerg]
+[warn]
+
+
+
+=== TEST 2: unix socket addresses
+--- http_config
+csibiz_redis unix:/tmp/csibiz-no-such-redis.sock;
+csibiz_postgres "host=/var/run/postgresql dbname=csibiz user=csibiz";
+--- config
+    location = /h { csibiz health; }
+--- config_test_only
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 3: every parameter but the password, in use
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT db=1 pool=4 queue=100
+             connect_timeout=500ms timeout=2s queue_timeout=300ms
+             keepalive_timeout=30s;
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO application_name=csibiz-test"
+                pool=4 queue=100 connect_timeout=500ms timeout=2s
+                queue_timeout=300ms keepalive_timeout=30s;
+--- config
+    location = /h { csibiz health; }
+--- request
+GET /h
+--- error_code: 200
+--- response_body_json
+{"redis":"up","postgres":"up"}
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: csibiz_redis: unknown parameter
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT colour=blue;
+--- must_die
+--- error_log
+[emerg]
+"colour=blue"
+
+
+
+=== TEST 5: csibiz_postgres: unknown parameter
+--- http_config
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO" password=x;
+--- must_die
+--- error_log
+[emerg]
+"password=x"
+
+
+
+=== TEST 6: pool=0
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT pool=0;
+--- must_die
+--- error_log
+[emerg]
+"pool=0"
+
+
+
+=== TEST 7: pool=abc
+--- http_config
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO" pool=abc;
+--- must_die
+--- error_log
+[emerg]
+"pool=abc"
+
+
+
+=== TEST 8: timeout=abc
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=abc;
+--- must_die
+--- error_log
+[emerg]
+"timeout=abc"
+
+
+
+=== TEST 9: postgres connect_timeout=soon
+--- http_config
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO" connect_timeout=soon;
+--- must_die
+--- error_log
+[emerg]
+"connect_timeout=soon"
+
+
+
+=== TEST 10: queue=many
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT queue=many;
+--- must_die
+--- error_log
+[emerg]
+"queue=many"
+
+
+
+=== TEST 11: db=x
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT db=x;
+--- must_die
+--- error_log
+[emerg]
+"db=x"
+
+
+
+=== TEST 12: duplicate csibiz_redis
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- must_die
+--- error_log
+[emerg]
+"csibiz_redis" directive is duplicate
+
+
+
+=== TEST 13: duplicate csibiz_postgres
+--- http_config
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO";
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO";
+--- must_die
+--- error_log
+[emerg]
+"csibiz_postgres" directive is duplicate
+
+
+
+=== TEST 14: unknown handler
+--- config
+    location = /x { csibiz nosuchhandler; }
+--- must_die
+--- error_log
+[emerg]
+nosuchhandler
+
+
+
+=== TEST 15: conninfo with a host name (a DNS lookup in a worker)
+--- http_config
+csibiz_postgres "host=db.example.com dbname=csibiz user=csibiz";
+--- must_die
+--- error_log
+[emerg]
+db.example.com
+
+
+
+=== TEST 16: conninfo that libpq cannot parse
+--- http_config
+csibiz_postgres "hostaddr=127.0.0.1 port";
+--- must_die
+--- error_log
+[emerg]
+
+
+
+=== TEST 17: bad redis address: port out of range
+--- http_config
+csibiz_redis 127.0.0.1:99999;
+--- must_die
+--- error_log
+[emerg]
+127.0.0.1:99999
+
+
+
+=== TEST 18: bad redis address: not a port
+--- http_config
+csibiz_redis 127.0.0.1:redis;
+--- must_die
+--- error_log
+[emerg]
+127.0.0.1:redis
+
+
+
+=== TEST 19: empty password
+--- http_config
+csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT password=;
+--- must_die
+--- error_log
+[emerg]
+"password="
+
+
+
+=== TEST 20: csibiz is for locations only
+--- config
+    csibiz health;
+--- must_die
+--- error_log
+[emerg]
+"csibiz" directive is not allowed here
+
+
+
+=== TEST 21: csibiz_redis is for http{} only
+--- config
+    location = /h { csibiz_redis 127.0.0.1:6379; csibiz health; }
+--- must_die
+--- error_log
+[emerg]
+"csibiz_redis" directive is not allowed here
+
+
+
+=== TEST 22: csibiz takes one handler
+--- config
+    location = /h { csibiz health test; }
+--- must_die
+--- error_log
+[emerg]
+invalid number of arguments in "csibiz" directive
