@@ -32,7 +32,7 @@ our @EXPORT = qw(
 
     error_log_mark error_log_since error_log_path
 
-    redis_cmd redis_clients psql psql_value
+    redis_cmd redis_clients psql psql_value backend_conns
     backend_stop backend_start ensure_backends reset_data
 
     env_subst repo_root servroot server_port redis_port pg_port pg_conninfo
@@ -372,7 +372,8 @@ sub worker_procs {
         $title =~ s/\s+\z//;
         push @procs, [$pid, $title];
     }
-    return sort { $a->[0] <=> $b->[0] } @procs;
+    my @sorted = sort { $a->[0] <=> $b->[0] } @procs;
+    return @sorted;
 }
 
 # Worker pids of the running master; with `all => 1` also those shutting
@@ -1043,6 +1044,37 @@ sub psql {
 sub psql_value {
     my ($row) = psql(@_);
     return $row ? $row->[0] : undef;
+}
+
+# backend_conns('redis' | 'postgres' | PORT): the local ports of the
+# established TCP connections that the running nginx (master or workers)
+# has to that backend -- exact even if other programs use the backend.
+sub backend_conns {
+    my ($which) = @_;
+    my $port = $which =~ /^\d+$/ ? $which
+             : $which eq 'redis' ? redis_port()
+             : $which =~ /^(postgres|pg)$/ ? pg_port()
+             : Carp::croak("unknown backend '$which'");
+    my $master = nginx_pid() or return ();
+    my %inodes;
+    for my $pid ($master, map { $_->[0] } worker_procs($master)) {
+        opendir my $dh, "/proc/$pid/fd" or next;
+        for my $fd (readdir $dh) {
+            my $link = readlink "/proc/$pid/fd/$fd" or next;
+            $inodes{$1} = 1 if $link =~ /^socket:\[(\d+)\]$/;
+        }
+    }
+    my $remote = sprintf '0100007F:%04X', $port;
+    my @ports;
+    open my $fh, '<', '/proc/net/tcp' or return ();
+    while (my $line = <$fh>) {
+        my @f = split ' ', $line;
+        next unless @f > 9 && $f[2] eq $remote && $f[3] eq '01';
+        next unless $inodes{ $f[9] };
+        push @ports, hex((split /:/, $f[1])[1]);
+    }
+    my @sorted = sort { $a <=> $b } @ports;
+    return @sorted;
 }
 
 # ---------------------------------------------------------------- blocks

@@ -1,0 +1,147 @@
+# Pool bounds: with pool=2 no more than 2 backend connections however many
+# requests wait, and all of them are served; with pool=1 and a short
+# queue_timeout the waiting requests get 503 backend_unavailable.
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::Csibiz;
+use List::Util qw(max min);
+
+workers(1);
+
+my $APP = 'csibiz-test';
+
+sub pg_conns {
+    psql_value("SELECT count(*) FROM pg_stat_activity"
+               . " WHERE application_name = '$APP'");
+}
+
+# Redis clients that are connections of our nginx (CLIENT LIST, minus
+# anybody else's).
+sub redis_conns {
+    my %ours = map { $_ => 1 } backend_conns('redis');
+    return scalar grep { ($_->{addr} // '') =~ /:(\d+)$/ && $ours{$1} }
+                       redis_clients();
+}
+
+sub bad_log_lines {
+    my ($mark) = @_;
+    return grep { /\[(alert|crit|emerg)\]|exited on signal/ }
+           split /\n/, error_log_since($mark);
+}
+
+# -------------------------------------------- PostgreSQL pool=2, 20 waiting
+
+ok(wait_until(sub { pg_conns() == 0 }, timeout => 5),
+   "no $APP connections left from before");
+
+start_nginx(http_config => <<"EOF", config => <<'EOF');
+    csibiz_postgres "\$TEST_NGINX_PG_CONNINFO application_name=$APP"
+                    pool=2 queue_timeout=10s;
+EOF
+    location = /t { csibiz test; }
+EOF
+my $mark = error_log_mark();
+
+my @seen;
+my $res = http_concurrent(
+    [map { [GET => '/t?backend=postgres&op=sleep&seconds=0.3', timeout => 20] }
+         1 .. 20],
+    tick => sub { push @seen, pg_conns() }, tick_interval => 0.05);
+
+is(scalar(grep { ($_->{status} // 0) == 200 } @$res), 20,
+   'postgres pool=2: all 20 sleeps return 200')
+    or diag(explain([map { $_->{error} // "$_->{status} $_->{body}" } @$res]));
+note('connections seen: ' . join ' ', @seen);
+cmp_ok(scalar @seen, '>=', 5, 'postgres pool=2: polled while running');
+cmp_ok(max(@seen), '<=', 2, 'postgres pool=2: never more than 2 connections');
+cmp_ok(max(@seen), '>=', 1, 'postgres pool=2: connections were seen');
+my $span = max(map { $_->{finish} } @$res) - min(map { $_->{start} } @$res);
+cmp_ok($span, '>=', 10 * 0.3 - 0.1,
+       'postgres pool=2: 20 x 0.3 s took at least 10 x 0.3 s');
+ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
+
+# -------------------------------------- PostgreSQL pool=1, queue timeout
+
+start_nginx(http_config => <<"EOF", config => <<'EOF');
+    csibiz_postgres "\$TEST_NGINX_PG_CONNINFO application_name=$APP"
+                    pool=1 queue_timeout=200ms;
+EOF
+    location = /t { csibiz test; }
+EOF
+$mark = error_log_mark();
+
+sub queue_timeout_case {
+    my ($backend) = @_;
+    my $warm = http_req(GET => "/t?backend=$backend&op=echo&value=warm");
+    is($warm->{status}, 200, "$backend pool=1: warm-up echo");
+
+    my $res = http_concurrent(
+        [map { [GET => "/t?backend=$backend&op=sleep&seconds=1", timeout => 10] }
+             1 .. 3]);
+    my @ok = grep { ($_->{status} // 0) == 200 } @$res;
+    my @busy = grep { ($_->{status} // 0) == 503 } @$res;
+    note("$backend pool=1: " . join ', ',
+         map { ($_->{status} // $_->{error}) . sprintf(' in %.2fs', $_->{elapsed}) }
+         @$res);
+    cmp_ok(scalar @ok, '>=', 1, "$backend pool=1: the first sleep gets 200");
+    cmp_ok(scalar @busy, '>=', 1, "$backend pool=1: at least one gets 503");
+    is(@ok + @busy, 3, "$backend pool=1: nothing but 200 and 503");
+    is(scalar(grep { ($_->{json}{error}{code} // '') eq 'backend_unavailable' }
+              @busy), scalar @busy,
+       "$backend pool=1: the 503s say backend_unavailable")
+        or diag(explain([map { $_->{body} } @busy]));
+    cmp_ok(max(0, map { $_->{elapsed} } @busy), '<', 0.9,
+           "$backend pool=1: the 503s come after the queue timeout, not the sleep");
+
+    my $after = http_req(GET => "/t?backend=$backend&op=echo&value=after");
+    is($after->{json}{value}, 'after', "$backend pool=1: the pool works after");
+}
+
+queue_timeout_case('postgres');
+ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
+
+# --------------------------------------------------- Redis pool=2, 20 waiting
+
+start_nginx(http_config => <<'EOF', config => <<'EOF');
+    csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT pool=2 timeout=5s
+                 queue_timeout=10s;
+EOF
+    location = /t { csibiz test; }
+EOF
+$mark = error_log_mark();
+
+@seen = ();
+$res = http_concurrent(
+    [map { [GET => '/t?backend=redis&op=sleep&seconds=0.3', timeout => 20] }
+         1 .. 20],
+    tick => sub { push @seen, redis_conns() }, tick_interval => 0.05);
+
+is(scalar(grep { ($_->{status} // 0) == 200 } @$res), 20,
+   'redis pool=2: all 20 sleeps return 200')
+    or diag(explain([map { $_->{error} // "$_->{status} $_->{body}" } @$res]));
+note('connections seen: ' . join ' ', @seen);
+cmp_ok(scalar @seen, '>=', 5, 'redis pool=2: polled while running');
+cmp_ok(max(@seen), '<=', 2, 'redis pool=2: never more than 2 connections');
+cmp_ok(max(@seen), '>=', 1, 'redis pool=2: connections were seen');
+$span = max(map { $_->{finish} } @$res) - min(map { $_->{start} } @$res);
+cmp_ok($span, '>=', 10 * 0.3 - 0.1,
+       'redis pool=2: 20 x 0.3 s took at least 10 x 0.3 s');
+ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
+
+# -------------------------------------------- Redis pool=1, queue timeout
+
+start_nginx(http_config => <<'EOF', config => <<'EOF');
+    csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT pool=1 timeout=5s
+                 queue_timeout=200ms;
+EOF
+    location = /t { csibiz test; }
+EOF
+$mark = error_log_mark();
+
+queue_timeout_case('redis');
+ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
+
+ok(stop_nginx(), 'nginx stops gracefully');
+
+done_testing();
