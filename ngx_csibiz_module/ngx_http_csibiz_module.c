@@ -7,8 +7,12 @@
 
 #include "ngx_http_csibiz_module.h"
 
+#include <sodium.h>
 
+
+static ngx_int_t ngx_http_csibiz_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_csibiz_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_csibiz_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_csibiz_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -17,13 +21,15 @@ static char *ngx_http_csibiz_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_csibiz_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void ngx_http_csibiz_pool_conf_init(ngx_http_csibiz_pool_conf_t *pcf,
     ngx_msec_t timeout);
 static ngx_int_t ngx_http_csibiz_parse_pool_param(ngx_conf_t *cf,
     ngx_str_t *param, ngx_http_csibiz_pool_conf_t *pcf);
+static ngx_int_t ngx_http_csibiz_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_csibiz_init_process(ngx_cycle_t *cycle);
 static void ngx_http_csibiz_exit_process(ngx_cycle_t *cycle);
-static ngx_int_t ngx_http_csibiz_handler(ngx_http_request_t *r);
 
 
 /* the API handlers a location can name with "csibiz NAME;" */
@@ -32,13 +38,55 @@ static ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
 
     { ngx_string("health"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
+      0,
       ngx_http_csibiz_health_handler },
 
     { ngx_string("test"),
       NGX_HTTP_GET,
+      0,
       ngx_http_csibiz_test_handler },
 
-    { ngx_null_string, 0, NULL }
+    { ngx_string("agreement"),
+      NGX_HTTP_GET,
+      0,
+      ngx_http_csibiz_agreement_handler },
+
+    { ngx_string("captcha"),
+      NGX_HTTP_GET,
+      NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_captcha_handler },
+
+    { ngx_string("sms_send"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_sms_send_handler },
+
+    { ngx_string("register"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      ngx_http_csibiz_register_handler },
+
+    { ngx_string("login"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      ngx_http_csibiz_login_handler },
+
+    { ngx_string("logout"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_logout_handler },
+
+    { ngx_string("reauth"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      ngx_http_csibiz_reauth_handler },
+
+    { ngx_string("session"),
+      NGX_HTTP_GET,
+      NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_session_handler },
+
+    { ngx_null_string, 0, 0, NULL }
 };
 
 
@@ -58,11 +106,81 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
       0,
       NULL },
 
+    { ngx_string("csibiz_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_csibiz_secret_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("csibiz_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("csibiz_captcha"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, captcha),
+      NULL },
+
+    { ngx_string("csibiz_captcha_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, captcha_ttl),
+      NULL },
+
+    { ngx_string("csibiz_sms_code_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, sms_code_ttl),
+      NULL },
+
+    { ngx_string("csibiz_session_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, session_cookie),
+      NULL },
+
+    { ngx_string("csibiz_session_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, session_secure),
+      NULL },
+
+    { ngx_string("csibiz_session_idle_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, session_idle_timeout),
+      NULL },
+
+    { ngx_string("csibiz_session_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, session_timeout),
+      NULL },
+
     { ngx_string("csibiz"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_csibiz,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("csibiz_body_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_loc_conf_t, body_limit),
       NULL },
 
       ngx_null_command
@@ -71,10 +189,10 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
 
 static ngx_http_module_t  ngx_http_csibiz_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_csibiz_postconfiguration,     /* postconfiguration */
 
     ngx_http_csibiz_create_main_conf,      /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_csibiz_init_main_conf,        /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -90,7 +208,7 @@ ngx_module_t  ngx_http_csibiz_module = {
     ngx_http_csibiz_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_csibiz_init_module,           /* init module */
     ngx_http_csibiz_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -115,11 +233,81 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
      *
      *     cmcf->redis = NULL;
      *     cmcf->postgres = NULL;
+     *     cmcf->secret_file = { 0, NULL };
+     *     cmcf->thread_pool_name = { 0, NULL };
+     *     cmcf->thread_pool = NULL;
+     *     cmcf->need_threads = 0;
+     *     cmcf->session_cookie = { 0, NULL };
      *     cmcf->redis_pool = NULL;
      *     cmcf->pg_pool = NULL;
      */
 
+    cmcf->have_keys = 0;
+    cmcf->captcha = NGX_CONF_UNSET;
+    cmcf->captcha_ttl = NGX_CONF_UNSET;
+    cmcf->sms_code_ttl = NGX_CONF_UNSET;
+    cmcf->session_secure = NGX_CONF_UNSET;
+    cmcf->session_idle_timeout = NGX_CONF_UNSET;
+    cmcf->session_timeout = NGX_CONF_UNSET;
+
     return cmcf;
+}
+
+
+static char *
+ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_csibiz_main_conf_t *cmcf = conf;
+
+    if (cmcf->session_cookie.data == NULL) {
+        ngx_str_set(&cmcf->session_cookie, "__Host-csibiz");
+    }
+
+    ngx_conf_init_value(cmcf->captcha, 1);
+    ngx_conf_init_value(cmcf->captcha_ttl, 120);
+    ngx_conf_init_value(cmcf->sms_code_ttl, 300);
+    ngx_conf_init_value(cmcf->session_secure, 1);
+    ngx_conf_init_value(cmcf->session_idle_timeout, 900);
+    ngx_conf_init_value(cmcf->session_timeout, 12 * 60 * 60);
+
+    if (!cmcf->session_secure
+        && ngx_strncmp(cmcf->session_cookie.data, "__Host-", 7) == 0)
+    {
+        /* browsers drop a __Host- cookie without Secure */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "a \"__Host-\" session cookie must be secure: "
+                           "rename it with \"csibiz_session_cookie\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Once the whole http{} block is read: handlers that hash passwords get
+ * the thread pool, and handlers that need keys get a refusal to start
+ * without csibiz_secret_file.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_csibiz_module);
+
+    if (cmcf->need_threads) {
+        cmcf->thread_pool = ngx_thread_pool_add(cf,
+                                                cmcf->thread_pool_name.len
+                                                ? &cmcf->thread_pool_name
+                                                : NULL);
+        if (cmcf->thread_pool == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -134,6 +322,7 @@ ngx_http_csibiz_create_loc_conf(ngx_conf_t *cf)
     }
 
     clcf->handler = NGX_CONF_UNSET_PTR;
+    clcf->body_limit = NGX_CONF_UNSET_SIZE;
 
     return clcf;
 }
@@ -146,6 +335,7 @@ ngx_http_csibiz_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_csibiz_loc_conf_t *conf = child;
 
     ngx_conf_merge_ptr_value(conf->handler, prev->handler, NULL);
+    ngx_conf_merge_size_value(conf->body_limit, prev->body_limit, 16384);
 
     return NGX_CONF_OK;
 }
@@ -402,9 +592,10 @@ ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_csibiz_loc_conf_t *clcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_http_csibiz_handler_t *h;
-    ngx_http_core_loc_conf_t  *core;
+    ngx_str_t                    *value;
+    ngx_http_csibiz_handler_t    *h;
+    ngx_http_core_loc_conf_t     *core;
+    ngx_http_csibiz_main_conf_t  *cmcf;
 
     if (clcf->handler != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -426,12 +617,125 @@ ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_csibiz_module);
+
+    if ((h->needs & NGX_HTTP_CSIBIZ_KEYS) && !cmcf->have_keys) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "csibiz handler \"%V\" needs "
+                           "\"csibiz_secret_file\" set before it", &h->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (h->needs & NGX_HTTP_CSIBIZ_THREADS) {
+        cmcf->need_threads = 1;
+    }
+
     clcf->handler = h;
 
     core = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     core->handler = ngx_http_csibiz_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Reads the secret (32 or more random bytes) in the master, which can read
+ * a file that the workers can't, and derives one key per purpose so that
+ * no two uses share a key.
+ */
+
+static char *
+ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_csibiz_main_conf_t *cmcf = conf;
+
+    char         *rv;
+    ssize_t       n;
+    ngx_str_t    *value;
+    ngx_file_t    file;
+    ngx_fd_t      fd;
+    u_char        buf[1024];
+    uint8_t       master[CSIBIZ_KEYBYTES];
+
+    if (cmcf->secret_file.data) {
+        return "is duplicate";
+    }
+
+    if (sodium_init() == -1) {
+        return "could not initialize libsodium";
+    }
+
+    value = cf->args->elts;
+    cmcf->secret_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(cmcf->secret_file.data, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed",
+                           &cmcf->secret_file);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = cmcf->secret_file;
+    file.log = cf->log;
+
+    n = ngx_read_file(&file, buf, sizeof(buf), 0);
+
+    rv = NGX_CONF_OK;
+
+    if (n < CSIBIZ_KEYBYTES) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "secret file \"%V\" must hold at least %d "
+                           "random bytes", &cmcf->secret_file,
+                           CSIBIZ_KEYBYTES);
+        rv = NGX_CONF_ERROR;
+
+    } else {
+        crypto_generichash(master, sizeof(master), buf, n, NULL, 0);
+
+        if (csibiz_derive_key(master, "session", cmcf->session_key) != 0
+            || csibiz_derive_key(master, "index", cmcf->index_key) != 0
+            || csibiz_derive_key(master, "seal", cmcf->seal_key) != 0
+            || csibiz_derive_key(master, "sms", cmcf->sms_key) != 0)
+        {
+            rv = "could not derive keys";
+
+        } else {
+            cmcf->have_keys = 1;
+        }
+    }
+
+    sodium_memzero(buf, sizeof(buf));
+    sodium_memzero(master, sizeof(master));
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed",
+                           &cmcf->secret_file);
+    }
+
+    return rv;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_init_module(ngx_cycle_t *cycle)
+{
+    if (sodium_init() == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "csibiz: could not initialize libsodium");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -486,28 +790,4 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
     if (cmcf->pg_pool) {
         ngx_http_csibiz_pool_cleanup(cmcf->pg_pool);
     }
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_handler(ngx_http_request_t *r)
-{
-    ngx_int_t                    rc;
-    ngx_http_csibiz_loc_conf_t  *clcf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
-
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    if (!(r->method & clcf->handler->methods)) {
-        return ngx_http_csibiz_send_error(r, NGX_HTTP_NOT_ALLOWED,
-                                          "method_not_allowed",
-                                          "不支持该请求方法。");
-    }
-
-    return clcf->handler->handler(r);
 }

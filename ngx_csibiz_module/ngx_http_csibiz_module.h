@@ -16,6 +16,11 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
+#include <csibiz_crypto.h>
+#include <csibiz_json.h>
+#include <csibiz_lang.h>
+#include <csibiz_validate.h>
+
 
 /* what a backend operation ended with, as seen by its handler */
 #define NGX_HTTP_CSIBIZ_OK           0
@@ -196,6 +201,26 @@ typedef struct {
     ngx_http_csibiz_redis_conf_t  *redis;
     ngx_http_csibiz_pg_conf_t     *postgres;
 
+    ngx_str_t                      secret_file;
+    ngx_flag_t                     have_keys;
+    uint8_t                        session_key[CSIBIZ_KEYBYTES];
+    uint8_t                        index_key[CSIBIZ_KEYBYTES];
+    uint8_t                        seal_key[CSIBIZ_KEYBYTES];
+    uint8_t                        sms_key[CSIBIZ_KEYBYTES];
+
+    ngx_str_t                      thread_pool_name;
+    ngx_thread_pool_t             *thread_pool;
+    ngx_uint_t                     need_threads;   /* unsigned :1 */
+
+    ngx_flag_t                     captcha;
+    time_t                         captcha_ttl;
+    time_t                         sms_code_ttl;
+
+    ngx_str_t                      session_cookie;
+    ngx_flag_t                     session_secure;
+    time_t                         session_idle_timeout;
+    time_t                         session_timeout;
+
     /* this worker's pools, set in init_process */
     ngx_http_csibiz_pool_t        *redis_pool;
     ngx_http_csibiz_pool_t        *pg_pool;
@@ -205,31 +230,122 @@ typedef struct {
 typedef ngx_int_t (*ngx_http_csibiz_handler_pt)(ngx_http_request_t *r);
 
 
+/* what a handler needs before it runs */
+#define NGX_HTTP_CSIBIZ_BODY      0x01    /* a JSON body, parsed */
+#define NGX_HTTP_CSIBIZ_THREADS   0x02    /* the thread pool */
+#define NGX_HTTP_CSIBIZ_KEYS      0x04    /* csibiz_secret_file */
+
+
 typedef struct {
     ngx_str_t                      name;
     ngx_uint_t                     methods;
+    ngx_uint_t                     needs;
     ngx_http_csibiz_handler_pt     handler;
 } ngx_http_csibiz_handler_t;
 
 
 typedef struct {
     ngx_http_csibiz_handler_t     *handler;
+    size_t                         body_limit;
 } ngx_http_csibiz_loc_conf_t;
 
 
-/* responses */
+/* CPU-heavy work in the thread pool */
+
+typedef void (*ngx_http_csibiz_work_pt)(void *data);
+typedef ngx_int_t (*ngx_http_csibiz_work_done_pt)(ngx_http_request_t *r,
+    void *data);
+
+ngx_int_t ngx_http_csibiz_thread_run(ngx_http_request_t *r,
+    ngx_http_csibiz_work_pt work, ngx_http_csibiz_work_done_pt done,
+    void *data);
+
+
+/* requests and responses */
+
+#define NGX_HTTP_CSIBIZ_MAX_FIELDS  32
+
+
+typedef struct {
+    csibiz_lang_t                  lang;
+    void                          *data;       /* the handler's state */
+    size_t                         nfields;
+    csibiz_json_field_t            fields[NGX_HTTP_CSIBIZ_MAX_FIELDS];
+} ngx_http_csibiz_ctx_t;
+
+
+ngx_http_csibiz_ctx_t *ngx_http_csibiz_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_field(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
 
 ngx_int_t ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);
-ngx_int_t ngx_http_csibiz_send_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *message);
+ngx_int_t ngx_http_csibiz_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code);
+ngx_int_t ngx_http_csibiz_fail_extra(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, ngx_str_t *extra);
 ngx_int_t ngx_http_csibiz_send_unavailable(ngx_http_request_t *r);
+
+
+/* sessions */
+
+typedef struct {
+    ngx_uint_t                     valid;
+    ngx_str_t                      key;        /* in Redis */
+    ngx_int_t                      user_id;
+    ngx_int_t                      person_id;
+    time_t                         created;
+    time_t                         auth_at;    /* password last entered */
+    time_t                         idle_left;
+    ngx_str_t                      csrf;
+} ngx_http_csibiz_session_t;
+
+
+typedef ngx_int_t (*ngx_http_csibiz_session_pt)(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s);
+
+
+ngx_int_t ngx_http_csibiz_session_load(ngx_http_request_t *r,
+    ngx_http_csibiz_session_pt next, ngx_uint_t require, ngx_uint_t touch);
+ngx_int_t ngx_http_csibiz_session_create(ngx_http_request_t *r,
+    ngx_int_t user_id, ngx_int_t person_id, ngx_http_csibiz_session_pt next);
+ngx_int_t ngx_http_csibiz_session_destroy(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s, ngx_http_csibiz_session_pt next);
+ngx_int_t ngx_http_csibiz_session_reauth(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s, ngx_http_csibiz_session_pt next);
+
+
+/*
+ * Checks that other handlers use: next(r, data, rc) is called with NGX_OK
+ * (passed; a captcha or code is used up by passing) or NGX_DECLINED
+ * (wrong, expired or used up); a backend outage is answered with 503
+ * before next would be called.
+ */
+
+typedef ngx_int_t (*ngx_http_csibiz_check_pt)(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+
+ngx_int_t ngx_http_csibiz_captcha_check(ngx_http_request_t *r,
+    ngx_str_t *id, ngx_str_t *answer, ngx_http_csibiz_check_pt next,
+    void *data);
+ngx_int_t ngx_http_csibiz_sms_check(ngx_http_request_t *r,
+    ngx_str_t *purpose, ngx_str_t *phone, ngx_str_t *code,
+    ngx_http_csibiz_check_pt next, void *data);
 
 
 /* handlers */
 
 ngx_int_t ngx_http_csibiz_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_test_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_agreement_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_captcha_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_register_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_login_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_logout_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_reauth_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_session_handler(ngx_http_request_t *r);
 
 
 extern ngx_module_t  ngx_http_csibiz_module;

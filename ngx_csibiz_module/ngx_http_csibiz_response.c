@@ -69,36 +69,11 @@ ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* code and message are the module's own constants: no escaping needed */
-
-ngx_int_t
-ngx_http_csibiz_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *message)
-{
-    u_char  *body, *p;
-    size_t   len;
-
-    len = sizeof("{\"error\":{\"code\":\"\",\"message\":\"\"}}") - 1
-          + ngx_strlen(code) + ngx_strlen(message);
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
-                    code, message);
-
-    return ngx_http_csibiz_send_json(r, status, body, p - body);
-}
-
-
 ngx_int_t
 ngx_http_csibiz_send_unavailable(ngx_http_request_t *r)
 {
-    return ngx_http_csibiz_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                      "backend_unavailable",
-                                      "服务繁忙，请稍后再试。");
+    return ngx_http_csibiz_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                "backend_unavailable");
 }
 
 

@@ -1,0 +1,258 @@
+
+/*
+ * What every API request goes through before its handler: the method,
+ * the JSON body (content type, size, syntax), and the answer's language.
+ * The parsed body and the language live in the request's module context.
+ */
+
+
+#include "ngx_http_csibiz_module.h"
+
+
+static void ngx_http_csibiz_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_csibiz_parse_body(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_csibiz_is_json(ngx_http_request_t *r);
+
+
+ngx_http_csibiz_ctx_t *
+ngx_http_csibiz_get_ctx(ngx_http_request_t *r)
+{
+    ngx_table_elt_t        *h;
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
+
+    if (ctx) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    h = r->headers_in.accept_language;
+
+    ctx->lang = h ? csibiz_lang_pick((const char *) h->value.data,
+                                     h->value.len)
+                  : CSIBIZ_LANG_ZH;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_csibiz_module);
+
+    return ctx;
+}
+
+
+/* the location's content handler: checks, body, then the API handler */
+
+ngx_int_t
+ngx_http_csibiz_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_csibiz_ctx_t       *ctx;
+    ngx_http_csibiz_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
+
+    ctx = ngx_http_csibiz_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!(r->method & clcf->handler->methods)
+        || !(clcf->handler->needs & NGX_HTTP_CSIBIZ_BODY))
+    {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (!(r->method & clcf->handler->methods)) {
+            return ngx_http_csibiz_fail(r, NGX_HTTP_NOT_ALLOWED,
+                                        "method_not_allowed");
+        }
+
+        return clcf->handler->handler(r);
+    }
+
+    if (!ngx_http_csibiz_is_json(r)) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_csibiz_fail(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "unsupported_media_type");
+    }
+
+    if (r->headers_in.content_length_n > (off_t) clcf->body_limit) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_csibiz_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "body_too_large");
+    }
+
+    /* the whole body in one memory buffer, never in a temporary file */
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_csibiz_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_csibiz_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_csibiz_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
+
+    rc = ngx_http_csibiz_parse_body(r);
+
+    if (rc == NGX_OK) {
+        rc = clcf->handler->handler(r);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* NGX_OK, or what the request is finalized with (an error was sent) */
+
+static ngx_int_t
+ngx_http_csibiz_parse_body(ngx_http_request_t *r)
+{
+    u_char                      *buf, *p;
+    size_t                       len;
+    ngx_chain_t                 *cl;
+    csibiz_json_rc_t             jrc;
+    ngx_http_csibiz_ctx_t       *ctx;
+    ngx_http_csibiz_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
+    ctx = ngx_http_csibiz_get_ctx(r);
+
+    len = 0;
+
+    if (r->request_body && r->request_body->bufs) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            if (cl->buf->in_file) {
+                /* larger than client_body_buffer_size */
+                return ngx_http_csibiz_fail(r,
+                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                           "body_too_large");
+            }
+
+            len += cl->buf->last - cl->buf->pos;
+        }
+    }
+
+    if (len > clcf->body_limit) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "body_too_large");
+    }
+
+    if (len == 0) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "bad_json");
+    }
+
+    /* one copy for the text, one for unescaped strings */
+
+    buf = ngx_pnalloc(r->pool, 2 * len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = buf;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    jrc = csibiz_json_parse((const char *) buf, len, ctx->fields,
+                            NGX_HTTP_CSIBIZ_MAX_FIELDS, &ctx->nfields,
+                            (char *) buf + len, len);
+
+    if (jrc != CSIBIZ_JSON_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "csibiz: bad JSON body: %s", csibiz_json_rc_name(jrc));
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "bad_json");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_csibiz_is_json(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.content_type;
+
+    if (h == NULL) {
+        return 0;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    if (h->value.len < sizeof("application/json") - 1
+        || ngx_strncasecmp(p, (u_char *) "application/json",
+                           sizeof("application/json") - 1) != 0)
+    {
+        return 0;
+    }
+
+    p += sizeof("application/json") - 1;
+
+    return p == last || *p == ';' || *p == ' ';
+}
+
+
+/*
+ * A field of the JSON body as a string.  NGX_DECLINED: absent or null;
+ * NGX_ERROR: present but not a string.
+ */
+
+ngx_int_t
+ngx_http_csibiz_field(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_http_csibiz_ctx_t      *ctx;
+    const csibiz_json_field_t  *f;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
+
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    f = csibiz_json_find(ctx->fields, ctx->nfields, name);
+
+    if (f == NULL || f->type == CSIBIZ_JSON_NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (f->type != CSIBIZ_JSON_STRING) {
+        return NGX_ERROR;
+    }
+
+    value->data = (u_char *) f->value;
+    value->len = f->value_len;
+
+    return NGX_OK;
+}

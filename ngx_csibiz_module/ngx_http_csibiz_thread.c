@@ -1,0 +1,103 @@
+
+/*
+ * CPU-heavy work (argon2id password hashing) runs in an nginx thread pool
+ * so that the event loop keeps serving other requests meanwhile.  The
+ * request is held (count and blocked) until the work is back: its pool
+ * holds the task, which a thread may still be using.
+ */
+
+
+#include "ngx_http_csibiz_module.h"
+
+
+typedef struct {
+    ngx_http_request_t            *request;
+    ngx_http_csibiz_work_pt        work;
+    ngx_http_csibiz_work_done_pt   done;
+    void                          *data;
+} ngx_http_csibiz_thread_ctx_t;
+
+
+static void ngx_http_csibiz_thread_handler(void *data, ngx_log_t *log);
+static void ngx_http_csibiz_thread_done(ngx_event_t *ev);
+
+
+/*
+ * Runs work(data) in the thread pool, then done(r, data) in the worker,
+ * whose result finalizes the request.  Returns NGX_DONE, or NGX_ERROR if
+ * the work could not be queued (the pool's queue is full).
+ */
+
+ngx_int_t
+ngx_http_csibiz_thread_run(ngx_http_request_t *r,
+    ngx_http_csibiz_work_pt work, ngx_http_csibiz_work_done_pt done,
+    void *data)
+{
+    ngx_thread_task_t             *task;
+    ngx_http_csibiz_main_conf_t   *cmcf;
+    ngx_http_csibiz_thread_ctx_t  *ctx;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    if (cmcf->thread_pool == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: no thread pool");
+        return NGX_ERROR;
+    }
+
+    task = ngx_thread_task_alloc(r->pool,
+                                 sizeof(ngx_http_csibiz_thread_ctx_t));
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx = task->ctx;
+    ctx->request = r;
+    ctx->work = work;
+    ctx->done = done;
+    ctx->data = data;
+
+    task->handler = ngx_http_csibiz_thread_handler;
+    task->event.handler = ngx_http_csibiz_thread_done;
+    task->event.data = ctx;
+    task->event.log = r->connection->log;
+
+    if (ngx_thread_task_post(cmcf->thread_pool, task) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->main->blocked++;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_csibiz_thread_handler(void *data, ngx_log_t *log)
+{
+    ngx_http_csibiz_thread_ctx_t  *ctx = data;
+
+    ctx->work(ctx->data);
+}
+
+
+static void
+ngx_http_csibiz_thread_done(ngx_event_t *ev)
+{
+    ngx_int_t                      rc;
+    ngx_connection_t              *c;
+    ngx_http_request_t            *r;
+    ngx_http_csibiz_thread_ctx_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    r->main->blocked--;
+
+    rc = ctx->done(r, ctx->data);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
