@@ -10,7 +10,8 @@
 
 
 static void ngx_http_csibiz_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_csibiz_parse_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_csibiz_parse_body(ngx_http_request_t *r,
+    ngx_uint_t *status, const char **code);
 static ngx_uint_t ngx_http_csibiz_is_json(ngx_http_request_t *r);
 
 
@@ -115,24 +116,35 @@ static void
 ngx_http_csibiz_body_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_uint_t                   status;
+    const char                  *code;
     ngx_http_csibiz_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
 
-    rc = ngx_http_csibiz_parse_body(r);
+    switch (ngx_http_csibiz_parse_body(r, &status, &code)) {
 
-    if (rc == NGX_OK) {
+    case NGX_OK:
         rc = clcf->handler->handler(r);
+        break;
+
+    case NGX_DECLINED:
+        rc = ngx_http_csibiz_fail(r, status, code);
+        break;
+
+    default:
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_finalize_request(r, rc);
 }
 
 
-/* NGX_OK, or what the request is finalized with (an error was sent) */
+/* NGX_OK; NGX_DECLINED with the error to answer; NGX_ERROR */
 
 static ngx_int_t
-ngx_http_csibiz_parse_body(ngx_http_request_t *r)
+ngx_http_csibiz_parse_body(ngx_http_request_t *r, ngx_uint_t *status,
+    const char **code)
 {
     u_char                      *buf, *p;
     size_t                       len;
@@ -150,9 +162,9 @@ ngx_http_csibiz_parse_body(ngx_http_request_t *r)
         for (cl = r->request_body->bufs; cl; cl = cl->next) {
             if (cl->buf->in_file) {
                 /* larger than client_body_buffer_size */
-                return ngx_http_csibiz_fail(r,
-                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                           "body_too_large");
+                *status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+                *code = "body_too_large";
+                return NGX_DECLINED;
             }
 
             len += cl->buf->last - cl->buf->pos;
@@ -160,19 +172,23 @@ ngx_http_csibiz_parse_body(ngx_http_request_t *r)
     }
 
     if (len > clcf->body_limit) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                    "body_too_large");
+        *status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        *code = "body_too_large";
+        return NGX_DECLINED;
     }
 
+    *status = NGX_HTTP_BAD_REQUEST;
+    *code = "bad_json";
+
     if (len == 0) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "bad_json");
+        return NGX_DECLINED;
     }
 
     /* one copy for the text, one for unescaped strings */
 
     buf = ngx_pnalloc(r->pool, 2 * len);
     if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     p = buf;
@@ -188,7 +204,7 @@ ngx_http_csibiz_parse_body(ngx_http_request_t *r)
     if (jrc != CSIBIZ_JSON_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "csibiz: bad JSON body: %s", csibiz_json_rc_name(jrc));
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "bad_json");
+        return NGX_DECLINED;
     }
 
     return NGX_OK;
