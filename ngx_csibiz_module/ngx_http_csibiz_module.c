@@ -82,7 +82,7 @@ static ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
       ngx_http_csibiz_reauth_handler },
 
     { ngx_string("session"),
-      NGX_HTTP_GET,
+      NGX_HTTP_GET|NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_KEYS,
       ngx_http_csibiz_session_handler },
 
