@@ -1,0 +1,103 @@
+
+/*
+ * GET /api/agreement: the user agreement in force (the latest one
+ * published by now, table agreement, sql/003_agreement.sql) in the
+ * request's language.  Registration stores the version the parent agreed
+ * to, so the version is what a client must send back.
+ */
+
+
+#include "ngx_http_csibiz_module.h"
+
+
+static ngx_int_t ngx_http_csibiz_agreement_done(ngx_http_request_t *r,
+    void *data, ngx_int_t status, PGresult *res);
+
+
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_agreement_stmt =
+    ngx_http_csibiz_pg_stmt("agreement_current",
+        "SELECT version, title_zh, text_zh, title_en, text_en"
+        " FROM agreement WHERE published_at <= now()"
+        " ORDER BY published_at DESC LIMIT 1", 0);
+
+
+ngx_int_t
+ngx_http_csibiz_agreement_handler(ngx_http_request_t *r)
+{
+    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_agreement_stmt, NULL,
+                                 ngx_http_csibiz_agreement_done, NULL)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_agreement_done(ngx_http_request_t *r, void *data,
+    ngx_int_t status, PGresult *res)
+{
+    int                     col;
+    u_char                 *body, *p;
+    size_t                  len, i;
+    ngx_str_t               value[3];
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
+        return ngx_http_csibiz_send_unavailable(r);
+    }
+
+    if (status != NGX_HTTP_CSIBIZ_OK) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: no user agreement is published");
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
+    }
+
+    ctx = ngx_http_csibiz_get_ctx(r);
+
+    /* columns: version, then title and text in Chinese, then in English */
+
+    col = (ctx && ctx->lang == CSIBIZ_LANG_EN) ? 3 : 1;
+
+    value[0].data = (u_char *) PQgetvalue(res, 0, 0);
+    value[0].len = PQgetlength(res, 0, 0);
+    value[1].data = (u_char *) PQgetvalue(res, 0, col);
+    value[1].len = PQgetlength(res, 0, col);
+    value[2].data = (u_char *) PQgetvalue(res, 0, col + 1);
+    value[2].len = PQgetlength(res, 0, col + 1);
+
+    len = sizeof("{\"version\":\"\",\"title\":\"\",\"text\":\"\"}");
+
+    for (i = 0; i < 3; i++) {
+        len += CSIBIZ_JSON_ESCAPE_MAX(value[i].len);
+    }
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, "{\"version\":\"", sizeof("{\"version\":\"") - 1);
+    p += csibiz_json_escape((const char *) value[0].data, value[0].len,
+                            (char *) p, body + len - p);
+
+    p = ngx_cpymem(p, "\",\"title\":\"", sizeof("\",\"title\":\"") - 1);
+    p += csibiz_json_escape((const char *) value[1].data, value[1].len,
+                            (char *) p, body + len - p);
+
+    p = ngx_cpymem(p, "\",\"text\":\"", sizeof("\",\"text\":\"") - 1);
+    p += csibiz_json_escape((const char *) value[2].data, value[2].len,
+                            (char *) p, body + len - p);
+
+    p = ngx_cpymem(p, "\"}", 2);
+
+    return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body, p - body);
+}
