@@ -72,6 +72,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_csibiz_sms_purpose(ngx_str_t *value,
     ngx_str_t *purpose);
+static ngx_int_t ngx_http_csibiz_sms_field(ngx_http_request_t *r,
+    ngx_http_csibiz_sms_ctx_t *ctx, const char *name, ngx_str_t *value);
 static void ngx_http_csibiz_sms_field_error(ngx_http_csibiz_sms_ctx_t *ctx,
     const char *name, const char *reason);
 static ngx_int_t ngx_http_csibiz_sms_key(ngx_http_request_t *r,
@@ -194,6 +196,34 @@ ngx_http_csibiz_sms_field_error(ngx_http_csibiz_sms_ctx_t *ctx,
 }
 
 
+/*
+ * A string field for validation: NGX_OK with its value, or NGX_DECLINED
+ * with the reason recorded: "required" when absent or empty, "format"
+ * when not a string.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_sms_field(ngx_http_request_t *r,
+    ngx_http_csibiz_sms_ctx_t *ctx, const char *name, ngx_str_t *value)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_csibiz_field(r, name, value);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_csibiz_sms_field_error(ctx, name, "format");
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK || value->len == 0) {
+        ngx_http_csibiz_sms_field_error(ctx, name, "required");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 /* prefix + hex(HMAC(the label's subkey of the SMS key, msg)) */
 
 static ngx_int_t
@@ -252,7 +282,9 @@ ngx_http_csibiz_sms_message(u_char *buf, ngx_str_t *purpose,
 ngx_int_t
 ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
 {
+    size_t                        n;
     ngx_str_t                     value, extra;
+    const char                   *s;
     csibiz_date_t                 today;
     csibiz_id_rc_t                idrc;
     ngx_http_csibiz_sms_ctx_t    *ctx;
@@ -265,13 +297,8 @@ ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_field(r, "purpose", &value) != NGX_OK
-        || value.len == 0)
-    {
-        ngx_http_csibiz_sms_field_error(ctx, "purpose", "required");
-
-    } else if (ngx_http_csibiz_sms_purpose(&value, &ctx->purpose)
-               != NGX_OK)
+    if (ngx_http_csibiz_sms_field(r, ctx, "purpose", &value) == NGX_OK
+        && ngx_http_csibiz_sms_purpose(&value, &ctx->purpose) != NGX_OK)
     {
         ngx_http_csibiz_sms_field_error(ctx, "purpose", "unsupported");
     }
@@ -282,19 +309,15 @@ ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_field(r, "id_number", &value) != NGX_OK
-        || value.len == 0)
-    {
-        ngx_http_csibiz_sms_field_error(ctx, "id_number", "required");
+    if (ngx_http_csibiz_sms_field(r, ctx, "id_number", &value) == NGX_OK) {
+        s = (const char *) value.data;
+        n = value.len;
+        csibiz_utf8_trim(&s, &n);
 
-    } else {
-        idrc = csibiz_id_number_check((const char *) value.data, value.len,
-                                      NULL, &today);
+        idrc = csibiz_id_number_check(s, n, NULL, &today);
 
         if (idrc != CSIBIZ_ID_OK
-            || csibiz_id_number_normalize((const char *) value.data,
-                                          value.len, ctx->id_number)
-               != 0)
+            || csibiz_id_number_normalize(s, n, ctx->id_number) != 0)
         {
             ngx_http_csibiz_sms_field_error(ctx, "id_number",
                                             idrc != CSIBIZ_ID_OK
@@ -303,26 +326,18 @@ ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
         }
     }
 
-    if (ngx_http_csibiz_field(r, "si_card_no", &value) != NGX_OK
-        || value.len == 0)
-    {
-        ngx_http_csibiz_sms_field_error(ctx, "si_card_no", "required");
-
-    } else if (csibiz_social_card_normalize((const char *) value.data,
-                                            value.len, ctx->si_card)
-               != 0)
+    if (ngx_http_csibiz_sms_field(r, ctx, "si_card_no", &value) == NGX_OK
+        && csibiz_social_card_normalize((const char *) value.data,
+                                        value.len, ctx->si_card)
+           != 0)
     {
         ngx_http_csibiz_sms_field_error(ctx, "si_card_no", "format");
     }
 
-    if (ngx_http_csibiz_field(r, "phone", &value) != NGX_OK
-        || value.len == 0)
-    {
-        ngx_http_csibiz_sms_field_error(ctx, "phone", "required");
-
-    } else if (csibiz_phone_normalize((const char *) value.data, value.len,
-                                      ctx->phone)
-               != 0)
+    if (ngx_http_csibiz_sms_field(r, ctx, "phone", &value) == NGX_OK
+        && csibiz_phone_normalize((const char *) value.data, value.len,
+                                  ctx->phone)
+           != 0)
     {
         ngx_http_csibiz_sms_field_error(ctx, "phone", "format");
     }
