@@ -13,7 +13,7 @@ MODULE_SRCS := $(wildcard ngx_csibiz_module/*.c ngx_csibiz_module/*.h \
 
 all: build
 
-build: $(MODULE)
+build: $(MODULE) keytool
 
 # nginx's configure writes a Makefile into the source tree, so it runs in a
 # private copy of nginx-dev's sources; the flags must be Debian's exactly or
@@ -57,6 +57,7 @@ stop:
 	-tools/stack test stop
 
 include mk/unit.mk
+include mk/keytool.mk
 
 test: deps build unit
 	tools/stack test start-backends
