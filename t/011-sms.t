@@ -416,6 +416,27 @@ backend_stop('redis');
 code_is(send_sms($P{18}), 503, 'backend_unavailable', 'Redis down');
 backend_start('redis');
 
+# ------------------------------------------- the reference consumer
+
+flush();
+sent_ok(send_sms($P{19}), 'a message for the consumer');
+my $msg = sms_last($P{19}{phone});
+my $root = repo_root();
+my $cout = qx{"$root/tools/sms-consumer" --env test --once 2>&1};
+is($?, 0, 'tools/sms-consumer --once: exit 0') or diag($cout);
+(my $masked = $P{19}{phone}) =~ s/^(...)....(....)$/$1****$2/;
+like($cout, qr/\Q$msg->{id}\E to \Q$masked\E purpose=register/,
+     'logs the message, phone masked');
+my $phone19 = $P{19}{phone};
+unlike($cout, qr/\Q$phone19\E|\Q$msg->{code}\E/,
+       'never the phone or the code');
+is(redis_cmd('XLEN', 'csibiz:sms:outbox'), 0, 'deleted from the stream');
+my $groups = redis_cmd('XINFO', 'GROUPS', 'csibiz:sms:outbox');
+my %g = @{ $groups->[0] };
+is($g{name}, 'sms-gateway', 'consumer group sms-gateway');
+is($g{pending}, 0, 'nothing pending');
+push @codes, $msg->{code};
+
 logs_clean('second nginx');
 
 ok(stop_nginx(), 'nginx stops gracefully');
