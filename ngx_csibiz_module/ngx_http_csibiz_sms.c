@@ -569,8 +569,8 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r,
 
     rc = ngx_http_csibiz_redis_append(rop, 7 + 15, argv);
 
-    ngx_memzero(code, sizeof(code));
-    ngx_memzero(msg, sizeof(msg));
+    ngx_explicit_memzero(code, sizeof(code));
+    ngx_explicit_memzero(msg, sizeof(msg));
 
     if (rc != NGX_OK
         || ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_sms_queued, ctx)
@@ -723,7 +723,7 @@ ngx_http_csibiz_sms_check(ngx_http_request_t *r, ngx_str_t *purpose,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memzero(msg, sizeof(msg));
+    ngx_explicit_memzero(msg, sizeof(msg));
 
     argv[4].data = p;
     argv[4].len = ngx_hex_dump(p, mac, CSIBIZ_HMACBYTES) - p;
