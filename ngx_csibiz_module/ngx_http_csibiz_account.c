@@ -74,8 +74,6 @@ static ngx_int_t ngx_http_csibiz_account_copy(ngx_http_request_t *r,
 static ngx_int_t ngx_http_csibiz_account_send_user(ngx_http_request_t *r,
     ngx_http_csibiz_account_ctx_t *ctx, ngx_uint_t status,
     ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_account_retry_after(ngx_http_request_t *r,
-    const char *code, ngx_uint_t status, long long seconds);
 
 static ngx_int_t ngx_http_csibiz_register_looked_up(ngx_http_request_t *r,
     void *data, ngx_int_t status, PGresult *res);
@@ -337,34 +335,6 @@ ngx_http_csibiz_account_copy(ngx_http_request_t *r, ngx_str_t *dst,
     dst->len = len;
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_account_retry_after(ngx_http_request_t *r, const char *code,
-    ngx_uint_t status, long long seconds)
-{
-    u_char           *p;
-    ngx_str_t         extra;
-    ngx_table_elt_t  *h;
-
-    p = ngx_pnalloc(r->pool, 2 * NGX_INT64_LEN + sizeof("\"retry_after\":"));
-    h = ngx_list_push(&r->headers_out.headers);
-
-    if (p == NULL || h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%L", seconds) - p;
-
-    extra.data = p + h->value.len;
-    extra.len = ngx_sprintf(extra.data, "\"retry_after\":%L", seconds)
-                - extra.data;
-
-    return ngx_http_csibiz_fail_extra(r, status, code, &extra);
 }
 
 
@@ -856,9 +826,10 @@ ngx_http_csibiz_login_counted(ngx_http_request_t *r, void *data,
     }
 
     if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
-        return ngx_http_csibiz_account_retry_after(r, "locked",
-                                                   NGX_HTTP_TOO_MANY_REQUESTS,
-                                                   replies[0]->integer);
+        return ngx_http_csibiz_fail_retry_after(r,
+                                                NGX_HTTP_TOO_MANY_REQUESTS,
+                                                "locked",
+                                                replies[0]->integer);
     }
 
     account = (replies[1]->type == REDIS_REPLY_STRING)
@@ -1243,9 +1214,10 @@ ngx_http_csibiz_login_fail_counted(ngx_http_request_t *r, void *data,
     }
 
     if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
-        return ngx_http_csibiz_account_retry_after(r, "locked",
-                                                   NGX_HTTP_TOO_MANY_REQUESTS,
-                                                   replies[0]->integer);
+        return ngx_http_csibiz_fail_retry_after(r,
+                                                NGX_HTTP_TOO_MANY_REQUESTS,
+                                                "locked",
+                                                replies[0]->integer);
     }
 
     return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials");

@@ -188,3 +188,33 @@ ngx_http_csibiz_fail(ngx_http_request_t *r, ngx_uint_t status,
 {
     return ngx_http_csibiz_fail_extra(r, status, code, NULL);
 }
+
+
+/* 429 and the like: when to come back, as a header and in the body */
+
+ngx_int_t
+ngx_http_csibiz_fail_retry_after(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, long long seconds)
+{
+    u_char           *p;
+    ngx_str_t         extra;
+    ngx_table_elt_t  *h;
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT64_LEN + sizeof("\"retry_after\":"));
+    h = ngx_list_push(&r->headers_out.headers);
+
+    if (p == NULL || h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%L", seconds) - p;
+
+    extra.data = p + h->value.len;
+    extra.len = ngx_sprintf(extra.data, "\"retry_after\":%L", seconds)
+                - extra.data;
+
+    return ngx_http_csibiz_fail_extra(r, status, code, &extra);
+}

@@ -624,31 +624,8 @@ ngx_http_csibiz_sms_queued(ngx_http_request_t *r, void *data,
 static ngx_int_t
 ngx_http_csibiz_sms_limited(ngx_http_request_t *r, long long ms)
 {
-    u_char           *p;
-    ngx_str_t         extra;
-    long long         seconds;
-    ngx_table_elt_t  *h;
-
-    seconds = (ms + 999) / 1000;
-
-    p = ngx_pnalloc(r->pool, 2 * NGX_INT64_LEN + sizeof("\"retry_after\":"));
-    h = ngx_list_push(&r->headers_out.headers);
-
-    if (p == NULL || h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%L", seconds) - p;
-
-    extra.data = p + h->value.len;
-    extra.len = ngx_sprintf(extra.data, "\"retry_after\":%L", seconds)
-                - extra.data;
-
-    return ngx_http_csibiz_fail_extra(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      "rate_limited", &extra);
+    return ngx_http_csibiz_fail_retry_after(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                            "rate_limited", (ms + 999) / 1000);
 }
 
 

@@ -4,4 +4,4 @@
 -- Reference data (banks, declaration window, premiums) comes with the
 -- migrations.  Demo insured persons are not seeded here: their ID numbers
 -- must be encrypted with the demo's secret key (var/demo/secret.key), which
--- SQL cannot do; the roster import tool will load them.
+-- SQL cannot do; tools/demo-roster loads them through tools/roster-add.
