@@ -65,10 +65,6 @@ static ngx_http_csibiz_account_ctx_t *ngx_http_csibiz_account_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_csibiz_account_keys(ngx_http_request_t *r,
     ngx_http_csibiz_account_ctx_t *ctx);
-static ngx_int_t ngx_http_csibiz_account_invalid(ngx_http_request_t *r,
-    ngx_str_t *fields);
-static ngx_int_t ngx_http_csibiz_account_field_error(ngx_http_request_t *r,
-    ngx_str_t *fields, const char *name, const char *reason);
 static ngx_int_t ngx_http_csibiz_account_copy(ngx_http_request_t *r,
     ngx_str_t *dst, const char *src, size_t len);
 static ngx_int_t ngx_http_csibiz_account_send_user(ngx_http_request_t *r,
@@ -271,57 +267,6 @@ ngx_http_csibiz_account_keys(ngx_http_request_t *r,
 }
 
 
-/*
- * Field errors are gathered into one object so that a form can show them
- * all at once: {"id_number":"checksum","phone":"format"}.
- */
-
-static ngx_int_t
-ngx_http_csibiz_account_field_error(ngx_http_request_t *r,
-    ngx_str_t *fields, const char *name, const char *reason)
-{
-    u_char  *p;
-    size_t   len;
-
-    len = fields->len + ngx_strlen(name) + ngx_strlen(reason)
-          + sizeof(",\"\":\"\"") - 1;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (fields->len) {
-        ngx_memcpy(p, fields->data, fields->len);
-    }
-
-    fields->len = ngx_sprintf(p + fields->len, "%s\"%s\":\"%s\"",
-                              fields->len ? "," : "", name, reason)
-                  - p;
-    fields->data = p;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_account_invalid(ngx_http_request_t *r, ngx_str_t *fields)
-{
-    ngx_str_t  extra;
-
-    extra.len = sizeof("\"fields\":{}") - 1 + fields->len;
-    extra.data = ngx_pnalloc(r->pool, extra.len);
-    if (extra.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_sprintf(extra.data, "\"fields\":{%V}", fields);
-
-    return ngx_http_csibiz_fail_extra(r, NGX_HTTP_BAD_REQUEST, "invalid",
-                                      &extra);
-}
-
-
 static ngx_int_t
 ngx_http_csibiz_account_copy(ngx_http_request_t *r, ngx_str_t *dst,
     const char *src, size_t len)
@@ -406,8 +351,9 @@ ngx_http_csibiz_account_send_user(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_csibiz_register_handler(ngx_http_request_t *r)
 {
-    time_t                          now;
-    ngx_str_t                       fields, id, card, phone, params[2];
+    size_t                          n;
+    ngx_str_t                       value, params[2];
+    const char                     *s;
     csibiz_date_t                   today;
     csibiz_pw_rc_t                  pw;
     csibiz_id_rc_t                  idrc;
@@ -419,111 +365,84 @@ ngx_http_csibiz_register_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_str_null(&fields);
+    /* China's day: a child born today has a valid ID number */
 
-    now = ngx_time();
-
-    if (csibiz_date_from_unix(now, 8 * 3600, &today) != 0) {
+    if (csibiz_date_from_unix(ngx_time(), 8 * 3600, &today) != 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_field(r, "id_number", &id) != NGX_OK) {
-        ngx_str_set(&id, "");
-    }
+    if (ngx_http_csibiz_field_required(r, "id_number", &value) == NGX_OK) {
+        s = (const char *) value.data;
+        n = value.len;
+        csibiz_utf8_trim(&s, &n);
 
-    idrc = csibiz_id_number_check((const char *) id.data, id.len,
-                                  &ctx->birth, &today);
+        idrc = csibiz_id_number_check(s, n, &ctx->birth, &today);
 
-    if (idrc != CSIBIZ_ID_OK
-        || csibiz_id_number_normalize((const char *) id.data, id.len,
-                                      ctx->id_number)
-           != 0)
-    {
-        if (ngx_http_csibiz_account_field_error(r, &fields, "id_number",
-                                                id.len
-                                                ? csibiz_id_rc_name(idrc)
-                                                : "required")
-            != NGX_OK)
+        if (idrc != CSIBIZ_ID_OK
+            || csibiz_id_number_normalize(s, n, ctx->id_number) != 0)
         {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            ngx_http_csibiz_field_invalid(r, "id_number",
+                                          idrc != CSIBIZ_ID_OK
+                                          ? csibiz_id_rc_name(idrc)
+                                          : "format");
         }
     }
 
-    if (ngx_http_csibiz_field(r, "si_card_no", &card) != NGX_OK
-        || csibiz_social_card_normalize((const char *) card.data, card.len,
-                                        ctx->si_card)
+    if (ngx_http_csibiz_field_required(r, "si_card_no", &value) == NGX_OK
+        && csibiz_social_card_normalize((const char *) value.data,
+                                        value.len, ctx->si_card)
            != 0)
     {
-        if (ngx_http_csibiz_account_field_error(r, &fields, "si_card_no",
-                                                "format")
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_field_invalid(r, "si_card_no", "format");
     }
 
-    if (ngx_http_csibiz_field(r, "phone", &phone) != NGX_OK
-        || csibiz_phone_normalize((const char *) phone.data, phone.len,
+    if (ngx_http_csibiz_field_required(r, "phone", &value) == NGX_OK
+        && csibiz_phone_normalize((const char *) value.data, value.len,
                                   ctx->phone)
            != 0)
     {
-        if (ngx_http_csibiz_account_field_error(r, &fields, "phone",
-                                                "format")
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_field_invalid(r, "phone", "format");
     }
 
-    if (ngx_http_csibiz_field(r, "sms_code", &ctx->sms_code) != NGX_OK
-        || ctx->sms_code.len != 6)
+    if (ngx_http_csibiz_field_required(r, "sms_code", &ctx->sms_code)
+        == NGX_OK
+        && ctx->sms_code.len != 6)
     {
-        if (ngx_http_csibiz_account_field_error(r, &fields, "sms_code",
-                                                "format")
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_field_invalid(r, "sms_code", "format");
     }
 
-    if (ngx_http_csibiz_field(r, "agree_version", &ctx->agree_version)
-        != NGX_OK
-        || ctx->agree_version.len == 0)
-    {
-        if (ngx_http_csibiz_account_field_error(r, &fields, "agree_version",
-                                                "required")
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
+    (void) ngx_http_csibiz_field_required(r, "agree_version",
+                                          &ctx->agree_version);
+
+    /* the password is judged against the child's data where it is valid */
 
     if (ngx_http_csibiz_field(r, "password", &ctx->password) != NGX_OK) {
         ngx_str_set(&ctx->password, "");
     }
 
-    /* the password is judged against the child's data when it is valid */
+    ngx_memzero(&pwctx, sizeof(csibiz_pw_context_t));
 
-    pwctx.id_number = fields.len ? NULL : ctx->id_number;
-    pwctx.id_number_len = fields.len ? 0 : CSIBIZ_ID_NUMBER_LEN;
-    pwctx.phone = fields.len ? NULL : ctx->phone;
-    pwctx.phone_len = fields.len ? 0 : CSIBIZ_PHONE_LEN;
-    pwctx.birth = fields.len ? NULL : &ctx->birth;
+    if (ctx->id_number[0]) {
+        pwctx.id_number = ctx->id_number;
+        pwctx.id_number_len = CSIBIZ_ID_NUMBER_LEN;
+        pwctx.birth = &ctx->birth;
+    }
+
+    if (ctx->phone[0]) {
+        pwctx.phone = ctx->phone;
+        pwctx.phone_len = CSIBIZ_PHONE_LEN;
+    }
 
     pw = csibiz_password_check((const char *) ctx->password.data,
                                ctx->password.len, &pwctx);
 
     if (pw != CSIBIZ_PW_OK) {
-        if (ngx_http_csibiz_account_field_error(r, &fields, "password",
-                                                csibiz_password_rc_name(pw))
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_field_invalid(r, "password",
+                                      csibiz_password_rc_name(pw));
     }
 
-    if (fields.len) {
-        return ngx_http_csibiz_account_invalid(r, &fields);
+    if (ngx_http_csibiz_fields_invalid(r)) {
+        return ngx_http_csibiz_fail_invalid(r);
     }
 
     if (ngx_http_csibiz_account_keys(r, ctx) != NGX_OK) {

@@ -264,6 +264,7 @@ ngx_int_t ngx_http_csibiz_thread_run(ngx_http_request_t *r,
 /* requests and responses */
 
 #define NGX_HTTP_CSIBIZ_MAX_FIELDS  32
+#define NGX_HTTP_CSIBIZ_INVALID_MAX  512
 
 
 typedef struct {
@@ -271,6 +272,10 @@ typedef struct {
     void                          *data;       /* the handler's state */
     size_t                         nfields;
     csibiz_json_field_t            fields[NGX_HTTP_CSIBIZ_MAX_FIELDS];
+
+    /* the body's field errors, as JSON members: "phone":"format",… */
+    size_t                         invalid_len;
+    u_char                         invalid[NGX_HTTP_CSIBIZ_INVALID_MAX];
 } ngx_http_csibiz_ctx_t;
 
 
@@ -278,6 +283,12 @@ ngx_http_csibiz_ctx_t *ngx_http_csibiz_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_field(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
+ngx_int_t ngx_http_csibiz_field_required(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+void ngx_http_csibiz_field_invalid(ngx_http_request_t *r, const char *name,
+    const char *reason);
+ngx_uint_t ngx_http_csibiz_fields_invalid(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_fail_invalid(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);

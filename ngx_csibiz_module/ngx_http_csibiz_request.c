@@ -272,3 +272,92 @@ ngx_http_csibiz_field(ngx_http_request_t *r, const char *name,
 
     return NGX_OK;
 }
+
+
+/*
+ * A field that must be a non-empty string.  NGX_DECLINED: it is not, and
+ * the field error ("required" or "format") is recorded.
+ */
+
+ngx_int_t
+ngx_http_csibiz_field_required(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_csibiz_field(r, name, value);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_csibiz_field_invalid(r, name, "format");
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK || value->len == 0) {
+        ngx_http_csibiz_field_invalid(r, name, "required");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Field errors are gathered so that a form can show them all at once:
+ * {"error":{"code":"invalid",…,"fields":{"id_number":"checksum",…}}}.
+ * Names and reasons are the module's own identifiers: no escaping.
+ */
+
+void
+ngx_http_csibiz_field_invalid(ngx_http_request_t *r, const char *name,
+    const char *reason)
+{
+    u_char                 *p;
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    ctx = ngx_http_csibiz_get_ctx(r);
+    if (ctx == NULL) {
+        return;
+    }
+
+    p = ngx_slprintf(ctx->invalid + ctx->invalid_len,
+                     ctx->invalid + sizeof(ctx->invalid), "%s\"%s\":\"%s\"",
+                     ctx->invalid_len ? "," : "", name, reason);
+
+    ctx->invalid_len = p - ctx->invalid;
+}
+
+
+ngx_uint_t
+ngx_http_csibiz_fields_invalid(ngx_http_request_t *r)
+{
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    ctx = ngx_http_csibiz_get_ctx(r);
+
+    return ctx == NULL || ctx->invalid_len != 0;
+}
+
+
+ngx_int_t
+ngx_http_csibiz_fail_invalid(ngx_http_request_t *r)
+{
+    ngx_str_t               extra;
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    ctx = ngx_http_csibiz_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    extra.len = sizeof("\"fields\":{}") - 1 + ctx->invalid_len;
+    extra.data = ngx_pnalloc(r->pool, extra.len);
+    if (extra.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(extra.data, "\"fields\":{%*s}", ctx->invalid_len,
+                ctx->invalid);
+
+    return ngx_http_csibiz_fail_extra(r, NGX_HTTP_BAD_REQUEST, "invalid",
+                                      &extra);
+}

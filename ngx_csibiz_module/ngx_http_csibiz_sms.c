@@ -48,7 +48,6 @@
     (sizeof("register") + CSIBIZ_PHONE_LEN + 1                            \
      + NGX_HTTP_CSIBIZ_SMS_CODE_LEN)
 
-#define NGX_HTTP_CSIBIZ_SMS_FIELDS_MAX   256
 
 
 typedef struct {
@@ -59,8 +58,6 @@ typedef struct {
     ngx_str_t                      captcha_id;
     ngx_str_t                      captcha_answer;
 
-    u_char                         fields[NGX_HTTP_CSIBIZ_SMS_FIELDS_MAX];
-    size_t                         nfields;
 } ngx_http_csibiz_sms_ctx_t;
 
 
@@ -72,10 +69,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_csibiz_sms_purpose(ngx_str_t *value,
     ngx_str_t *purpose);
-static ngx_int_t ngx_http_csibiz_sms_field(ngx_http_request_t *r,
-    ngx_http_csibiz_sms_ctx_t *ctx, const char *name, ngx_str_t *value);
-static void ngx_http_csibiz_sms_field_error(ngx_http_csibiz_sms_ctx_t *ctx,
-    const char *name, const char *reason);
 static ngx_int_t ngx_http_csibiz_sms_key(ngx_http_request_t *r,
     const char *prefix, const char *label, u_char *msg, size_t len,
     ngx_str_t *key);
@@ -180,50 +173,6 @@ ngx_http_csibiz_sms_purpose(ngx_str_t *value, ngx_str_t *purpose)
 }
 
 
-/* {"id_number":"checksum","phone":"format"}: a form shows them all */
-
-static void
-ngx_http_csibiz_sms_field_error(ngx_http_csibiz_sms_ctx_t *ctx,
-    const char *name, const char *reason)
-{
-    u_char  *p;
-
-    p = ngx_slprintf(ctx->fields + ctx->nfields,
-                     ctx->fields + sizeof(ctx->fields), "%s\"%s\":\"%s\"",
-                     ctx->nfields ? "," : "", name, reason);
-
-    ctx->nfields = p - ctx->fields;
-}
-
-
-/*
- * A string field for validation: NGX_OK with its value, or NGX_DECLINED
- * with the reason recorded: "required" when absent or empty, "format"
- * when not a string.
- */
-
-static ngx_int_t
-ngx_http_csibiz_sms_field(ngx_http_request_t *r,
-    ngx_http_csibiz_sms_ctx_t *ctx, const char *name, ngx_str_t *value)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_csibiz_field(r, name, value);
-
-    if (rc == NGX_ERROR) {
-        ngx_http_csibiz_sms_field_error(ctx, name, "format");
-        return NGX_DECLINED;
-    }
-
-    if (rc != NGX_OK || value->len == 0) {
-        ngx_http_csibiz_sms_field_error(ctx, name, "required");
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
 /* prefix + hex(HMAC(the label's subkey of the SMS key, msg)) */
 
 static ngx_int_t
@@ -283,7 +232,7 @@ ngx_int_t
 ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
 {
     size_t                        n;
-    ngx_str_t                     value, extra;
+    ngx_str_t                     value;
     const char                   *s;
     csibiz_date_t                 today;
     csibiz_id_rc_t                idrc;
@@ -297,10 +246,10 @@ ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_sms_field(r, ctx, "purpose", &value) == NGX_OK
+    if (ngx_http_csibiz_field_required(r, "purpose", &value) == NGX_OK
         && ngx_http_csibiz_sms_purpose(&value, &ctx->purpose) != NGX_OK)
     {
-        ngx_http_csibiz_sms_field_error(ctx, "purpose", "unsupported");
+        ngx_http_csibiz_field_invalid(r, "purpose", "unsupported");
     }
 
     /* China's day: a child born today has a valid ID number */
@@ -309,7 +258,7 @@ ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_sms_field(r, ctx, "id_number", &value) == NGX_OK) {
+    if (ngx_http_csibiz_field_required(r, "id_number", &value) == NGX_OK) {
         s = (const char *) value.data;
         n = value.len;
         csibiz_utf8_trim(&s, &n);
@@ -319,41 +268,31 @@ ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
         if (idrc != CSIBIZ_ID_OK
             || csibiz_id_number_normalize(s, n, ctx->id_number) != 0)
         {
-            ngx_http_csibiz_sms_field_error(ctx, "id_number",
+            ngx_http_csibiz_field_invalid(r, "id_number",
                                             idrc != CSIBIZ_ID_OK
                                             ? csibiz_id_rc_name(idrc)
                                             : "format");
         }
     }
 
-    if (ngx_http_csibiz_sms_field(r, ctx, "si_card_no", &value) == NGX_OK
+    if (ngx_http_csibiz_field_required(r, "si_card_no", &value) == NGX_OK
         && csibiz_social_card_normalize((const char *) value.data,
                                         value.len, ctx->si_card)
            != 0)
     {
-        ngx_http_csibiz_sms_field_error(ctx, "si_card_no", "format");
+        ngx_http_csibiz_field_invalid(r, "si_card_no", "format");
     }
 
-    if (ngx_http_csibiz_sms_field(r, ctx, "phone", &value) == NGX_OK
+    if (ngx_http_csibiz_field_required(r, "phone", &value) == NGX_OK
         && csibiz_phone_normalize((const char *) value.data, value.len,
                                   ctx->phone)
            != 0)
     {
-        ngx_http_csibiz_sms_field_error(ctx, "phone", "format");
+        ngx_http_csibiz_field_invalid(r, "phone", "format");
     }
 
-    if (ctx->nfields) {
-        extra.len = sizeof("\"fields\":{}") - 1 + ctx->nfields;
-        extra.data = ngx_pnalloc(r->pool, extra.len);
-        if (extra.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_sprintf(extra.data, "\"fields\":{%*s}", ctx->nfields,
-                    ctx->fields);
-
-        return ngx_http_csibiz_fail_extra(r, NGX_HTTP_BAD_REQUEST,
-                                          "invalid", &extra);
+    if (ngx_http_csibiz_fields_invalid(r)) {
+        return ngx_http_csibiz_fail_invalid(r);
     }
 
     if (ngx_http_csibiz_field(r, "captcha_id", &ctx->captcha_id) != NGX_OK)
