@@ -351,12 +351,8 @@ ngx_http_csibiz_account_send_user(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_csibiz_register_handler(ngx_http_request_t *r)
 {
-    size_t                          n;
-    ngx_str_t                       value, params[2];
-    const char                     *s;
-    csibiz_date_t                   today;
+    ngx_str_t                       params[2];
     csibiz_pw_rc_t                  pw;
-    csibiz_id_rc_t                  idrc;
     csibiz_pw_context_t             pwctx;
     ngx_http_csibiz_account_ctx_t  *ctx;
 
@@ -365,43 +361,11 @@ ngx_http_csibiz_register_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* China's day: a child born today has a valid ID number */
-
-    if (csibiz_date_from_unix(ngx_time(), 8 * 3600, &today) != 0) {
+    if (ngx_http_csibiz_identity_fields(r, ctx->id_number, ctx->si_card,
+                                        ctx->phone, &ctx->birth)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_csibiz_field_required(r, "id_number", &value) == NGX_OK) {
-        s = (const char *) value.data;
-        n = value.len;
-        csibiz_utf8_trim(&s, &n);
-
-        idrc = csibiz_id_number_check(s, n, &ctx->birth, &today);
-
-        if (idrc != CSIBIZ_ID_OK
-            || csibiz_id_number_normalize(s, n, ctx->id_number) != 0)
-        {
-            ngx_http_csibiz_field_invalid(r, "id_number",
-                                          idrc != CSIBIZ_ID_OK
-                                          ? csibiz_id_rc_name(idrc)
-                                          : "format");
-        }
-    }
-
-    if (ngx_http_csibiz_field_required(r, "si_card_no", &value) == NGX_OK
-        && csibiz_social_card_normalize((const char *) value.data,
-                                        value.len, ctx->si_card)
-           != 0)
-    {
-        ngx_http_csibiz_field_invalid(r, "si_card_no", "format");
-    }
-
-    if (ngx_http_csibiz_field_required(r, "phone", &value) == NGX_OK
-        && csibiz_phone_normalize((const char *) value.data, value.len,
-                                  ctx->phone)
-           != 0)
-    {
-        ngx_http_csibiz_field_invalid(r, "phone", "format");
     }
 
     if (ngx_http_csibiz_field_required(r, "sms_code", &ctx->sms_code)
@@ -473,13 +437,8 @@ ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *data,
 
     ngx_str_t  purpose, phone;
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
+        return ngx_http_csibiz_fail_backend(r, status);
     }
 
     if (PQntuples(res) != 1) {
@@ -604,13 +563,8 @@ ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *data,
 {
     ngx_http_csibiz_account_ctx_t *ctx = data;
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
+        return ngx_http_csibiz_fail_backend(r, status);
     }
 
     if (PQntuples(res) != 1) {
@@ -810,13 +764,8 @@ ngx_http_csibiz_login_looked_up(ngx_http_request_t *r, void *data,
 {
     ngx_http_csibiz_account_ctx_t *ctx = data;
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
+        return ngx_http_csibiz_fail_backend(r, status);
     }
 
     if (PQntuples(res) == 1) {
@@ -938,13 +887,8 @@ ngx_http_csibiz_login_recorded(ngx_http_request_t *r, void *data,
     ngx_str_t                    argv[3];
     ngx_http_csibiz_redis_op_t  *rop;
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
+        return ngx_http_csibiz_fail_backend(r, status);
     }
 
     /* a success forgets this pair's failures and lock history */
@@ -1229,13 +1173,8 @@ ngx_http_csibiz_reauth_looked_up(ngx_http_request_t *r, void *data,
 {
     ngx_http_csibiz_account_ctx_t *ctx = data;
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
+        return ngx_http_csibiz_fail_backend(r, status);
     }
 
     if (PQntuples(res) == 1

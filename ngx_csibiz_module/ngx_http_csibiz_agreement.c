@@ -45,13 +45,8 @@ ngx_http_csibiz_agreement_done(ngx_http_request_t *r, void *data,
     ngx_str_t               value[3];
     ngx_http_csibiz_ctx_t  *ctx;
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
+        return ngx_http_csibiz_fail_backend(r, status);
     }
 
     if (PQntuples(res) != 1) {

@@ -218,3 +218,17 @@ ngx_http_csibiz_fail_retry_after(ngx_http_request_t *r, ngx_uint_t status,
 
     return ngx_http_csibiz_fail_extra(r, status, code, &extra);
 }
+
+
+/* a backend operation that did not succeed: 503 when down, else 500 */
+
+ngx_int_t
+ngx_http_csibiz_fail_backend(ngx_http_request_t *r, ngx_int_t status)
+{
+    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
+        return ngx_http_csibiz_send_unavailable(r);
+    }
+
+    return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                "internal");
+}

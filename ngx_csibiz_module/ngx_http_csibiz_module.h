@@ -288,6 +288,8 @@ ngx_int_t ngx_http_csibiz_field_required(ngx_http_request_t *r,
 void ngx_http_csibiz_field_invalid(ngx_http_request_t *r, const char *name,
     const char *reason);
 ngx_uint_t ngx_http_csibiz_fields_invalid(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_identity_fields(ngx_http_request_t *r,
+    char *id_number, char *si_card, char *phone, csibiz_date_t *birth);
 ngx_int_t ngx_http_csibiz_fail_invalid(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
@@ -299,6 +301,8 @@ ngx_int_t ngx_http_csibiz_fail_extra(ngx_http_request_t *r,
 ngx_int_t ngx_http_csibiz_fail_retry_after(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, long long seconds);
 ngx_int_t ngx_http_csibiz_send_unavailable(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_fail_backend(ngx_http_request_t *r,
+    ngx_int_t status);
 
 
 /* sessions */

@@ -361,3 +361,62 @@ ngx_http_csibiz_fail_invalid(ngx_http_request_t *r)
     return ngx_http_csibiz_fail_extra(r, NGX_HTTP_BAD_REQUEST, "invalid",
                                       &extra);
 }
+
+
+/*
+ * The child's identity as the roster knows it: ID number, social security
+ * card number and the declared phone, validated and normalized into the
+ * caller's buffers (CSIBIZ_*_SIZE bytes); errors are recorded as field
+ * errors.  NGX_ERROR only when the date can't be had.
+ */
+
+ngx_int_t
+ngx_http_csibiz_identity_fields(ngx_http_request_t *r, char *id_number,
+    char *si_card, char *phone, csibiz_date_t *birth)
+{
+    size_t           n;
+    ngx_str_t        value;
+    const char      *s;
+    csibiz_date_t    today;
+    csibiz_id_rc_t   rc;
+
+    /* China's day: a child born today has a valid ID number */
+
+    if (csibiz_date_from_unix(ngx_time(), 8 * 3600, &today) != 0) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_csibiz_field_required(r, "id_number", &value) == NGX_OK) {
+        s = (const char *) value.data;
+        n = value.len;
+        csibiz_utf8_trim(&s, &n);
+
+        rc = csibiz_id_number_check(s, n, birth, &today);
+
+        if (rc != CSIBIZ_ID_OK) {
+            ngx_http_csibiz_field_invalid(r, "id_number",
+                                          csibiz_id_rc_name(rc));
+
+        } else if (csibiz_id_number_normalize(s, n, id_number) != 0) {
+            ngx_http_csibiz_field_invalid(r, "id_number", "format");
+        }
+    }
+
+    if (ngx_http_csibiz_field_required(r, "si_card_no", &value) == NGX_OK
+        && csibiz_social_card_normalize((const char *) value.data,
+                                        value.len, si_card)
+           != 0)
+    {
+        ngx_http_csibiz_field_invalid(r, "si_card_no", "format");
+    }
+
+    if (ngx_http_csibiz_field_required(r, "phone", &value) == NGX_OK
+        && csibiz_phone_normalize((const char *) value.data, value.len,
+                                  phone)
+           != 0)
+    {
+        ngx_http_csibiz_field_invalid(r, "phone", "format");
+    }
+
+    return NGX_OK;
+}

@@ -231,11 +231,7 @@ ngx_http_csibiz_sms_message(u_char *buf, ngx_str_t *purpose,
 ngx_int_t
 ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
 {
-    size_t                        n;
     ngx_str_t                     value;
-    const char                   *s;
-    csibiz_date_t                 today;
-    csibiz_id_rc_t                idrc;
     ngx_http_csibiz_sms_ctx_t    *ctx;
     ngx_http_csibiz_main_conf_t  *cmcf;
 
@@ -252,43 +248,11 @@ ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r)
         ngx_http_csibiz_field_invalid(r, "purpose", "unsupported");
     }
 
-    /* China's day: a child born today has a valid ID number */
-
-    if (csibiz_date_from_unix(ngx_time(), 8 * 3600, &today) != 0) {
+    if (ngx_http_csibiz_identity_fields(r, ctx->id_number, ctx->si_card,
+                                        ctx->phone, NULL)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_csibiz_field_required(r, "id_number", &value) == NGX_OK) {
-        s = (const char *) value.data;
-        n = value.len;
-        csibiz_utf8_trim(&s, &n);
-
-        idrc = csibiz_id_number_check(s, n, NULL, &today);
-
-        if (idrc != CSIBIZ_ID_OK
-            || csibiz_id_number_normalize(s, n, ctx->id_number) != 0)
-        {
-            ngx_http_csibiz_field_invalid(r, "id_number",
-                                            idrc != CSIBIZ_ID_OK
-                                            ? csibiz_id_rc_name(idrc)
-                                            : "format");
-        }
-    }
-
-    if (ngx_http_csibiz_field_required(r, "si_card_no", &value) == NGX_OK
-        && csibiz_social_card_normalize((const char *) value.data,
-                                        value.len, ctx->si_card)
-           != 0)
-    {
-        ngx_http_csibiz_field_invalid(r, "si_card_no", "format");
-    }
-
-    if (ngx_http_csibiz_field_required(r, "phone", &value) == NGX_OK
-        && csibiz_phone_normalize((const char *) value.data, value.len,
-                                  ctx->phone)
-           != 0)
-    {
-        ngx_http_csibiz_field_invalid(r, "phone", "format");
     }
 
     if (ngx_http_csibiz_fields_invalid(r)) {
@@ -388,13 +352,8 @@ ngx_http_csibiz_sms_looked_up(ngx_http_request_t *r, void *data,
 {
     ngx_http_csibiz_sms_ctx_t *ctx = data;
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
+        return ngx_http_csibiz_fail_backend(r, status);
     }
 
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't') {
