@@ -195,6 +195,31 @@ is_deeply(\@found, [], 'no ID number, phone, card number, password, SMS '
                        . 'code, captcha answer, session id or CSRF token in '
                        . 'error.log or access.log');
 
+# ------------------------------------- a reload while passwords hash
+
+# The old worker finishes its requests before it exits: logins waiting
+# for the thread pool too.
+$mark = error_log_mark();
+my @inflight = map {
+    http_start(POST => '/api/login', timeout => 30,
+               headers => { 'Content-Type' => 'application/json' },
+               body => JSON::PP->new->encode({ id_number => $child{id},
+                                               password => $PW }))
+} 1 .. 5;
+reload_nginx(wait => 1);
+my @answers = map { http_finish($_) } @inflight;
+wait_until(sub { worker_pids(all => 1) == 1 }, timeout => 5);
+TODO: {
+    local $TODO = 'a worker that shuts down (reload, QUIT) does not wait '
+                  . 'for thread pool work: the connections are closed '
+                  . 'without an answer ("open socket left" alerts)';
+    is(scalar(grep { ($_->{status} // 0) == 200 } @answers), 5,
+       '5 logins in flight during a reload: all answered 200')
+        or diag(explain [map { $_->{error} // $_->{status} } @answers]);
+    unlike(error_log_since($mark), qr/\[alert\]/, 'no alert at the reload');
+}
+is(http_req(GET => '/api/health')->{status}, 200, 'the new worker serves');
+
 ok(stop_nginx(), 'nginx stops gracefully');
 
 done_testing();
