@@ -159,6 +159,13 @@ for my $k (sort keys %seq) {
 }
 like($P{B}{id}, qr/X$/, 'account B has an ID number ending in X');
 
+# in the roster, never registered
+my $N = { id => id_number('35010220150808099'), card => 'LOG000000099',
+          phone => '13500000099' };
+roster_add(id_number => $N->{id}, si_card => $N->{card},
+           phone => $N->{phone});
+push @secrets, $N->{id}, $N->{phone};
+
 start_nginx(main_config => $MAIN, config => $CONFIG,
             http_config => "$HTTP    csibiz_captcha off;\n");
 register_account($_) for @P{sort keys %P};
@@ -259,6 +266,7 @@ clear_login_state();
 my $unknown_id = id_number('35010220150808999');
 my %cases = (
     'unknown ID number'         => [$unknown_id, 'any password at all 1'],
+    'ID number without account' => [$N->{id}, 'any password at all 4'],
     'wrong password'            => [$B->{id}, 'a wrong password for B'],
     'malformed ID number'       => ['12345', 'any password at all 2'],
     'ID number missing'         => [undef, 'any password at all 3'],

@@ -205,7 +205,7 @@ my @inflight = map {
                headers => { 'Content-Type' => 'application/json' },
                body => JSON::PP->new->encode({ id_number => $child{id},
                                                password => $PW }))
-} 1 .. 5;
+} 1 .. 20;
 reload_nginx(wait => 1);
 my @answers = map { http_finish($_) } @inflight;
 wait_until(sub { worker_pids(all => 1) == 1 }, timeout => 5);
@@ -213,8 +213,8 @@ TODO: {
     local $TODO = 'a worker that shuts down (reload, QUIT) does not wait '
                   . 'for thread pool work: the connections are closed '
                   . 'without an answer ("open socket left" alerts)';
-    is(scalar(grep { ($_->{status} // 0) == 200 } @answers), 5,
-       '5 logins in flight during a reload: all answered 200')
+    is(scalar(grep { ($_->{status} // 0) == 200 } @answers), 20,
+       '20 logins in flight during a reload: all answered 200')
         or diag(explain [map { $_->{error} // $_->{status} } @answers]);
     unlike(error_log_since($mark), qr/\[alert\]/, 'no alert at the reload');
 }
