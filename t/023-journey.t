@@ -220,6 +220,27 @@ TODO: {
 }
 is(http_req(GET => '/api/health')->{status}, 200, 'the new worker serves');
 
+# ----------------------------------------- the thread pool's queue full
+
+start_nginx(main_config => 'thread_pool csibiz threads=1 max_queue=2;',
+            http_config => $HTTP, config => $CONFIG);
+my $flood = http_concurrent([map {
+    [POST => '/api/login', timeout => 30,
+     headers => { 'Content-Type' => 'application/json' },
+     body => JSON::PP->new->encode({ id_number => $child{id},
+                                     password => $PW })]
+} 1 .. 12]);
+my @ok = grep { ($_->{status} // 0) == 200 } @$flood;
+my @busy = grep { ($_->{status} // 0) == 503 } @$flood;
+is(@ok + @busy, 12, '12 logins, max_queue=2: each 200 or 503');
+ok(@ok >= 3, 'those that found room logged in (' . scalar(@ok) . ')');
+ok(@busy >= 1, 'the others: 503 (' . scalar(@busy) . ')');
+is_deeply([map { $_->{json}{error}{code} } @busy[0 .. 0]],
+          ['backend_unavailable'], '503 backend_unavailable');
+is($busy[0]{headers}{'retry-after'}, 1, 'Retry-After: 1');
+like(error_log_since(0), qr/thread pool "csibiz" queue overflow/,
+     'nginx logs the overflow');
+
 ok(stop_nginx(), 'nginx stops gracefully');
 
 done_testing();
