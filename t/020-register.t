@@ -260,6 +260,10 @@ code_is($r1, 400, 'identity_mismatch', 'unknown ID number');
 my $r2 = register($P{1}, si_card_no => $P{2}{card});
 code_is($r2, 400, 'identity_mismatch', 'the card of another person');
 is($r2->{body}, $r1->{body}, 'the same answer for both');
+$r = register($unknown, headers => { 'Accept-Language' => 'en' });
+is($r->{json}{error}{message}, 'The ID number, social security card number '
+                               . 'or phone does not match our records.',
+   'identity_mismatch in English');
 code_is(register($P{1}, id_number => $P{2}{id}), 400, 'identity_mismatch',
         'the ID number of another person');
 

@@ -337,6 +337,10 @@ code_is(login($A, $A->{pw}, ip => '10.0.3.1', captcha => [$cid, $other]),
         400, 'captcha_invalid', 'a wrong captcha answer');
 code_is(login($A, $A->{pw}, ip => '10.0.3.1', captcha => [$cid, $answer]),
         400, 'captcha_invalid', 'the right answer, once used up');
+$r = login($A, $A->{pw}, ip => '10.0.3.1', captcha => [$cid, $answer],
+           lang => 'en');
+like($r->{json}{error}{message}, qr/image code is wrong or expired/,
+     'captcha_invalid in English');
 $r = login($A, $A->{pw}, ip => '10.0.3.1', captcha => 1);
 is($r->{status}, 200, 'a solved captcha and the right password: 200')
     or diag($r->{body});
