@@ -4,7 +4,14 @@
  * so that the event loop keeps serving other requests meanwhile.  The
  * request is held (count and blocked) until the work is back: its pool
  * holds the task, which a thread may still be using.
+ *
+ * A worker that shuts down gracefully waits only for pending timers, and
+ * work in a thread has none: a guard timer keeps the worker until the
+ * work is back and answered.
  */
+
+
+#define NGX_HTTP_CSIBIZ_THREAD_GUARD  60000
 
 
 #include "ngx_http_csibiz_module.h"
@@ -12,6 +19,7 @@
 
 typedef struct {
     ngx_http_request_t            *request;
+    ngx_event_t                    guard;
     ngx_http_csibiz_work_pt        work;
     ngx_http_csibiz_work_done_pt   done;
     void                          *data;
@@ -20,6 +28,7 @@ typedef struct {
 
 static void ngx_http_csibiz_thread_handler(void *data, ngx_log_t *log);
 static void ngx_http_csibiz_thread_done(ngx_event_t *ev);
+static void ngx_http_csibiz_thread_guard(ngx_event_t *ev);
 
 
 /*
@@ -66,6 +75,11 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ctx->guard.handler = ngx_http_csibiz_thread_guard;
+    ctx->guard.data = ctx;
+    ctx->guard.log = r->connection->log;
+    ngx_add_timer(&ctx->guard, NGX_HTTP_CSIBIZ_THREAD_GUARD);
+
     r->main->blocked++;
     r->main->count++;
 
@@ -94,10 +108,23 @@ ngx_http_csibiz_thread_done(ngx_event_t *ev)
     r = ctx->request;
     c = r->connection;
 
+    if (ctx->guard.timer_set) {
+        ngx_del_timer(&ctx->guard);
+    }
+
     r->main->blocked--;
 
     rc = ctx->done(r, ctx->data);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+/* the work is still in a thread (a long queue): keep guarding */
+
+static void
+ngx_http_csibiz_thread_guard(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, NGX_HTTP_CSIBIZ_THREAD_GUARD);
 }
