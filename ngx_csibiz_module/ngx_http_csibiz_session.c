@@ -21,9 +21,24 @@
 typedef struct {
     ngx_http_csibiz_session_pt     next;
     ngx_http_csibiz_session_t     *session;
+    ngx_str_t                      token;      /* X-CSRF-Token */
     ngx_uint_t                     require;
     ngx_uint_t                     touch;
+    ngx_uint_t                     csrf;       /* the token must match */
 } ngx_http_csibiz_session_ctx_t;
+
+
+/*
+ * Slides the idle timeout only when the request's CSRF token matches the
+ * session's: a request refused for CSRF must not keep a session alive.
+ */
+
+static ngx_str_t  ngx_http_csibiz_session_touch_script = ngx_string(
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "if #h > 0 and redis.call('HGET', KEYS[1], 'csrf') == ARGV[1] then\n"
+    " redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "return h\n");
 
 
 static ngx_int_t ngx_http_csibiz_session_key(ngx_http_request_t *r,
@@ -34,8 +49,8 @@ static ngx_int_t ngx_http_csibiz_session_loaded(ngx_http_request_t *r,
     void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_csibiz_session_written(ngx_http_request_t *r,
     void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_session_check_csrf(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
+static ngx_int_t ngx_http_csibiz_session_csrf_headers(ngx_http_request_t *r,
+    ngx_str_t *token);
 static ngx_int_t ngx_http_csibiz_session_set_cookie(ngx_http_request_t *r,
     u_char *value, size_t len, ngx_uint_t clear);
 static ngx_http_csibiz_session_ctx_t *ngx_http_csibiz_session_ctx(
@@ -121,8 +136,8 @@ ngx_int_t
 ngx_http_csibiz_session_load(ngx_http_request_t *r,
     ngx_http_csibiz_session_pt next, ngx_uint_t require, ngx_uint_t touch)
 {
-    ngx_str_t                       argv[3], key;
     u_char                         *p;
+    ngx_str_t                       argv[6], key, ttl;
     ngx_http_csibiz_session_t      *s;
     ngx_http_csibiz_redis_op_t     *rop;
     ngx_http_csibiz_main_conf_t    *cmcf;
@@ -150,6 +165,16 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
         return next(r, s);
     }
 
+    /* what needs no session data is refused before any round trip */
+
+    sctx->csrf = require && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD));
+
+    if (sctx->csrf
+        && ngx_http_csibiz_session_csrf_headers(r, &sctx->token) != NGX_OK)
+    {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN, "csrf");
+    }
+
     if (ngx_http_csibiz_session_key(r, id, &key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -157,33 +182,48 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
     s->key = key;
 
     rop = ngx_http_csibiz_redis_create(r);
-    if (rop == NULL) {
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+
+    if (rop == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_str_set(&argv[0], "HGETALL");
-    argv[1] = key;
+    ttl.data = p;
+    ttl.len = ngx_sprintf(p, "%T", cmcf->session_idle_timeout) - p;
 
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    if (touch && sctx->csrf) {
+        ngx_str_set(&argv[0], "EVAL");
+        argv[1] = ngx_http_csibiz_session_touch_script;
+        ngx_str_set(&argv[2], "1");
+        argv[3] = key;
+        argv[4] = sctx->token;
+        argv[5] = ttl;
 
-    if (touch) {
-        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (p == NULL) {
+        if (ngx_http_csibiz_redis_append(rop, 6, argv) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_str_set(&argv[0], "EXPIRE");
-        argv[2].data = p;
-        argv[2].len = ngx_sprintf(p, "%T", cmcf->session_idle_timeout) - p;
-
     } else {
-        ngx_str_set(&argv[0], "TTL");
-    }
+        ngx_str_set(&argv[0], "HGETALL");
+        argv[1] = key;
 
-    if (ngx_http_csibiz_redis_append(rop, touch ? 3 : 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (touch) {
+            ngx_str_set(&argv[0], "EXPIRE");
+            argv[2] = ttl;
+
+        } else {
+            ngx_str_set(&argv[0], "TTL");
+        }
+
+        if (ngx_http_csibiz_redis_append(rop, touch ? 3 : 2, argv)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     sctx->require = require;
@@ -303,7 +343,9 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
         if (s->valid) {
             s->idle_left = cmcf->session_idle_timeout;
 
-            if (!sctx->touch && replies[1]->type == REDIS_REPLY_INTEGER) {
+            if (!sctx->touch && n == 2
+                && replies[1]->type == REDIS_REPLY_INTEGER)
+            {
                 s->idle_left = (time_t) replies[1]->integer;
             }
 
@@ -316,6 +358,13 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
 
     if (!s->valid) {
         if (sctx->require) {
+            /* the cookie names an ended session: the browser may drop it */
+            if (ngx_http_csibiz_session_set_cookie(r, (u_char *) "", 0, 1)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
             return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED,
                                         "not_logged_in");
         }
@@ -323,7 +372,10 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
         return sctx->next(r, s);
     }
 
-    if (sctx->require && ngx_http_csibiz_session_check_csrf(r, s) != NGX_OK)
+    if (sctx->csrf
+        && (sctx->token.len != s->csrf.len
+            || csibiz_equal(sctx->token.data, s->csrf.data, s->csrf.len)
+               != 0))
     {
         return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN, "csrf");
     }
@@ -335,24 +387,21 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
 /*
  * A request that changes state must carry the session's token in
  * X-CSRF-Token, which another site's page cannot read; where the browser
- * says where the request comes from, it must be this site.
+ * says where the request comes from, it must be this site.  Here: the
+ * headers; the token is compared once the session is loaded.
  */
 
 static ngx_int_t
-ngx_http_csibiz_session_check_csrf(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
+ngx_http_csibiz_session_csrf_headers(ngx_http_request_t *r,
+    ngx_str_t *token)
 {
     u_char           *p, *last;
-    ngx_str_t         token, origin, site;
+    ngx_str_t         origin, site;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
-        return NGX_OK;
-    }
-
-    ngx_str_null(&token);
+    ngx_str_null(token);
     ngx_str_null(&origin);
     ngx_str_null(&site);
 
@@ -375,7 +424,7 @@ ngx_http_csibiz_session_check_csrf(ngx_http_request_t *r,
             && ngx_strncasecmp(h[i].key.data, (u_char *) "X-CSRF-Token",
                                h[i].key.len) == 0)
         {
-            token = h[i].value;
+            *token = h[i].value;
 
         } else if (h[i].key.len == sizeof("Origin") - 1
                    && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
@@ -392,9 +441,7 @@ ngx_http_csibiz_session_check_csrf(ngx_http_request_t *r,
         }
     }
 
-    if (token.len != s->csrf.len
-        || csibiz_equal(token.data, s->csrf.data, token.len) != 0)
-    {
+    if (token->len == 0) {
         return NGX_DECLINED;
     }
 
