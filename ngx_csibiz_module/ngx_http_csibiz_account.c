@@ -24,6 +24,7 @@
 #define NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX    86400
 #define NGX_HTTP_CSIBIZ_LOGIN_MAX_FAILS   100
 #define NGX_HTTP_CSIBIZ_REAUTH_VALID      1200
+#define NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS  5
 
 #define NGX_HTTP_CSIBIZ_INDEX_HEX         (2 * CSIBIZ_HMACBYTES)
 #define NGX_HTTP_CSIBIZ_CLIENT_HEX        32
@@ -111,6 +112,15 @@ static ngx_int_t ngx_http_csibiz_logout_done(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s);
 static ngx_int_t ngx_http_csibiz_reauth_session(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s);
+static ngx_int_t ngx_http_csibiz_reauth_redis(ngx_http_request_t *r,
+    ngx_http_csibiz_account_ctx_t *ctx, const char *cmd,
+    ngx_http_csibiz_redis_handler_pt done);
+static ngx_int_t ngx_http_csibiz_reauth_counted(ngx_http_request_t *r,
+    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r,
+    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r,
+    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_csibiz_reauth_looked_up(ngx_http_request_t *r,
     void *data, ngx_int_t status, PGresult *res);
 static ngx_int_t ngx_http_csibiz_reauth_verified(ngx_http_request_t *r,
@@ -200,6 +210,19 @@ static ngx_str_t  ngx_http_csibiz_login_fail_script = ngx_string(
     "redis.call('SET', KEYS[4], 1, 'EX', t)\n"
     "redis.call('DEL', KEYS[1])\n"
     "return t\n");
+
+
+/*
+ * One wrong step-up password: a session's holder gets 5 tries in 15
+ * minutes, like a login from one client.  Returns the lock's seconds, or
+ * 0.
+ */
+
+static ngx_str_t  ngx_http_csibiz_reauth_fail_script = ngx_string(
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "if n < tonumber(ARGV[2]) then return 0 end\n"
+    "return redis.call('TTL', KEYS[1])\n");
 
 
 static ngx_http_csibiz_account_ctx_t *
@@ -369,10 +392,13 @@ ngx_http_csibiz_register_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_csibiz_field_required(r, "sms_code", &ctx->sms_code)
-        == NGX_OK
-        && ctx->sms_code.len != 6)
+        == NGX_OK)
     {
-        ngx_http_csibiz_field_invalid(r, "sms_code", "format");
+        ngx_http_csibiz_trim(&ctx->sms_code);
+
+        if (ctx->sms_code.len != 6) {
+            ngx_http_csibiz_field_invalid(r, "sms_code", "format");
+        }
     }
 
     (void) ngx_http_csibiz_field_required(r, "agree_version",
@@ -380,8 +406,10 @@ ngx_http_csibiz_register_handler(ngx_http_request_t *r)
 
     /* the password is judged against the child's data where it is valid */
 
-    if (ngx_http_csibiz_field(r, "password", &ctx->password) != NGX_OK) {
-        ngx_str_set(&ctx->password, "");
+    if (ngx_http_csibiz_field_required(r, "password", &ctx->password)
+        != NGX_OK)
+    {
+        goto checked;
     }
 
     ngx_memzero(&pwctx, sizeof(csibiz_pw_context_t));
@@ -404,6 +432,8 @@ ngx_http_csibiz_register_handler(ngx_http_request_t *r)
         ngx_http_csibiz_field_invalid(r, "password",
                                       csibiz_password_rc_name(pw));
     }
+
+checked:
 
     if (ngx_http_csibiz_fields_invalid(r)) {
         return ngx_http_csibiz_fail_invalid(r);
@@ -434,8 +464,6 @@ ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *data,
     ngx_int_t status, PGresult *res)
 {
     ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    ngx_str_t  purpose, phone;
 
     if (status != NGX_HTTP_CSIBIZ_OK) {
         return ngx_http_csibiz_fail_backend(r, status);
@@ -470,26 +498,10 @@ ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *data,
     ctx->person_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
                               PQgetlength(res, 0, 0));
 
-    ngx_str_set(&purpose, "register");
-    phone.data = (u_char *) ctx->phone;
-    phone.len = CSIBIZ_PHONE_LEN;
-
-    return ngx_http_csibiz_sms_check(r, &purpose, &phone, &ctx->sms_code,
-                                     ngx_http_csibiz_register_sms_checked,
-                                     ctx);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (rc != NGX_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "sms_code_invalid");
-    }
+    /*
+     * The password is hashed before the SMS code is used up: a full thread
+     * pool then answers 503 and the same code still works on a retry.
+     */
 
     if (ngx_http_csibiz_thread_run(r, ngx_http_csibiz_register_hash,
                                    ngx_http_csibiz_register_hashed, ctx)
@@ -521,14 +533,37 @@ ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *data)
 {
     ngx_http_csibiz_account_ctx_t *ctx = data;
 
-    u_char     *p;
-    ngx_str_t   params[5];
+    ngx_str_t  purpose, phone;
 
     if (ctx->work_rc != 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "csibiz: password hashing failed");
         return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "internal");
+    }
+
+    ngx_str_set(&purpose, "register");
+    phone.data = (u_char *) ctx->phone;
+    phone.len = CSIBIZ_PHONE_LEN;
+
+    return ngx_http_csibiz_sms_check(r, &purpose, &phone, &ctx->sms_code,
+                                     ngx_http_csibiz_register_sms_checked,
+                                     ctx);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_csibiz_account_ctx_t *ctx = data;
+
+    u_char     *p;
+    ngx_str_t   params[5];
+
+    if (rc != NGX_OK) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "sms_code_invalid");
     }
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
@@ -625,7 +660,13 @@ ngx_http_csibiz_login_handler(ngx_http_request_t *r)
      * as a wrong password, after the same work, from the same counters.
      */
 
-    if (ngx_http_csibiz_field(r, "id_number", &id) != NGX_OK
+    ngx_str_null(&id);
+
+    if (ngx_http_csibiz_field(r, "id_number", &id) == NGX_OK) {
+        ngx_http_csibiz_trim(&id);
+    }
+
+    if (id.data == NULL
         || csibiz_id_number_normalize((const char *) id.data, id.len,
                                       ctx->id_number)
            != 0)
@@ -691,8 +732,9 @@ ngx_http_csibiz_login_counted(ngx_http_request_t *r, void *data,
 {
     ngx_http_csibiz_account_ctx_t *ctx = data;
 
-    ngx_int_t   account, client;
-    ngx_uint_t  captcha;
+    ngx_int_t                     account, client;
+    ngx_uint_t                    captcha;
+    ngx_http_csibiz_main_conf_t  *cmcf;
 
     if (status != NGX_HTTP_CSIBIZ_OK || n != 3) {
         return ngx_http_csibiz_send_unavailable(r);
@@ -713,7 +755,9 @@ ngx_http_csibiz_login_counted(ngx_http_request_t *r, void *data,
     captcha = account >= NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA
               || client >= NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA;
 
-    if (!captcha) {
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    if (!captcha || !cmcf->captcha) {
         return ngx_http_csibiz_login_lookup(r, ctx);
     }
 
@@ -884,17 +928,21 @@ ngx_http_csibiz_login_recorded(ngx_http_request_t *r, void *data,
     ngx_http_csibiz_account_ctx_t *ctx = data;
 
     u_char                      *p;
-    ngx_str_t                    argv[3];
+    ngx_str_t                    argv[4];
     ngx_http_csibiz_redis_op_t  *rop;
 
     if (status != NGX_HTTP_CSIBIZ_OK) {
         return ngx_http_csibiz_fail_backend(r, status);
     }
 
-    /* a success forgets this pair's failures and lock history */
+    /*
+     * A success forgets this pair's failures and lock history, and the
+     * account's failures (its owner has proved who they are); not the
+     * client's, which may be guessing at other accounts.
+     */
 
     rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 2 * 128);
+    p = ngx_pnalloc(r->pool, 3 * 128);
 
     if (rop == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -909,8 +957,11 @@ ngx_http_csibiz_login_recorded(ngx_http_request_t *r, void *data,
     p = ngx_sprintf(p, "csibiz:login:level:%V:%V", &ctx->account,
                     &ctx->client);
     argv[2].len = p - argv[2].data;
+    argv[3].data = p;
+    p = ngx_sprintf(p, "csibiz:login:fail:%V", &ctx->account);
+    argv[3].len = p - argv[3].data;
 
-    if (ngx_http_csibiz_redis_append(rop, 3, argv) != NGX_OK
+    if (ngx_http_csibiz_redis_append(rop, 4, argv) != NGX_OK
         || ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_cleared, ctx)
            != NGX_DONE)
     {
@@ -937,8 +988,9 @@ ngx_http_csibiz_login_cleared(ngx_http_request_t *r, void *data,
     rctx = ngx_http_csibiz_get_ctx(r);
     rctx->data = ctx;
 
-    return ngx_http_csibiz_session_create(r, ctx->user_id, ctx->person_id,
-                                          ngx_http_csibiz_login_session_created);
+    return ngx_http_csibiz_session_create(
+               r, ctx->user_id, ctx->person_id,
+               ngx_http_csibiz_login_session_created);
 }
 
 
@@ -1130,14 +1182,10 @@ static ngx_int_t
 ngx_http_csibiz_reauth_session(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
-    u_char                         *p;
-    ngx_str_t                       param;
     ngx_http_csibiz_account_ctx_t  *ctx;
 
     ctx = ngx_http_csibiz_account_ctx(r);
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-
-    if (ctx == NULL || p == NULL) {
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1152,8 +1200,104 @@ ngx_http_csibiz_reauth_session(ngx_http_request_t *r,
                                     "bad_credentials");
     }
 
+    return ngx_http_csibiz_reauth_redis(r, ctx, "TTL",
+                                        ngx_http_csibiz_reauth_counted);
+}
+
+
+/* one command on the session holder's failure counter */
+
+static ngx_int_t
+ngx_http_csibiz_reauth_redis(ngx_http_request_t *r,
+    ngx_http_csibiz_account_ctx_t *ctx, const char *cmd,
+    ngx_http_csibiz_redis_handler_pt done)
+{
+    u_char                      *p;
+    ngx_str_t                    argv[6];
+    ngx_uint_t                   argc;
+    ngx_http_csibiz_redis_op_t  *rop;
+
+    rop = ngx_http_csibiz_redis_create(r);
+    p = ngx_pnalloc(r->pool, 64 + 3 * NGX_INT_T_LEN);
+
+    if (rop == NULL || p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0].data = (u_char *) cmd;
+    argv[0].len = ngx_strlen(cmd);
+
+    argv[1].data = p;
+    p = ngx_sprintf(p, "csibiz:reauth:fail:%i", ctx->user_id);
+    argv[1].len = p - argv[1].data;
+
+    argc = 2;
+
+    if (ngx_strcmp(cmd, "EVAL") == 0) {
+        argv[3] = argv[1];
+        argv[1] = ngx_http_csibiz_reauth_fail_script;
+        ngx_str_set(&argv[2], "1");
+        argv[4].data = p;
+        p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_WINDOW);
+        argv[4].len = p - argv[4].data;
+        argv[5].data = p;
+        p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS);
+        argv[5].len = p - argv[5].data;
+        argc = 6;
+
+    } else if (ngx_strcmp(cmd, "TTL") == 0) {
+        /* the count and how long it lasts, in one round trip */
+        ngx_str_set(&argv[0], "GET");
+
+        if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_str_set(&argv[0], "TTL");
+    }
+
+    if (ngx_http_csibiz_redis_append(rop, argc, argv) != NGX_OK
+        || ngx_http_csibiz_redis_send(rop, done, ctx) != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_reauth_counted(ngx_http_request_t *r, void *data,
+    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+{
+    ngx_http_csibiz_account_ctx_t *ctx = data;
+
+    u_char     *p;
+    ngx_str_t   param;
+
+    if (status != NGX_HTTP_CSIBIZ_OK || n != 2) {
+        return ngx_http_csibiz_send_unavailable(r);
+    }
+
+    if (replies[0]->type == REDIS_REPLY_STRING
+        && ngx_atoi((u_char *) replies[0]->str, replies[0]->len)
+           >= NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS
+        && replies[1]->type == REDIS_REPLY_INTEGER
+        && replies[1]->integer > 0)
+    {
+        return ngx_http_csibiz_fail_retry_after(r,
+                                                NGX_HTTP_TOO_MANY_REQUESTS,
+                                                "locked",
+                                                replies[1]->integer);
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     param.data = p;
-    param.len = ngx_sprintf(p, "%i", s->user_id) - p;
+    param.len = ngx_sprintf(p, "%i", ctx->user_id) - p;
 
     if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_reauth_lookup_stmt,
                                  &param, ngx_http_csibiz_reauth_looked_up,
@@ -1202,8 +1346,44 @@ ngx_http_csibiz_reauth_verified(ngx_http_request_t *r, void *data)
     ngx_http_csibiz_account_ctx_t *ctx = data;
 
     if (ctx->work_rc != 0) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED,
-                                    "bad_credentials");
+        return ngx_http_csibiz_reauth_redis(
+                   r, ctx, "EVAL", ngx_http_csibiz_reauth_fail_counted);
+    }
+
+    return ngx_http_csibiz_reauth_redis(r, ctx, "DEL",
+                                        ngx_http_csibiz_reauth_cleared);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r, void *data,
+    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+{
+    if (status != NGX_HTTP_CSIBIZ_OK
+        || replies[0]->type == REDIS_REPLY_ERROR)
+    {
+        return ngx_http_csibiz_send_unavailable(r);
+    }
+
+    if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
+        return ngx_http_csibiz_fail_retry_after(r,
+                                                NGX_HTTP_TOO_MANY_REQUESTS,
+                                                "locked",
+                                                replies[0]->integer);
+    }
+
+    return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials");
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r, void *data,
+    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+{
+    ngx_http_csibiz_account_ctx_t *ctx = data;
+
+    if (status != NGX_HTTP_CSIBIZ_OK) {
+        return ngx_http_csibiz_send_unavailable(r);
     }
 
     return ngx_http_csibiz_session_reauth(r, ctx->session,

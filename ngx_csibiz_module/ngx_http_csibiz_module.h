@@ -288,6 +288,7 @@ ngx_int_t ngx_http_csibiz_field_required(ngx_http_request_t *r,
 void ngx_http_csibiz_field_invalid(ngx_http_request_t *r, const char *name,
     const char *reason);
 ngx_uint_t ngx_http_csibiz_fields_invalid(ngx_http_request_t *r);
+void ngx_http_csibiz_trim(ngx_str_t *value);
 ngx_int_t ngx_http_csibiz_identity_fields(ngx_http_request_t *r,
     char *id_number, char *si_card, char *phone, csibiz_date_t *birth);
 ngx_int_t ngx_http_csibiz_fail_invalid(ngx_http_request_t *r);

@@ -387,9 +387,9 @@ ngx_http_csibiz_identity_fields(ngx_http_request_t *r, char *id_number,
     }
 
     if (ngx_http_csibiz_field_required(r, "id_number", &value) == NGX_OK) {
+        ngx_http_csibiz_trim(&value);
         s = (const char *) value.data;
         n = value.len;
-        csibiz_utf8_trim(&s, &n);
 
         rc = csibiz_id_number_check(s, n, birth, &today);
 
@@ -419,4 +419,22 @@ ngx_http_csibiz_identity_fields(ngx_http_request_t *r, char *id_number,
     }
 
     return NGX_OK;
+}
+
+
+/* surrounding white space, ideographic space included, as people type */
+
+void
+ngx_http_csibiz_trim(ngx_str_t *value)
+{
+    size_t       n;
+    const char  *s;
+
+    s = (const char *) value->data;
+    n = value->len;
+
+    csibiz_utf8_trim(&s, &n);
+
+    value->data = (u_char *) s;
+    value->len = n;
 }

@@ -55,7 +55,8 @@ ngx_http_csibiz_test_handler(ngx_http_request_t *r)
     if (ngx_http_csibiz_test_arg(r, "backend", &ctx->backend) != NGX_OK
         || ngx_http_csibiz_test_arg(r, "op", &ctx->op) != NGX_OK)
     {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "invalid_request");
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "invalid_request");
     }
 
     if (ctx->op.len == 4 && ngx_strncmp(ctx->op.data, "echo", 4) == 0) {
@@ -80,7 +81,8 @@ ngx_http_csibiz_test_handler(ngx_http_request_t *r)
         stmt = &ngx_http_csibiz_test_sleep_stmt;
 
     } else {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "invalid_request");
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "invalid_request");
     }
 
     if (ctx->backend.len == 8
@@ -103,7 +105,8 @@ ngx_http_csibiz_test_handler(ngx_http_request_t *r)
                                         ctx);
 
     } else {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "invalid_request");
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "invalid_request");
     }
 
     if (rc != NGX_DONE) {
@@ -152,7 +155,8 @@ ngx_http_csibiz_test_redis_done(ngx_http_request_t *r, void *data,
     }
 
     if (replies[0]->type == REDIS_REPLY_ERROR) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "internal");
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
     }
 
     if (replies[0]->type == REDIS_REPLY_STRING) {
@@ -175,7 +179,8 @@ ngx_http_csibiz_test_pg_done(ngx_http_request_t *r, void *data,
     }
 
     if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "internal");
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
     }
 
     if (ctx->op.len == 4) {

@@ -210,10 +210,7 @@ my @inflight = map {
 reload_nginx(wait => 1);
 my @answers = map { http_finish($_) } @inflight;
 wait_until(sub { worker_pids(all => 1) == 1 }, timeout => 5);
-TODO: {
-    local $TODO = 'a worker that shuts down (reload, QUIT) does not wait '
-                  . 'for thread pool work: the connections are closed '
-                  . 'without an answer ("open socket left" alerts)';
+{
     is(scalar(grep { ($_->{status} // 0) == 200 } @answers), 40,
        '40 logins in flight during a reload: all answered 200')
         or diag(explain [map { $_->{error} // $_->{status} } @answers]);
