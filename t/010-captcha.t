@@ -39,13 +39,6 @@ sub send_with {
     return json_post('/api/sms/send', \%f);
 }
 
-sub code_is {
-    my ($r, $status, $code, $name) = @_;
-    is($r->{status}, $status, "$name: $status");
-    is($r->{json} && $r->{json}{error} && $r->{json}{error}{code}, $code,
-       "$name: $code") or diag($r->{body});
-}
-
 # ------------------------------------------------------------ the image
 
 start_nginx(http_config => $SECRET_CONF, config => $CONFIG);

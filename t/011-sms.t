@@ -64,13 +64,6 @@ sub register {
         password => 'a long enough passphrase 42', agree_version => $AGREE });
 }
 
-sub code_is {
-    my ($r, $status, $code, $name) = @_;
-    is($r->{status}, $status, "$name: $status");
-    is($r->{json} && ref $r->{json}{error} && $r->{json}{error}{code}, $code,
-       "$name: $code") or diag($r->{body});
-}
-
 sub sent_ok {
     my ($r, $name) = @_;
     is($r->{status}, 200, "$name: 200") or diag($r->{body});

@@ -71,13 +71,6 @@ push @secrets, $PW;
 
 # ------------------------------------------------------------ helpers
 
-sub code_is {
-    my ($r, $status, $code, $name) = @_;
-    is($r->{status}, $status, "$name: $status") or diag($r->{body});
-    is(ref $r->{json} eq 'HASH' && ref $r->{json}{error} eq 'HASH'
-       ? $r->{json}{error}{code} : undef, $code, "$name: $code");
-}
-
 sub fields_are {
     my ($r, $fields, $name) = @_;
     is($r->{status}, 400, "$name: 400");

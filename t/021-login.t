@@ -53,34 +53,7 @@ my $AGREE = psql_value('SELECT version FROM agreement WHERE published_at'
 
 # ------------------------------------------------------------ helpers
 
-sub code_is {
-    my ($r, $status, $code, $name) = @_;
-    is($r->{status}, $status, "$name: $status") or diag($r->{body});
-    is(ref $r->{json} eq 'HASH' && ref $r->{json}{error} eq 'HASH'
-       ? $r->{json}{error}{code} : undef, $code, "$name: $code");
-}
-
 my (@secrets, @codes);
-
-# registers person $p through the API (the captcha must be off)
-sub register_account {
-    my ($p) = @_;
-    redis_cmd('DEL', $_) for @{ redis_keys('csibiz:sms:phone:*') },
-                             @{ redis_keys('csibiz:sms:client:*') };
-    my $r = json_post('/api/sms/send', {
-        purpose => 'register', id_number => $p->{id},
-        si_card_no => $p->{card}, phone => $p->{phone} });
-    die "SMS for $p->{card}: $r->{body}" unless $r->{status} == 200;
-    my $code = sms_last($p->{phone})->{code};
-    push @codes, $code;
-    $r = json_post('/api/register', {
-        id_number => $p->{id}, si_card_no => $p->{card},
-        phone => $p->{phone}, sms_code => $code, password => $p->{pw},
-        agree_version => $AGREE });
-    die "register $p->{card}: $r->{body}" unless $r->{status} == 201;
-    $p->{uid} = psql_value("SELECT u.id FROM portal_user u"
-                           . " WHERE u.insured_person_id = $p->{pid}");
-}
 
 # login($p | $id, $password, ip => '10.0.0.1', captcha => 1 | [id, answer],
 #       sid => cookie value, lang => 'en', fields => {...})
@@ -168,7 +141,7 @@ push @secrets, $N->{id}, $N->{phone};
 
 start_nginx(main_config => $MAIN, config => $CONFIG,
             http_config => "$HTTP    csibiz_captcha off;\n");
-register_account($_) for @P{sort keys %P};
+push @codes, register_account($_, $AGREE) for @P{sort keys %P};
 is(psql_value('SELECT count(*) FROM portal_user'), 6, 'six accounts');
 logs_clean('registering nginx');
 

@@ -50,31 +50,7 @@ my $AGREE = psql_value('SELECT version FROM agreement WHERE published_at'
 
 # ------------------------------------------------------------ helpers
 
-sub code_is {
-    my ($r, $status, $code, $name) = @_;
-    is($r->{status}, $status, "$name: $status") or diag($r->{body});
-    is(ref $r->{json} eq 'HASH' && ref $r->{json}{error} eq 'HASH'
-       ? $r->{json}{error}{code} : undef, $code, "$name: $code");
-}
-
 my (@secrets, @codes);
-
-sub register_account {
-    my ($p) = @_;
-    redis_cmd('DEL', $_) for @{ redis_keys('csibiz:sms:phone:*') },
-                             @{ redis_keys('csibiz:sms:client:*') };
-    my $r = json_post('/api/sms/send', {
-        purpose => 'register', id_number => $p->{id},
-        si_card_no => $p->{card}, phone => $p->{phone} });
-    die "SMS for $p->{card}: $r->{body}" unless $r->{status} == 200;
-    my $code = sms_last($p->{phone})->{code};
-    push @codes, $code;
-    $r = json_post('/api/register', {
-        id_number => $p->{id}, si_card_no => $p->{card},
-        phone => $p->{phone}, sms_code => $code, password => $p->{pw},
-        agree_version => $AGREE });
-    die "register $p->{card}: $r->{body}" unless $r->{status} == 201;
-}
 
 my $ip = 0;
 
@@ -151,7 +127,7 @@ for my $k (qw(A B)) {
 
 start_nginx(main_config => $MAIN, http_config => $HTTP, config => $CONFIG);
 my $mark = error_log_mark();
-register_account($_) for @P{qw(A B)};
+push @codes, register_account($_, $AGREE) for @P{qw(A B)};
 
 # -------------------------------------------------------- logged out
 

@@ -28,7 +28,7 @@ use Test::Csibiz ();
 our @EXPORT = qw(
     $SECRET_CONF
     id_number roster_add captcha_new sms_outbox sms_last redis_keys
-    json_post
+    json_post code_is current_agreement register_account
 );
 
 # The key file tools/stack test start-backends makes (var/test/secret.key).
@@ -122,6 +122,47 @@ sub json_post {
     return Test::Csibiz::http_req(
         POST => $path, headers => $headers,
         body => JSON::PP->new->utf8->canonical->encode($fields), %o);
+}
+
+# code_is($r, 404, 'not_found', 'name'): two tests, the status and the
+# error code of a JSON error answer.
+sub code_is {
+    my ($r, $status, $code, $name) = @_;
+    Test::More::is($r->{status}, $status, "$name: $status")
+        or Test::More::diag($r->{body});
+    Test::More::is(ref $r->{json} eq 'HASH' && ref $r->{json}{error} eq 'HASH'
+                   ? $r->{json}{error}{code} : undef, $code, "$name: $code");
+}
+
+# The version of the user agreement in force.
+sub current_agreement {
+    return Test::Csibiz::psql_value('SELECT version FROM agreement'
+        . ' WHERE published_at <= now() ORDER BY published_at DESC LIMIT 1');
+}
+
+# register_account({id, card, phone, pw}, $agree_version): registers the
+# person through the API (the captcha must be off), dies on failure, and
+# returns the SMS code that was used; $p->{uid} is set to the new
+# account's id.  The SMS limits are cleared first.
+sub register_account {
+    my ($p, $agree) = @_;
+    Test::Csibiz::redis_cmd('DEL', $_)
+        for @{ redis_keys('csibiz:sms:phone:*') },
+            @{ redis_keys('csibiz:sms:client:*') };
+    my $r = json_post('/api/sms/send', {
+        purpose => 'register', id_number => $p->{id},
+        si_card_no => $p->{card}, phone => $p->{phone} });
+    die "SMS for $p->{card}: $r->{body}" unless $r->{status} == 200;
+    my $code = sms_last($p->{phone})->{code};
+    $r = json_post('/api/register', {
+        id_number => $p->{id}, si_card_no => $p->{card},
+        phone => $p->{phone}, sms_code => $code, password => $p->{pw},
+        agree_version => $agree // current_agreement() });
+    die "register $p->{card}: $r->{body}" unless $r->{status} == 201;
+    $p->{uid} = Test::Csibiz::psql_value(
+        "SELECT u.id FROM portal_user u JOIN insured_person p"
+        . " ON p.id = u.insured_person_id WHERE p.si_card_no = '$p->{card}'");
+    return $code;
 }
 
 1;
