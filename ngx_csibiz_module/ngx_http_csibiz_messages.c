@@ -109,6 +109,25 @@ static ngx_http_csibiz_message_t  ngx_http_csibiz_messages[] = {
       "请重新输入登录密码后再操作。",
       "Please enter your password again to continue." },
 
+    /* bank accounts */
+
+    { "window_closed",
+      "现在不在缴费账户信息采集和变更时间内，请在下次开放时间办理。",
+      "Bank details cannot be declared or changed now; please come back "
+      "when the declaration window opens." },
+
+    { "idempotency_key_required",
+      "请求缺少有效的 Idempotency-Key 请求头。",
+      "The request needs a valid Idempotency-Key header." },
+
+    { "idempotency_key_reused",
+      "该 Idempotency-Key 已用于另一个请求。",
+      "This Idempotency-Key was already used for another request." },
+
+    { "conflict",
+      "信息已被修改，请刷新页面后重新提交。",
+      "The details were changed meanwhile; reload them and submit again." },
+
     { "internal",
       "系统内部错误，请稍后再试。",
       "Internal error. Please try again later." },

@@ -86,6 +86,16 @@ static ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
       NGX_HTTP_CSIBIZ_KEYS,
       ngx_http_csibiz_session_handler },
 
+    { ngx_string("banks"),
+      NGX_HTTP_GET,
+      0,
+      ngx_http_csibiz_banks_handler },
+
+    { ngx_string("account"),
+      NGX_HTTP_GET|NGX_HTTP_PUT,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_account_handler },
+
     { ngx_null_string, 0, 0, NULL }
 };
 
@@ -169,6 +179,13 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
       offsetof(ngx_http_csibiz_main_conf_t, session_timeout),
       NULL },
 
+    { ngx_string("csibiz_test_now"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_csibiz_test_now,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("csibiz"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_csibiz,
@@ -238,6 +255,7 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
      *     cmcf->thread_pool = NULL;
      *     cmcf->need_threads = 0;
      *     cmcf->session_cookie = { 0, NULL };
+     *     cmcf->test_now = { 0, NULL };
      *     cmcf->redis_pool = NULL;
      *     cmcf->pg_pool = NULL;
      */

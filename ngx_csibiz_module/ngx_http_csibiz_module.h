@@ -221,6 +221,9 @@ typedef struct {
     time_t                         session_idle_timeout;
     time_t                         session_timeout;
 
+    /* for tests: the time the declaration window is judged at */
+    ngx_str_t                      test_now;
+
     /* this worker's pools, set in init_process */
     ngx_http_csibiz_pool_t        *redis_pool;
     ngx_http_csibiz_pool_t        *pg_pool;
@@ -364,6 +367,11 @@ ngx_int_t ngx_http_csibiz_login_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_logout_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_reauth_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_session_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_banks_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_account_handler(ngx_http_request_t *r);
+
+char *ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 extern ngx_module_t  ngx_http_csibiz_module;
