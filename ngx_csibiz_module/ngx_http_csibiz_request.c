@@ -61,7 +61,8 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
     }
 
     if (!(r->method & clcf->handler->methods)
-        || !(clcf->handler->needs & NGX_HTTP_CSIBIZ_BODY))
+        || !(clcf->handler->needs & NGX_HTTP_CSIBIZ_BODY)
+        || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
         rc = ngx_http_discard_request_body(r);
 
