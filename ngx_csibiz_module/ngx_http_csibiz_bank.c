@@ -25,9 +25,6 @@
 #include <csibiz_bank.h>
 
 
-/* as POST /api/reauth promises: 20 minutes */
-#define NGX_HTTP_CSIBIZ_BANK_REAUTH_VALID  1200
-
 #define NGX_HTTP_CSIBIZ_BANK_KEY_MAX       128
 #define NGX_HTTP_CSIBIZ_BANK_SEAL_VERSION  1
 #define NGX_HTTP_CSIBIZ_BANK_AD            "account_no"
@@ -228,7 +225,7 @@ ngx_http_csibiz_bank_common(ngx_http_request_t *r,
     /* NULL: PostgreSQL's own clock */
     params[2] = cmcf->test_now;
 
-    if (ngx_time() - s->auth_at < NGX_HTTP_CSIBIZ_BANK_REAUTH_VALID) {
+    if (ngx_time() - s->auth_at < NGX_HTTP_CSIBIZ_REAUTH_VALID) {
         ngx_str_set(&params[3], "t");
 
     } else {

@@ -311,6 +311,10 @@ ngx_int_t ngx_http_csibiz_fail_backend(ngx_http_request_t *r,
 
 /* sessions */
 
+/* how long a password entered at login or reauth allows bank writes */
+#define NGX_HTTP_CSIBIZ_REAUTH_VALID  1200
+
+
 typedef struct {
     ngx_uint_t                     valid;
     ngx_str_t                      key;        /* in Redis */
