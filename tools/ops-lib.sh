@@ -69,9 +69,10 @@ ops_psql() {
 }
 
 # The keytool of this tree (built when missing or stale), or
-# $CSIBIZ_KEYTOOL, or csibiz-keytool in PATH on a host without the tree.
+# $CSIBIZ_KEYTOOL, or csibiz-keytool in PATH on a host without the tree;
+# and the key file, unless $1 is "nokey" (the csv command needs none).
 ops_keytool() {
-    [[ -s $OPS_KEY ]] \
+    [[ ${1:-} == nokey || -s $OPS_KEY ]] \
         || die "no key file ${OPS_KEY:-(none)}: give --key, or run tools/stack $ops_env start-backends"
     if [[ -n ${CSIBIZ_KEYTOOL:-} ]]; then
         OPS_KEYTOOL=$CSIBIZ_KEYTOOL
