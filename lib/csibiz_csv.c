@@ -10,15 +10,35 @@
 int
 csibiz_csv_complete(const char *s, size_t len)
 {
-    size_t  i, quotes;
+    int     quoted, field_start;
+    size_t  i;
 
-    quotes = 0;
+    quoted = 0;
+    field_start = 1;
 
     for (i = 0; i < len; i++) {
-        quotes += (s[i] == '"');
+
+        if (quoted) {
+            if (s[i] == '"') {
+                /* a doubled quote stays inside; "" at the end closes */
+                if (i + 1 < len && s[i + 1] == '"') {
+                    i++;
+                } else {
+                    quoted = 0;
+                }
+            }
+
+            continue;
+        }
+
+        if (s[i] == '"' && field_start) {
+            quoted = 1;
+        }
+
+        field_start = (s[i] == ',' || s[i] == '\n');
     }
 
-    return quotes % 2 == 0;
+    return !quoted;
 }
 
 

@@ -25,9 +25,10 @@ typedef struct {
 
 /*
  * 1 when the text s (one or more physical lines, their line breaks
- * included) is a whole record: an even number of double quotes, since a
- * quote inside a quoted field is doubled.  0 while a quoted field is
- * still open.
+ * included) is a whole record, 0 while a quoted field is still open.  A
+ * field is quoted when it starts with a double quote; a quote elsewhere
+ * in an unquoted field opens nothing (csibiz_csv_split() refuses it), so
+ * that a stray quote costs one record, not the rest of the file.
  */
 int csibiz_csv_complete(const char *s, size_t len);
 

@@ -37,6 +37,12 @@ test_complete(void)
     tap_ok(!csibiz_csv_complete("a,\"b\n", 5), "open quote: incomplete");
     tap_ok(csibiz_csv_complete("a,\"b\nc\"", 7), "closed over two lines");
     tap_ok(csibiz_csv_complete("\"a\"\"b\"", 6), "a doubled quote");
+    tap_ok(!csibiz_csv_complete("\"a\"\"", 5), "a doubled quote, open");
+    tap_ok(csibiz_csv_complete("a\"b,c", 5),
+           "a quote inside an unquoted field opens nothing");
+    tap_ok(!csibiz_csv_complete("x,\"a,b", 6), "a quoted field still open");
+    tap_ok(csibiz_csv_complete("\"a\"b,c", 7),
+           "text after a closing quote: closed");
 }
 
 
