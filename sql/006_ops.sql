@@ -49,6 +49,25 @@ BEGIN
 END
 $$;
 
+-- Refuses the later good rows of a staging table that repeat an earlier
+-- good row's p_key: error "<p_label>: also on line N".  The names are
+-- quoted by format(); no data goes into the statement.
+CREATE FUNCTION ops_stage_repeats(p_table regclass, p_key text,
+                                  p_label text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format(
+        'UPDATE %s s SET error = $1 || '': also on line '' || d.first
+           FROM (SELECT line, first_value(line) OVER w AS first
+                   FROM %s
+                  WHERE error IS NULL
+                 WINDOW w AS (PARTITION BY %I ORDER BY line)) AS d
+          WHERE s.line = d.line AND d.line <> d.first',
+        p_table, p_table, p_key)
+    USING p_label;
+END
+$$;
+
 -- An ops tool's run in audit_log: action ops.<tool>, no actor (a person
 -- at the console, not a portal user).
 CREATE FUNCTION ops_audit(p_action text, p_detail jsonb) RETURNS void
@@ -74,20 +93,10 @@ CREATE FUNCTION roster_import(p_dry_run boolean, p_sha256 text,
 LANGUAGE plpgsql AS $$
 BEGIN
     -- the same person twice: the later rows are refused
-    UPDATE roster_stage s SET error = 'id_number: also on line ' || d.first
-      FROM (SELECT line, first_value(line) OVER w AS first
-              FROM roster_stage
-             WHERE error IS NULL
-            WINDOW w AS (PARTITION BY id_number_hmac ORDER BY line)) AS d
-     WHERE s.line = d.line AND d.line <> d.first;
+    PERFORM ops_stage_repeats('roster_stage', 'id_number_hmac', 'id_number');
 
     -- one card for two people of the file
-    UPDATE roster_stage s SET error = 'si_card_no: also on line ' || d.first
-      FROM (SELECT line, first_value(line) OVER w AS first
-              FROM roster_stage
-             WHERE error IS NULL
-            WINDOW w AS (PARTITION BY si_card_no ORDER BY line)) AS d
-     WHERE s.line = d.line AND d.line <> d.first;
+    PERFORM ops_stage_repeats('roster_stage', 'si_card_no', 'si_card_no');
 
     -- a card that belongs to someone else
     UPDATE roster_stage s SET error = 'si_card_no: belongs to another person'
@@ -323,8 +332,8 @@ $$;
 -- status, reason_code; a first line "ref,..." is a header).  A row is
 -- refused, with the reason in result_stage.error, when it cannot be read,
 -- names no exported debit, gives another amount, an unknown status or
--- reason, repeats a ref of the file, or contradicts a result already
--- imported.  The others set their payment (pending -> debited | failed
+-- reason, or contradicts a result already imported; then a good row
+-- whose ref an earlier good row of the file has.  The others set their payment (pending -> debited | failed
 -- with the reason) and the declaration exported with it; a result
 -- already imported is counted unchanged.
 CREATE FUNCTION result_import(p_sha256 text,
@@ -341,13 +350,6 @@ BEGIN
                             reason = nullif(lower(trim(reason)), '')
      WHERE error IS NULL;
 
-    UPDATE result_stage s SET error = 'ref: also on line ' || d.first
-      FROM (SELECT line, first_value(line) OVER w AS first
-              FROM result_stage
-             WHERE error IS NULL
-            WINDOW w AS (PARTITION BY ref ORDER BY line)) AS d
-     WHERE s.line = d.line AND d.line <> d.first;
-
     UPDATE result_stage s SET error = CASE
         WHEN r.ref IS NULL THEN 'ref: no such debit'
         WHEN s.amount !~ '^[0-9]{1,9}\.[0-9]{2}$'
@@ -359,8 +361,9 @@ BEGIN
         THEN 'status: debited or failed'
         WHEN s.status = 'debited' AND s.reason IS NOT NULL
         THEN 'reason_code: none for debited'
-        WHEN s.status = 'failed' AND NOT coalesce(debit_reason_known(s.reason),
-                                                  false)
+        WHEN s.status = 'failed' AND s.reason IS NULL
+        THEN 'reason_code: required for failed'
+        WHEN s.status = 'failed' AND NOT debit_reason_known(s.reason)
         THEN 'reason_code: unknown'
         WHEN y.status <> 'pending'
              AND (y.status, y.reason_code) IS DISTINCT FROM
@@ -372,6 +375,9 @@ BEGIN
       LEFT JOIN debit_export_row r ON r.ref = t.ref
       LEFT JOIN payment y ON y.id = r.payment_id
      WHERE s.line = t.line AND s.error IS NULL;
+
+    -- a second good row for the same debit
+    PERFORM ops_stage_repeats('result_stage', 'ref', 'ref');
 
     SELECT count(*),
            count(*) FILTER (WHERE s.error IS NULL AND y.status = 'pending'),
