@@ -333,9 +333,10 @@ $$;
 -- refused, with the reason in result_stage.error, when it cannot be read,
 -- names no exported debit, gives another amount, an unknown status or
 -- reason, or contradicts a result already imported; then a good row
--- whose ref an earlier good row of the file has.  The others set their payment (pending -> debited | failed
--- with the reason) and the declaration exported with it; a result
--- already imported is counted unchanged.
+-- whose ref an earlier good row of the file has.  The others set their
+-- payment (pending -> debited | failed with the reason) and the
+-- declaration exported with it; a result already imported is counted
+-- unchanged.
 CREATE FUNCTION result_import(p_sha256 text,
                               OUT total int, OUT applied int,
                               OUT unchanged int, OUT rejected int)

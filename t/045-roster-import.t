@@ -43,7 +43,8 @@ roster_add(id_number => $P0, si_card => 'TAKEN0000001', name => '赵一一');
 
 my $r = ops('roster-import', '--help');
 is($r->{rc}, 0, '--help: exit 0');
-like($r->{out}, qr/id_number,name,si_card_no,category,school,phone,gender,birth_date/,
+like($r->{out},
+     qr/id_number,name,si_card_no,category,school,phone,gender,birth_date/,
      '--help names the columns');
 is(ops('roster-import')->{rc}, 2, 'no FILE: usage error, exit 2');
 is(ops('roster-import', '--bogus', 'x')->{rc}, 2, 'unknown option: exit 2');

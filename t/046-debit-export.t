@@ -58,7 +58,8 @@ my $counts = sub {
 
 $r = ops('debit-export', '--help');
 is($r->{rc}, 0, '--help: exit 0');
-like($r->{out}, qr/ref,bank,method,account_no,account_holder,si_card_no,amount,month/,
+like($r->{out},
+     qr/ref,bank,method,account_no,account_holder,si_card_no,amount,month/,
      '--help shows the layout');
 is(ops('debit-export', '--month', '2026-9', '--out', $out)->{rc}, 2,
    'a month not YYYY-MM: usage error');

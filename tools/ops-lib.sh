@@ -20,7 +20,8 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 usage_error() { echo "$PROG: $*" >&2; usage >&2; exit 2; }
 
 # The options every ops tool takes; documented by OPS_USAGE.
-OPS_USAGE='  --env test|demo   the tools/stack database and key file (default test)
+OPS_USAGE='  --env test|demo   the tools/stack database and key file (default
+                    test)
   --db CONNINFO     another database, e.g. production (libpq string;
                     default $CSIBIZ_PG_CONNINFO)
   --key FILE        its csibiz_secret_file (default $CSIBIZ_SECRET_FILE)'
@@ -73,7 +74,8 @@ ops_psql() {
 # and the key file, unless $1 is "nokey" (the csv command needs none).
 ops_keytool() {
     [[ ${1:-} == nokey || -s $OPS_KEY ]] \
-        || die "no key file ${OPS_KEY:-(none)}: give --key, or run tools/stack $ops_env start-backends"
+        || die "no key file ${OPS_KEY:-(none)}: give --key, or run" \
+               "tools/stack $ops_env start-backends"
     if [[ -n ${CSIBIZ_KEYTOOL:-} ]]; then
         OPS_KEYTOOL=$CSIBIZ_KEYTOOL
     elif [[ -f $OPS_ROOT/tools/csibiz-keytool.c ]]; then

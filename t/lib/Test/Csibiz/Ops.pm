@@ -79,7 +79,8 @@ sub keytool {
     my $in = File::Temp->new;
     print {$in} "$value\n";
     close $in;
-    my $out = qx{$root/build/csibiz-keytool -k $root/var/test/secret.key @args - < $in};
+    my $cmd = "$root/build/csibiz-keytool -k $root/var/test/secret.key";
+    my $out = qx{$cmd @args - < $in};
     Carp::croak("csibiz-keytool @args failed") if $?;
     chomp $out;
     return $out;
