@@ -211,4 +211,28 @@ my $said = $r->{out} . $r->{err};
 @leaks = grep { index($said, $_) >= 0 } @secrets;
 is_deeply(\@leaks, [], 'no ID number or phone in the tool\'s output');
 
+# ------------------------------------- the keytool's other batch modes
+
+my $kt = repo_root() . '/build/csibiz-keytool -k ' . repo_root()
+         . '/var/test/secret.key';
+my $tsv = ops_file('ids.tsv', "1\t$A\tx\n2\t$badcheck\ty\n3\t$B\tz\n");
+my $err = ops_dir() . '/ids.err';
+my $ids = `$kt -f 2 id < $tsv 2>$err`;
+is($? >> 8, 1, 'keytool -f 2 id: exit 1 when a value was refused');
+is(file_bytes($err), "csibiz-keytool: line 2: checksum\n",
+   'keytool -f 2 id: the line and the reason, not the value');
+my @ids = map { [split /\t/] } split /\n/, $ids;
+is_deeply([map { "$_->[0] $_->[3] $_->[4]" } @ids],
+          ['1 ' . substr($A, 0, 3) . '*' x 11 . substr($A, -4) . ' x',
+           '3 ' . substr($B, 0, 3) . '*' x 11 . substr($B, -4) . ' z'],
+          'keytool -f 2 id: the other fields kept, the bad line left out');
+is($ids[0][1], '\\\\x' . keytool('index', $A),
+   'keytool -f 2 id: the HMAC as COPY reads bytea');
+my $seal = ops_file('seal.tsv', join '', map { "$_->[0]\t$_->[2]\n" } @ids);
+is(`$kt -f 2 open < $seal`, "1\t$A\n3\t$B\n",
+   'keytool -f 2 open: the sealed ID numbers opened');
+is(`$kt csv 2 < @{[ ops_file('two.csv', "a,\"b,c\"\nx\n") ]}`,
+   "1\t\\N\ta\tb,c\n2\tcolumns: 1, want 2\t\\N\t\\N\n",
+   'keytool csv 2: fields, or why not');
+
 done_testing();
