@@ -126,22 +126,7 @@ sub shown_at {
 my $hidden = ['sent_to_bank', undef, undef];
 my $shown = ['failed', 'not_debitable', '该账户不能扣款'];
 
-is_deeply(shown_at('2026-10-04 23:59:59+08'), $hidden,
-          '4 Oct 23:59:59: still sent_to_bank, no reason');
-is_deeply(shown_at('2026-10-05 00:00:00+08'), $shown,
-          '5 Oct 00:00:00: failed, with the reason');
-is_deeply(shown_at('2026-10-04 15:59:59+00'), $hidden,
-          'the 4th 23:59:59 Beijing written in UTC');
-is_deeply(shown_at('2026-10-04 16:00:00+00'), $shown,
-          'the 5th 00:00 Beijing written in UTC (still the 4th in UTC)');
-is_deeply(shown_at('2026-10-05 00:00:00+08', pg_tz => 'Pacific/Honolulu',
-                   tz => 'Pacific/Kiritimati'), $shown,
-          'the 5th 00:00 with PostgreSQL and nginx far from China');
-is_deeply(shown_at('2026-10-04 23:59:59+08', pg_tz => 'Pacific/Kiritimati',
-                   tz => 'America/Los_Angeles'), $hidden,
-          'the 4th 23:59:59 with PostgreSQL in UTC+14');
-is_deeply(shown_at('2026-09-30 12:00:00+08'), $hidden,
-          'in the debit month itself');
+result_day_edges(\&shown_at, $hidden, $shown);
 
 # the day is the directive's
 is_deeply(shown_at('2026-10-09 23:59:59+08', result_day => 10), $hidden,

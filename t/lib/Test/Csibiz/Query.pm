@@ -22,7 +22,7 @@ use Test::Csibiz::Bank;
 
 our @EXPORT = qw(
     $QUERY_CONFIG start_query_nginx query_get add_payment add_declaration
-    clear_queries
+    clear_queries result_day_edges
 );
 
 our $QUERY_CONFIG = <<'EOF';
@@ -82,6 +82,32 @@ sub add_declaration {
         . ' VALUES (%d, %s, %s, %s, %s, %s)',
         $p->{pid}, _q($receipt), _q($status), _q("$month-01"), _q($reason),
         defined $at ? _q($at) : 'now()');
+}
+
+# result_day_edges(\&shown_at, $hidden, $shown): the result of a
+# September debit at the edges of 5 October 00:00 Beijing time, written
+# in +08 and in UTC, with nginx and PostgreSQL in zones far from China;
+# shown_at($now, %start_query_nginx_options) returns what the query shows.
+sub result_day_edges {
+    my ($shown_at, $hidden, $shown) = @_;
+    for my $case (
+        ['2026-10-04 23:59:59+08', $hidden, '4 Oct 23:59:59: not yet'],
+        ['2026-10-05 00:00:00+08', $shown, '5 Oct 00:00:00: shown'],
+        ['2026-10-04 15:59:59+00', $hidden,
+         'the 4th 23:59:59 Beijing written in UTC'],
+        ['2026-10-04 16:00:00+00', $shown,
+         'the 5th 00:00 Beijing written in UTC (still the 4th in UTC)'],
+        ['2026-10-05 00:00:00+08', $shown,
+         'the 5th 00:00 with PostgreSQL and nginx far from China',
+         pg_tz => 'Pacific/Honolulu', tz => 'Pacific/Kiritimati'],
+        ['2026-10-04 23:59:59+08', $hidden,
+         'the 4th 23:59:59 with PostgreSQL in UTC+14',
+         pg_tz => 'Pacific/Kiritimati', tz => 'America/Los_Angeles'],
+        ['2026-09-30 12:00:00+08', $hidden, 'in the debit month itself'])
+    {
+        my ($now, $want, $name, %o) = @$case;
+        Test::More::is_deeply($shown_at->($now, %o), $want, $name);
+    }
 }
 
 # every payment and declaration of $p gone
