@@ -16,15 +16,9 @@ use lib "$FindBin::Bin/lib";
 use Test::Csibiz;
 use Test::Csibiz::Fixtures;
 use Test::Csibiz::Bank;
+use Test::Csibiz::Query;
 use Test::Csibiz::Ops;
 use Test::More;
-
-# GET /api/payments and /api/declarations come with Test::Csibiz::Query
-BEGIN {
-    eval { require Test::Csibiz::Query; Test::Csibiz::Query->import; 1 }
-        or plan(skip_all => 'the parent queries (Test::Csibiz::Query) are '
-                            . 'not in this tree yet');
-}
 
 use Encode ();
 
