@@ -141,6 +141,15 @@ is_deeply($r->{json}{declaration},
             submitted_at => $r->{json}{declaration}{submitted_at} },
           'GET: the declaration');
 
+# The submission time stays when the debit export moves the status on.
+psql("UPDATE declaration SET submitted_at = '2026-09-06 09:30:00+08',"
+     . " status = 'sent_to_bank'");
+$r = account_get($A);
+is_deeply([@{ $r->{json}{declaration} }{qw(status submitted_at)}],
+          ['sent_to_bank', '2026-09-06T09:30:00+08:00'],
+          'GET: submitted_at is the submission, not the last change');
+psql("UPDATE declaration SET status = 'submitted'");
+
 # ------------------------------------------------------ idempotent retry
 
 $r = account_put($A, $form, key => 'first');
