@@ -107,7 +107,7 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **poolp)
 {
     u_char                             *p;
-    ngx_str_t                           argv[2];
+    ngx_str_t                           argv[2], sel[2];
     ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_peer_t       *peers;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -138,10 +138,13 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
 
     ngx_str_set(&argv[0], "AUTH");
     argv[1] = rcf->password;
+    ngx_str_set(&sel[0], "SELECT");
+    sel[1].data = db;
+    sel[1].len = ngx_sprintf(db, "%i", rcf->db) - db;
 
     pd->handshake.data = ngx_pnalloc(cycle->pool,
                                      ngx_http_csibiz_redis_size(2, argv)
-                                     + 64);
+                                     + ngx_http_csibiz_redis_size(2, sel));
     if (pd->handshake.data == NULL) {
         return NGX_ERROR;
     }
@@ -154,11 +157,7 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     }
 
     if (rcf->db > 0) {
-        ngx_str_set(&argv[0], "SELECT");
-        argv[1].data = db;
-        argv[1].len = ngx_sprintf(db, "%i", rcf->db) - db;
-
-        p = ngx_http_csibiz_redis_encode(p, 2, argv);
+        p = ngx_http_csibiz_redis_encode(p, 2, sel);
         pd->nhandshake++;
     }
 
