@@ -22,6 +22,8 @@ typedef char csibiz_check_seal[
     (CSIBIZ_SEAL_NONCEBYTES == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
      && CSIBIZ_SEAL_TAGBYTES == crypto_aead_xchacha20poly1305_ietf_ABYTES)
     ? 1 : -1];
+typedef char csibiz_check_hmac_state[
+    (CSIBIZ_HMAC_STATEBYTES == sizeof(crypto_auth_hmacsha256_state)) ? 1 : -1];
 typedef char csibiz_check_strbytes[
     (CSIBIZ_PWHASH_STRBYTES == crypto_pwhash_STRBYTES) ? 1 : -1];
 typedef char csibiz_check_b64url[
@@ -56,6 +58,35 @@ csibiz_hmac(const uint8_t key[CSIBIZ_KEYBYTES], const void *msg, size_t len,
     uint8_t out[CSIBIZ_HMACBYTES])
 {
     return crypto_auth_hmacsha256(out, msg, len, key);
+}
+
+
+int
+csibiz_hmac_key_init(csibiz_hmac_key_t *k,
+    const uint8_t key[CSIBIZ_KEYBYTES])
+{
+    crypto_auth_hmacsha256_state  st;
+
+    crypto_auth_hmacsha256_init(&st, key, CSIBIZ_KEYBYTES);
+    memcpy(k->state, &st, sizeof(st));
+    sodium_memzero(&st, sizeof(st));
+
+    return 0;
+}
+
+
+int
+csibiz_hmac_with(const csibiz_hmac_key_t *k, const void *msg, size_t len,
+    uint8_t out[CSIBIZ_HMACBYTES])
+{
+    crypto_auth_hmacsha256_state  st;
+
+    memcpy(&st, k->state, sizeof(st));
+    crypto_auth_hmacsha256_update(&st, msg, len);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+
+    return 0;
 }
 
 

@@ -757,6 +757,8 @@ ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             rv = "could not derive keys";
 
         } else {
+            /* the session key's HMAC runs on every request: pads once */
+            csibiz_hmac_key_init(&cmcf->session_mac, cmcf->session_key);
             cmcf->have_keys = 1;
         }
     }

@@ -207,6 +207,7 @@ typedef struct {
     uint8_t                        index_key[CSIBIZ_KEYBYTES];
     uint8_t                        seal_key[CSIBIZ_KEYBYTES];
     uint8_t                        sms_key[CSIBIZ_KEYBYTES];
+    csibiz_hmac_key_t              session_mac;    /* session_key, padded */
 
     ngx_str_t                      thread_pool_name;
     ngx_thread_pool_t             *thread_pool;

@@ -1,9 +1,11 @@
 
 /*
  * Redis, driven from nginx's event loop.  nginx owns the socket
- * (ngx_event_connect_peer); hiredis only encodes commands and parses
- * replies.  Debian's hiredis 0.14 has no timers of its own, so every
- * timeout is an nginx timer on the connection's read event.
+ * (ngx_event_connect_peer) and encodes the commands; hiredis only parses
+ * replies, into objects allocated from the pool of the request they
+ * answer, so that a reply costs no malloc() and free() per element.
+ * Debian's hiredis 0.14 has no timers of its own, so every timeout is an
+ * nginx timer on the connection's read event.
  */
 
 
@@ -19,6 +21,7 @@ typedef struct {
     ngx_http_csibiz_peer_t         peer;
     ngx_peer_connection_t          pc;
     redisReader                   *reader;
+    ngx_pool_t                    *pool;       /* the handshake's replies */
     ngx_uint_t                     state;
 
     /* what is being written: the handshake or the op's commands */
@@ -52,8 +55,21 @@ struct ngx_http_csibiz_redis_op_s {
 };
 
 
-static ngx_int_t ngx_http_csibiz_redis_format(ngx_pool_t *pool,
-    ngx_uint_t argc, ngx_str_t *argv, ngx_str_t *out);
+static size_t ngx_http_csibiz_redis_size(ngx_uint_t argc, ngx_str_t *argv);
+static u_char *ngx_http_csibiz_redis_encode(u_char *p, ngx_uint_t argc,
+    ngx_str_t *argv);
+static u_char *ngx_http_csibiz_redis_header(u_char *p, u_char type,
+    size_t n);
+static void *ngx_http_csibiz_redis_reply(const redisReadTask *task,
+    int type);
+static void *ngx_http_csibiz_redis_string(const redisReadTask *task,
+    char *str, size_t len);
+static void *ngx_http_csibiz_redis_array(const redisReadTask *task,
+    int elements);
+static void *ngx_http_csibiz_redis_integer(const redisReadTask *task,
+    long long value);
+static void *ngx_http_csibiz_redis_nil(const redisReadTask *task);
+static void ngx_http_csibiz_redis_free_reply(void *reply);
 static ngx_int_t ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_start(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
@@ -70,12 +86,28 @@ static ngx_int_t ngx_http_csibiz_redis_complete(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op);
 
 
+/*
+ * Where the reader's reply objects are allocated: set around
+ * redisReaderGetReply() (a worker runs one thread), NULL otherwise, when
+ * an allocation fails as out of memory.
+ */
+static ngx_pool_t  *ngx_http_csibiz_redis_reply_pool;
+
+static redisReplyObjectFunctions  ngx_http_csibiz_redis_reply_fns = {
+    ngx_http_csibiz_redis_string,
+    ngx_http_csibiz_redis_array,
+    ngx_http_csibiz_redis_integer,
+    ngx_http_csibiz_redis_nil,
+    ngx_http_csibiz_redis_free_reply
+};
+
+
 ngx_int_t
 ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **poolp)
 {
     u_char                             *p;
-    ngx_str_t                           cmd, argv[2];
+    ngx_str_t                           argv[2], sel[2];
     ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_peer_t       *peers;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -104,43 +136,32 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
 
     /* the commands every new connection sends first, encoded once */
 
-    pd->handshake.len = 0;
-    pd->handshake.data = ngx_pnalloc(cycle->pool, 2 * 64 + rcf->password.len);
+    ngx_str_set(&argv[0], "AUTH");
+    argv[1] = rcf->password;
+    ngx_str_set(&sel[0], "SELECT");
+    sel[1].data = db;
+    sel[1].len = ngx_sprintf(db, "%i", rcf->db) - db;
+
+    pd->handshake.data = ngx_pnalloc(cycle->pool,
+                                     ngx_http_csibiz_redis_size(2, argv)
+                                     + ngx_http_csibiz_redis_size(2, sel));
     if (pd->handshake.data == NULL) {
         return NGX_ERROR;
     }
 
+    p = pd->handshake.data;
+
     if (rcf->password.len) {
-        ngx_str_set(&argv[0], "AUTH");
-        argv[1] = rcf->password;
-
-        if (ngx_http_csibiz_redis_format(cycle->pool, 2, argv, &cmd)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(pd->handshake.data, cmd.data, cmd.len);
-        pd->handshake.len = p - pd->handshake.data;
+        p = ngx_http_csibiz_redis_encode(p, 2, argv);
         pd->nhandshake++;
     }
 
     if (rcf->db > 0) {
-        ngx_str_set(&argv[0], "SELECT");
-        argv[1].data = db;
-        argv[1].len = ngx_sprintf(db, "%i", rcf->db) - db;
-
-        if (ngx_http_csibiz_redis_format(cycle->pool, 2, argv, &cmd)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(pd->handshake.data + pd->handshake.len,
-                       cmd.data, cmd.len);
-        pd->handshake.len = p - pd->handshake.data;
+        p = ngx_http_csibiz_redis_encode(p, 2, sel);
         pd->nhandshake++;
     }
+
+    pd->handshake.len = p - pd->handshake.data;
 
     *poolp = pool;
 
@@ -182,18 +203,13 @@ ngx_int_t
 ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
     ngx_uint_t argc, ngx_str_t *argv)
 {
-    u_char     *p;
-    size_t      size;
-    ngx_str_t   cmd;
+    u_char  *p;
+    size_t   len, size;
 
-    if (ngx_http_csibiz_redis_format(rop->op.request->pool, argc, argv, &cmd)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    len = ngx_http_csibiz_redis_size(argc, argv);
 
-    if (rop->len + cmd.len > rop->size) {
-        size = ngx_max(2 * rop->size, rop->len + cmd.len);
+    if (rop->len + len > rop->size) {
+        size = ngx_max(2 * rop->size, rop->len + len);
         size = ngx_max(size, 256);
 
         p = ngx_pnalloc(rop->op.request->pool, size);
@@ -209,8 +225,9 @@ ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
         rop->size = size;
     }
 
-    ngx_memcpy(rop->buf + rop->len, cmd.data, cmd.len);
-    rop->len += cmd.len;
+    p = ngx_http_csibiz_redis_encode(rop->buf + rop->len, argc, argv);
+
+    rop->len = p - rop->buf;
     rop->ncommands++;
 
     return NGX_OK;
@@ -243,52 +260,183 @@ ngx_http_csibiz_redis_send(ngx_http_csibiz_redis_op_t *rop,
 }
 
 
-/* hiredis encodes into malloc()ed memory: copy it out, free at once */
+/* at most what ngx_http_csibiz_redis_encode() writes */
 
-static ngx_int_t
-ngx_http_csibiz_redis_format(ngx_pool_t *pool, ngx_uint_t argc,
-    ngx_str_t *argv, ngx_str_t *out)
+static size_t
+ngx_http_csibiz_redis_size(ngx_uint_t argc, ngx_str_t *argv)
 {
-    int          len;
-    char        *cmd;
-    size_t       argvlen[8], *lens;
-    ngx_uint_t   i;
-    const char  *args[8], **a;
+    size_t      size;
+    ngx_uint_t  i;
 
-    if (argc <= 8) {
-        a = args;
-        lens = argvlen;
+    size = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
 
-    } else {
-        a = ngx_palloc(pool, argc * sizeof(char *));
-        lens = ngx_palloc(pool, argc * sizeof(size_t));
-        if (a == NULL || lens == NULL) {
-            return NGX_ERROR;
+    for (i = 0; i < argc; i++) {
+        size += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + argv[i].len;
+    }
+
+    return size;
+}
+
+
+/* the RESP array of bulk strings of one command */
+
+static u_char *
+ngx_http_csibiz_redis_encode(u_char *p, ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_uint_t  i;
+
+    p = ngx_http_csibiz_redis_header(p, '*', argc);
+
+    for (i = 0; i < argc; i++) {
+        p = ngx_http_csibiz_redis_header(p, '$', argv[i].len);
+        p = ngx_cpymem(p, argv[i].data, argv[i].len);
+        *p++ = CR;
+        *p++ = LF;
+    }
+
+    return p;
+}
+
+
+/* "*3\r\n", "$12\r\n": digits by hand, ngx_sprintf() costs more here */
+
+static u_char *
+ngx_http_csibiz_redis_header(u_char *p, u_char type, size_t n)
+{
+    u_char  *d, digits[NGX_SIZE_T_LEN];
+
+    d = digits + NGX_SIZE_T_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    *p++ = type;
+    p = ngx_cpymem(p, d, digits + NGX_SIZE_T_LEN - d);
+    *p++ = CR;
+    *p++ = LF;
+
+    return p;
+}
+
+
+/* a reply object, linked into its array as hiredis's own functions do */
+
+static void *
+ngx_http_csibiz_redis_reply(const redisReadTask *task, int type)
+{
+    redisReply  *r, *parent;
+
+    if (ngx_http_csibiz_redis_reply_pool == NULL) {
+        return NULL;
+    }
+
+    r = ngx_pcalloc(ngx_http_csibiz_redis_reply_pool, sizeof(redisReply));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->type = type;
+
+    if (task->parent) {
+        parent = task->parent->obj;
+        parent->element[task->idx] = r;
+    }
+
+    return r;
+}
+
+
+static void *
+ngx_http_csibiz_redis_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    u_char      *p;
+    redisReply  *r;
+
+    if (ngx_http_csibiz_redis_reply_pool == NULL) {
+        return NULL;
+    }
+
+    p = ngx_pnalloc(ngx_http_csibiz_redis_reply_pool, len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    r = ngx_http_csibiz_redis_reply(task, task->type);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(p, str, len) = '\0';
+
+    r->str = (char *) p;
+    r->len = len;
+
+    return r;
+}
+
+
+static void *
+ngx_http_csibiz_redis_array(const redisReadTask *task, int elements)
+{
+    redisReply  *r, **element;
+
+    element = NULL;
+
+    if (elements > 0) {
+        if (ngx_http_csibiz_redis_reply_pool == NULL) {
+            return NULL;
+        }
+
+        element = ngx_pcalloc(ngx_http_csibiz_redis_reply_pool,
+                              elements * sizeof(redisReply *));
+        if (element == NULL) {
+            return NULL;
         }
     }
 
-    for (i = 0; i < argc; i++) {
-        a[i] = (const char *) argv[i].data;
-        lens[i] = argv[i].len;
+    r = ngx_http_csibiz_redis_reply(task, REDIS_REPLY_ARRAY);
+    if (r == NULL) {
+        return NULL;
     }
 
-    len = redisFormatCommandArgv(&cmd, (int) argc, a, lens);
-    if (len < 0) {
-        return NGX_ERROR;
+    r->element = element;
+    r->elements = elements > 0 ? elements : 0;
+
+    return r;
+}
+
+
+static void *
+ngx_http_csibiz_redis_integer(const redisReadTask *task, long long value)
+{
+    redisReply  *r;
+
+    r = ngx_http_csibiz_redis_reply(task, REDIS_REPLY_INTEGER);
+    if (r == NULL) {
+        return NULL;
     }
 
-    out->data = ngx_pnalloc(pool, len);
-    if (out->data == NULL) {
-        free(cmd);
-        return NGX_ERROR;
-    }
+    r->integer = value;
 
-    ngx_memcpy(out->data, cmd, len);
-    out->len = len;
+    return r;
+}
 
-    free(cmd);
 
-    return NGX_OK;
+static void *
+ngx_http_csibiz_redis_nil(const redisReadTask *task)
+{
+    return ngx_http_csibiz_redis_reply(task, REDIS_REPLY_NIL);
+}
+
+
+/* freed with their pool */
+
+static void
+ngx_http_csibiz_redis_free_reply(void *reply)
+{
 }
 
 
@@ -325,9 +473,18 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 
     peer->connection = c;
 
-    rp->reader = redisReaderCreate();
+    rp->reader = redisReaderCreateWithFunctions(
+                                         &ngx_http_csibiz_redis_reply_fns);
     if (rp->reader == NULL) {
         return NGX_ERROR;
+    }
+
+    if (((ngx_http_csibiz_redis_pool_data_t *) peer->pool->data)->nhandshake)
+    {
+        rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
+        if (rp->pool == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
@@ -381,6 +538,11 @@ ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
     if (rp->reader) {
         redisReaderFree(rp->reader);
         rp->reader = NULL;
+    }
+
+    if (rp->pool) {
+        ngx_destroy_pool(rp->pool);
+        rp->pool = NULL;
     }
 
     ngx_close_connection(peer->connection);
@@ -567,6 +729,7 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
 static ngx_int_t
 ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
 {
+    int                          rc;
     void                        *reply;
     ngx_uint_t                   reusable;
     ngx_connection_t            *c;
@@ -577,7 +740,21 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
     c = peer->connection;
 
     for ( ;; ) {
-        if (redisReaderGetReply(rp->reader, &reply) != REDIS_OK) {
+        rop = (ngx_http_csibiz_redis_op_t *) peer->op;
+
+        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
+            ngx_http_csibiz_redis_reply_pool = rp->pool;
+
+        } else {
+            ngx_http_csibiz_redis_reply_pool = rop ? rop->op.request->pool
+                                                   : NULL;
+        }
+
+        rc = redisReaderGetReply(rp->reader, &reply);
+
+        ngx_http_csibiz_redis_reply_pool = NULL;
+
+        if (rc != REDIS_OK) {
             ngx_log_error(NGX_LOG_ERR, c->log, 0,
                           "csibiz: redis protocol error: %s",
                           rp->reader->errstr);
@@ -594,13 +771,10 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
                 ngx_log_error(NGX_LOG_ERR, c->log, 0,
                               "csibiz: redis refused AUTH or SELECT: %s",
                               ((redisReply *) reply)->str);
-                freeReplyObject(reply);
 
                 ngx_http_csibiz_pool_connect_failed(peer);
                 return NGX_DONE;
             }
-
-            freeReplyObject(reply);
 
             if (--rp->handshake == 0) {
                 if (c->read->timer_set) {
@@ -615,11 +789,8 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             continue;
         }
 
-        rop = (ngx_http_csibiz_redis_op_t *) peer->op;
-
         if (rop == NULL || rop->nreplies == rop->ncommands) {
             /* nobody asked for it: the stream is out of step */
-            freeReplyObject(reply);
             ngx_log_error(NGX_LOG_ERR, c->log, 0,
                           "csibiz: unexpected reply from redis");
             return NGX_ERROR;
@@ -676,17 +847,14 @@ ngx_http_csibiz_redis_complete(ngx_http_csibiz_op_t *op)
 }
 
 
+/* the replies stay in the request's pool until the request ends */
+
 static void
 ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op)
 {
-    ngx_uint_t                   i;
     ngx_http_csibiz_redis_op_t  *rop;
 
     rop = (ngx_http_csibiz_redis_op_t *) op;
-
-    for (i = 0; i < rop->nreplies; i++) {
-        freeReplyObject(rop->replies[i]);
-    }
 
     rop->nreplies = 0;
 }

@@ -73,8 +73,8 @@ ngx_http_csibiz_session_key(ngx_http_request_t *r, u_char *id,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    if (csibiz_hmac(cmcf->session_key, id, NGX_HTTP_CSIBIZ_SESSION_IDBYTES,
-                    mac)
+    if (csibiz_hmac_with(&cmcf->session_mac, id,
+                         NGX_HTTP_CSIBIZ_SESSION_IDBYTES, mac)
         != 0)
     {
         return NGX_ERROR;

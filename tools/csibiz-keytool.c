@@ -5,12 +5,8 @@
  * (the ID number's blind index and its sealed copy) and read what it
  * sealed (account numbers, for the banks' debit files).
  *
- * The keys are derived from the secret file exactly as
- * ngx_http_csibiz_secret_file() in ngx_http_csibiz_module.c does: the
- * master key is BLAKE2b-256 (crypto_generichash) of the file's first 1024
- * bytes (at least 32), and each purpose has its own subkey,
- * csibiz_derive_key(master, "session" | "index" | "seal" | "sms").  Any
- * change there must be made here too, or lookups stop matching.
+ * The keys are derived from the secret file as the module does it
+ * (csibiz-keyfile.c).
  *
  * Values can be read from standard input ("-", or no argument), so that
  * personal data need not appear in the process list or shell history.
@@ -23,7 +19,6 @@
  */
 
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +31,9 @@
 #include "csibiz_crypto.h"
 #include "csibiz_csv.h"
 #include "csibiz_validate.h"
+#include "csibiz-keyfile.h"
 
 
-#define KEYTOOL_SECRET_MAX    1024
 #define KEYTOOL_VALUE_MAX     4096
 #define KEYTOOL_SEAL_VERSION  1
 #define KEYTOOL_FIELDS_MAX    64
@@ -150,45 +145,23 @@ usage(FILE *out)
 }
 
 
-/* as ngx_http_csibiz_secret_file() reads it: see the comment on top */
+/* the index and seal keys, as the module derives them */
 
 static int
 load_keys(const char *path, keytool_t *kt)
 {
-    int      rc;
-    FILE    *f;
-    size_t   n;
-    uint8_t  buf[KEYTOOL_SECRET_MAX], master[CSIBIZ_KEYBYTES];
+    int                 rc;
+    uint8_t             k[2][CSIBIZ_KEYBYTES];
+    static const char  *labels[] = { "index", "seal" };
 
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "csibiz-keytool: %s: %s\n", path, strerror(errno));
-        return -1;
+    rc = csibiz_keyfile_load("csibiz-keytool", path, labels, k, 2);
+
+    if (rc == 0) {
+        memcpy(kt->index, k[0], CSIBIZ_KEYBYTES);
+        memcpy(kt->seal, k[1], CSIBIZ_KEYBYTES);
     }
 
-    n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-
-    if (n < CSIBIZ_KEYBYTES) {
-        fprintf(stderr, "csibiz-keytool: %s must hold at least %d random "
-                "bytes\n", path, CSIBIZ_KEYBYTES);
-        sodium_memzero(buf, sizeof(buf));
-        return -1;
-    }
-
-    crypto_generichash(master, sizeof(master), buf, n, NULL, 0);
-
-    rc = 0;
-
-    if (csibiz_derive_key(master, "index", kt->index) != 0
-        || csibiz_derive_key(master, "seal", kt->seal) != 0)
-    {
-        fprintf(stderr, "csibiz-keytool: could not derive keys\n");
-        rc = -1;
-    }
-
-    sodium_memzero(buf, sizeof(buf));
-    sodium_memzero(master, sizeof(master));
+    sodium_memzero(k, sizeof(k));
 
     return rc;
 }

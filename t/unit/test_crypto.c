@@ -23,6 +23,7 @@
 
 
 static void test_hmac(void);
+static void test_hmac_with(const uint8_t *key);
 static void test_seal(void);
 static void test_seal_vector(void);
 static void test_random(void);
@@ -97,6 +98,38 @@ now(void)
 }
 
 
+/* a prepared key gives what csibiz_hmac() gives, and can be reused */
+
+static void
+test_hmac_with(const uint8_t *key)
+{
+    size_t             len;
+    uint8_t            a[CSIBIZ_HMACBYTES], b[CSIBIZ_HMACBYTES];
+    uint8_t            msg[200];
+    csibiz_hmac_key_t  k;
+
+    for (len = 0; len < sizeof(msg); len++) {
+        msg[len] = (uint8_t) (len * 7 + 1);
+    }
+
+    tap_is_int(csibiz_hmac_key_init(&k, key), 0, "hmac_key_init");
+
+    tap_is_int(csibiz_hmac_with(&k,
+                   S("The quick brown fox jumps over the lazy dog"), a),
+               0, "hmac_with returns 0");
+    tap_ok(is_hex(a, sizeof(a), "f87ad256151fc7b4c5dffa4adb3ebe91"
+                                "1a8eeb8a8ebdee3c2a4a8e5f5ec02c32"),
+           "hmac_with: the HMAC-SHA256 vector");
+
+    for (len = 0; len <= sizeof(msg); len += 50) {
+        csibiz_hmac(key, msg, len, a);
+        csibiz_hmac_with(&k, msg, len, b);
+        tap_ok(memcmp(a, b, sizeof(a)) == 0,
+               "hmac_with = hmac, %zu bytes, the key used again", len);
+    }
+}
+
+
 static void
 test_hmac(void)
 {
@@ -116,6 +149,8 @@ test_hmac(void)
     tap_ok(is_hex(out, sizeof(out), "d38b42096d80f45f826b44a9d5607de7"
                                     "2496a415d3f4a1a8c88e3bb9da8dc1cb"),
            "hmac of the empty message");
+
+    test_hmac_with(key);
 
     tap_is_int(csibiz_derive_key(key, "session", sub), 0, "derive_key");
     tap_ok(is_hex(sub, sizeof(sub), "66b3459d857a37b029be7d74a42a8551"

@@ -1,0 +1,59 @@
+
+/*
+ * The module's keys from its secret file, for the command-line tools: see
+ * csibiz-keyfile.h.
+ */
+
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "csibiz-keyfile.h"
+
+
+int
+csibiz_keyfile_load(const char *prog, const char *path,
+    const char *const *labels, uint8_t (*keys)[CSIBIZ_KEYBYTES], size_t n)
+{
+    int      rc;
+    FILE    *f;
+    size_t   i, len;
+    uint8_t  buf[CSIBIZ_KEYFILE_SECRET_MAX], master[CSIBIZ_KEYBYTES];
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return -1;
+    }
+
+    len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+
+    if (len < CSIBIZ_KEYBYTES) {
+        fprintf(stderr, "%s: %s must hold at least %d random bytes\n",
+                prog, path, CSIBIZ_KEYBYTES);
+        sodium_memzero(buf, sizeof(buf));
+        return -1;
+    }
+
+    crypto_generichash(master, sizeof(master), buf, len, NULL, 0);
+
+    rc = 0;
+
+    for (i = 0; i < n; i++) {
+        if (csibiz_derive_key(master, labels[i], keys[i]) != 0) {
+            fprintf(stderr, "%s: could not derive the %s key\n", prog,
+                    labels[i]);
+            rc = -1;
+            break;
+        }
+    }
+
+    sodium_memzero(buf, sizeof(buf));
+    sodium_memzero(master, sizeof(master));
+
+    return rc;
+}
