@@ -372,7 +372,8 @@ ngx_http_csibiz_status_publish(ngx_event_t *ev)
                                     slot->gauge[NGX_HTTP_CSIBIZ_POSTGRES]);
     }
 
-    if (ev && !ngx_exiting && !ngx_quit && !ngx_terminate) {
+    /* a draining old worker goes on too: a cancelable timer holds no one */
+    if (ev) {
         ngx_add_timer(ev, NGX_HTTP_CSIBIZ_STATUS_PUBLISH);
     }
 }
@@ -610,6 +611,7 @@ ngx_http_csibiz_status_render(ngx_http_csibiz_status_shctx_t *sh, u_char *p,
     ngx_atomic_t                     *errors, v;
     ngx_atomic_uint_t                 sum;
     ngx_http_csibiz_status_metric_t   m;
+    u_char                            alive[NGX_HTTP_CSIBIZ_STATUS_SLOTS];
 
     m.name = "csibiz_requests_total";
     m.help = "Requests answered, by handler and HTTP status.";
@@ -687,9 +689,8 @@ ngx_http_csibiz_status_render(ngx_http_csibiz_status_shctx_t *sh, u_char *p,
     for (i = 0; i < NGX_HTTP_CSIBIZ_STATUS_SLOTS; i++) {
         pid = (ngx_pid_t) sh->slot[i].pid;
 
-        if (pid != 0 && (kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH)) {
-            live++;
-        }
+        alive[i] = (pid != 0 && (kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH));
+        live += alive[i];
     }
 
     for (g = 0; g < NGX_HTTP_CSIBIZ_GAUGES; g++) {
@@ -700,15 +701,9 @@ ngx_http_csibiz_status_render(ngx_http_csibiz_status_shctx_t *sh, u_char *p,
             sum = 0;
 
             for (i = 0; i < NGX_HTTP_CSIBIZ_STATUS_SLOTS; i++) {
-                pid = (ngx_pid_t) sh->slot[i].pid;
-
-                if (pid == 0
-                    || (kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH))
-                {
-                    continue;
+                if (alive[i]) {
+                    sum += sh->slot[i].gauge[b][g];
                 }
-
-                sum += sh->slot[i].gauge[b][g];
             }
 
             p = ngx_slprintf(p, end, "%s{backend=\"%s\"} %uA\n",

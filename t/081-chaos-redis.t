@@ -45,6 +45,7 @@ my $pid = redis_pid();
 ok($pid && kill('KILL', $pid), "Redis killed (pid $pid)");
 my $t_down = time;
 sleep($OUTAGE);
+my $t_restart = time;
 backend_start('redis');
 my $t_up = time;
 sleep($SECONDS / 2);
@@ -56,7 +57,8 @@ my $redis_conns = redis_cmd('INFO', 'stats') =~ /total_connections_received:(\d+
                   ? $1 - 1 : -1;
 
 my @before = grep { $_->{start} < $t_down } @r;
-my @down = grep { $_->{start} >= $t_down + 0.05 && $_->{start} < $t_up } @r;
+my @down = grep { $_->{start} >= $t_down + 0.05 && $_->{start} < $t_restart }
+           @r;
 my @after = grep { $_->{start} >= $t_up } @r;
 my @bad = grep { $_->{status} != 200
                  && !($_->{status} == 503
@@ -73,8 +75,8 @@ my $failures =
     m_get($m1, 'csibiz_backend_connect_failures_total{backend="redis"}')
   - m_get($m0, 'csibiz_backend_connect_failures_total{backend="redis"}');
 
-diag(sprintf 'redis chaos: %.1f s load, %.1f s outage', $SECONDS,
-             $t_up - $t_down);
+diag(sprintf 'redis chaos: %.1f s load, %.1f s outage (restart took '
+             . '%.1f s)', $SECONDS, $t_up - $t_down, $t_up - $t_restart);
 diag('  before: ' . summary(@before));
 diag('  down:   ' . summary(@down));
 diag('  after:  ' . summary(@after));

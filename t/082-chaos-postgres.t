@@ -73,9 +73,11 @@ my @first_bad = grep { !grep { $_ == 200 || $_ == 503 } $_->{tries}[0] } @r;
 my $answers = 0;
 $answers += @{ $_->{tries} } for @r;
 
-diag(sprintf 'postgres chaos: %.1f s outage; %d submissions, %d answers, '
-             . '%d got 503 first and were retried, %d of them then 200 '
-             . '(%d replayed)', $t_up - $t_down, scalar @r, $answers,
+my $n503 = grep { $_ == 503 } map { @{ $_->{tries} } } @r;
+diag(sprintf 'postgres chaos: %.1f s outage; %d submissions, %d answers '
+             . '(%d of them 503); %d submissions met the outage and were '
+             . 'retried with their key, %d then got 200 (%d replayed)',
+             $t_up - $t_down, scalar @r, $answers, $n503,
              scalar @retried, scalar @retried_ok,
              scalar grep { $_->{replayed} } @retried_ok);
 
