@@ -503,7 +503,7 @@ ngx_http_csibiz_status_slot_of(ngx_uint_t status)
 static ngx_int_t
 ngx_http_csibiz_status_log_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                       h, status;
+    ngx_uint_t                       h, i, status;
     ngx_atomic_t                    *errors;
     ngx_http_csibiz_ctx_t           *ctx;
     ngx_http_csibiz_loc_conf_t      *clcf;
@@ -525,9 +525,9 @@ ngx_http_csibiz_status_log_handler(ngx_http_request_t *r)
     /* as $status has it: a closed connection is 499, a reset 0 */
     status = r->err_status ? r->err_status : r->headers_out.status;
 
-    (void) ngx_atomic_fetch_add(&sh->counter[h * NGX_HTTP_CSIBIZ_NSTATUSES
-                                       + ngx_http_csibiz_status_slot_of(status)],
-                                1);
+    i = h * NGX_HTTP_CSIBIZ_NSTATUSES + ngx_http_csibiz_status_slot_of(status);
+
+    (void) ngx_atomic_fetch_add(&sh->counter[i], 1);
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
 

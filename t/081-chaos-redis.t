@@ -53,8 +53,9 @@ load_stop($load);
 
 my @r = load_wait($load);
 my $m1 = metrics();
-my $redis_conns = redis_cmd('INFO', 'stats') =~ /total_connections_received:(\d+)/
-                  ? $1 - 1 : -1;
+my $redis_conns =
+    redis_cmd('INFO', 'stats') =~ /total_connections_received:(\d+)/
+    ? $1 - 1 : -1;
 
 my @before = grep { $_->{start} < $t_down } @r;
 my @down = grep { $_->{start} >= $t_down + 0.05 && $_->{start} < $t_restart }
