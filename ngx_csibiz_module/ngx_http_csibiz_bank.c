@@ -72,8 +72,6 @@ static ngx_int_t ngx_http_csibiz_account_get(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s);
 static ngx_int_t ngx_http_csibiz_account_put(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_account_done(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
 static ngx_int_t ngx_http_csibiz_account_fields(ngx_http_request_t *r,
     ngx_http_csibiz_bank_ctx_t *ctx);
 static void ngx_http_csibiz_account_number(ngx_http_request_t *r,
@@ -92,8 +90,6 @@ static ngx_int_t ngx_http_csibiz_bank_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_csibiz_bank_copy(ngx_http_request_t *r,
     ngx_str_t *dst, const char *src, size_t len);
-static ngx_int_t ngx_http_csibiz_bank_integer(ngx_http_request_t *r,
-    ngx_str_t *dst, ngx_int_t n);
 static void ngx_http_csibiz_bank_common(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s, ngx_str_t *params);
 static ngx_int_t ngx_http_csibiz_bank_safe(ngx_http_request_t *r,
@@ -358,10 +354,11 @@ ngx_http_csibiz_account_put(ngx_http_request_t *r,
 
 /*
  * (status, code, body, replayed): code NULL and the answer, or an error
- * code of the catalogue and its extra members as a JSON object.
+ * code of the catalogue and its extra members as a JSON object.  The
+ * queries' functions (ngx_http_csibiz_query.c) answer the same way.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_csibiz_account_done(ngx_http_request_t *r, void *data,
     ngx_int_t status, PGresult *res)
 {
@@ -944,7 +941,7 @@ ngx_http_csibiz_bank_copy(ngx_http_request_t *r, ngx_str_t *dst,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_csibiz_bank_integer(ngx_http_request_t *r, ngx_str_t *dst,
     ngx_int_t n)
 {

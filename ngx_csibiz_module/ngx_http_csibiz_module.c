@@ -96,12 +96,33 @@ ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS,
       ngx_http_csibiz_account_handler },
 
+    { ngx_string("me"),
+      NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_me_handler },
+
+    { ngx_string("declarations"),
+      NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_declarations_handler },
+
+    { ngx_string("payments"),
+      NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_CSIBIZ_KEYS,
+      ngx_http_csibiz_payments_handler },
+
     { ngx_string("status"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
       0,
       ngx_http_csibiz_status_handler },
 
     { ngx_null_string, 0, 0, NULL }
+};
+
+
+/* a debit's result is shown from this day of the next month */
+static ngx_conf_num_bounds_t  ngx_http_csibiz_payment_result_day_bounds = {
+    ngx_conf_check_num_bounds, 1, 28
 };
 
 
@@ -191,6 +212,13 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
       0,
       NULL },
 
+    { ngx_string("csibiz_payment_result_day"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, payment_result_day),
+      &ngx_http_csibiz_payment_result_day_bounds },
+
     { ngx_string("csibiz"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_csibiz,
@@ -272,6 +300,7 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
     cmcf->session_secure = NGX_CONF_UNSET;
     cmcf->session_idle_timeout = NGX_CONF_UNSET;
     cmcf->session_timeout = NGX_CONF_UNSET;
+    cmcf->payment_result_day = NGX_CONF_UNSET;
 
     return cmcf;
 }
@@ -292,6 +321,7 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->session_secure, 1);
     ngx_conf_init_value(cmcf->session_idle_timeout, 900);
     ngx_conf_init_value(cmcf->session_timeout, 12 * 60 * 60);
+    ngx_conf_init_value(cmcf->payment_result_day, 5);
 
     if (!cmcf->session_secure
         && ngx_strncmp(cmcf->session_cookie.data, "__Host-", 7) == 0)

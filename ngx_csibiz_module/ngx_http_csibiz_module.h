@@ -226,6 +226,9 @@ typedef struct {
     /* for tests: the time the declaration window is judged at */
     ngx_str_t                      test_now;
 
+    /* the day of the next month from which a debit's result is shown */
+    ngx_int_t                      payment_result_day;
+
     /* this worker's pools, set in init_process */
     ngx_http_csibiz_pool_t        *redis_pool;
     ngx_http_csibiz_pool_t        *pg_pool;
@@ -389,10 +392,25 @@ ngx_int_t ngx_http_csibiz_session_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_banks_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_account_handler(ngx_http_request_t *r);
 
+ngx_int_t ngx_http_csibiz_me_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_declarations_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_payments_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_status_handler(ngx_http_request_t *r);
 
 char *ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+
+/*
+ * Shared by the handlers whose SQL functions answer a row (status, code,
+ * body, replayed): code NULL and the body to send, or an error code of the
+ * catalogue and its extra members (ngx_http_csibiz_bank.c).
+ */
+
+ngx_int_t ngx_http_csibiz_account_done(ngx_http_request_t *r, void *data,
+    ngx_int_t status, PGresult *res);
+ngx_int_t ngx_http_csibiz_bank_integer(ngx_http_request_t *r, ngx_str_t *dst,
+    ngx_int_t n);
 
 
 /*

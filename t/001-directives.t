@@ -247,3 +247,79 @@ csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT password=;
 --- error_log
 [emerg]
 invalid number of arguments in "csibiz" directive
+
+
+
+=== TEST 23: csibiz_payment_result_day: 1 and 28 are the bounds
+--- http_config
+csibiz_payment_result_day 28;
+--- config
+    location = /h { csibiz health; }
+--- config_test_only
+--- no_error_log
+[emerg]
+[warn]
+
+
+
+=== TEST 24: csibiz_payment_result_day 1, in use
+--- http_config
+csibiz_payment_result_day 1;
+--- config
+    location = /h { csibiz health; }
+--- request
+GET /h
+--- error_code: 200
+--- no_error_log
+[error]
+
+
+
+=== TEST 25: csibiz_payment_result_day 0
+--- http_config
+csibiz_payment_result_day 0;
+--- must_die
+--- error_log
+[emerg]
+value must be between 1 and 28
+
+
+
+=== TEST 26: csibiz_payment_result_day 29
+--- http_config
+csibiz_payment_result_day 29;
+--- must_die
+--- error_log
+[emerg]
+value must be between 1 and 28
+
+
+
+=== TEST 27: csibiz_payment_result_day fifth
+--- http_config
+csibiz_payment_result_day fifth;
+--- must_die
+--- error_log
+[emerg]
+"csibiz_payment_result_day" directive invalid number
+
+
+
+=== TEST 28: duplicate csibiz_payment_result_day
+--- http_config
+csibiz_payment_result_day 5;
+csibiz_payment_result_day 6;
+--- must_die
+--- error_log
+[emerg]
+"csibiz_payment_result_day" directive is duplicate
+
+
+
+=== TEST 29: csibiz_payment_result_day is for http{} only
+--- config
+    location = /h { csibiz_payment_result_day 5; csibiz health; }
+--- must_die
+--- error_log
+[emerg]
+"csibiz_payment_result_day" directive is not allowed here

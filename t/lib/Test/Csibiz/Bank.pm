@@ -53,7 +53,7 @@ our $BANK_CONFIG = <<'EOF';
 EOF
 
 # start_bank_nginx(now => '…', http => extra http_config, main => …,
-# log_level => …): the server in UTC (env TZ for the workers), PostgreSQL
+# config => extra locations, log_level => …): the server in UTC (env TZ for the workers), PostgreSQL
 # sessions in UTC unless pg_tz names another zone.
 sub start_bank_nginx {
     my (%o) = @_;
@@ -67,7 +67,7 @@ sub start_bank_nginx {
         main_config => "thread_pool csibiz threads=2;\nenv TZ="
                        . ($o{tz} // 'UTC') . ";\n" . ($o{main} // ''),
         http_config => $http,
-        config => $BANK_CONFIG,
+        config => $BANK_CONFIG . ($o{config} // ''),
         (defined $o{log_level} ? (log_level => $o{log_level}) : ()));
 }
 
@@ -113,7 +113,8 @@ sub card_no {
 
 # parent($i): insured person $i (ID 11010820150601NNN, card BNK000000NNN,
 # phone 1390000NNNN), registered and logged in: {id, card, phone, pw, pid,
-# uid, sid, csrf}.  Cached per $i.
+# uid, sid, csrf}.  Cached per $i.  name, category and school can be
+# given for the roster row.
 my %Parents;
 my $Ip = 0;
 
@@ -129,7 +130,10 @@ sub parent {
     $SECRETS{$p->{id}} = 1;
     $SECRETS{$p->{phone}} = 1;
     $p->{pid} = roster_add(id_number => $p->{id}, si_card => $p->{card},
-                           name => '李小华', phone => $p->{phone});
+                           name => $o{name} // '李小华',
+                           phone => $p->{phone},
+                           map { defined $o{$_} ? ($_ => $o{$_}) : () }
+                               qw(category school));
     register_account($p);
     login($p);
     return $Parents{$i} = $p;
