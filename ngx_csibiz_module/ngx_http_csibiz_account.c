@@ -1117,6 +1117,9 @@ static ngx_int_t
 ngx_http_csibiz_login_fail_counted(ngx_http_request_t *r, void *data,
     ngx_int_t status, redisReply **replies, ngx_uint_t n)
 {
+    /* a wrong password, whether or not its count could be kept */
+    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
+
     if (status != NGX_HTTP_CSIBIZ_OK) {
         return ngx_http_csibiz_send_unavailable(r);
     }
@@ -1128,6 +1131,8 @@ ngx_http_csibiz_login_fail_counted(ngx_http_request_t *r, void *data,
     }
 
     if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
+        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED);
+
         return ngx_http_csibiz_fail_retry_after(r,
                                                 NGX_HTTP_TOO_MANY_REQUESTS,
                                                 "locked",
@@ -1358,6 +1363,9 @@ static ngx_int_t
 ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r, void *data,
     ngx_int_t status, redisReply **replies, ngx_uint_t n)
 {
+    /* a wrong password, whether or not its count could be kept */
+    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
+
     if (status != NGX_HTTP_CSIBIZ_OK
         || replies[0]->type == REDIS_REPLY_ERROR)
     {
@@ -1365,6 +1373,8 @@ ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r, void *data,
     }
 
     if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
+        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED);
+
         return ngx_http_csibiz_fail_retry_after(r,
                                                 NGX_HTTP_TOO_MANY_REQUESTS,
                                                 "locked",

@@ -178,6 +178,13 @@ ngx_http_csibiz_fail_extra(ngx_http_request_t *r, ngx_uint_t status,
         text = (ctx && ctx->lang == CSIBIZ_LANG_EN) ? m->en : m->zh;
     }
 
+    if (ctx) {
+        /* for the metrics and $csibiz_error; unknown codes count as one */
+        ctx->error = code;
+        ctx->error_index = m ? (ngx_uint_t) (m - ngx_http_csibiz_messages)
+                             : ngx_http_csibiz_message_count();
+    }
+
     len = sizeof("{\"error\":{\"code\":\"\",\"message\":\"\",}}") - 1
           + ngx_strlen(code) + ngx_strlen(text) + (extra ? extra->len : 0);
 
@@ -250,4 +257,21 @@ ngx_http_csibiz_fail_backend(ngx_http_request_t *r, ngx_int_t status)
 
     return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                 "internal");
+}
+
+
+/* the catalogue, for the metrics */
+
+ngx_uint_t
+ngx_http_csibiz_message_count(void)
+{
+    return sizeof(ngx_http_csibiz_messages)
+           / sizeof(ngx_http_csibiz_message_t) - 1;
+}
+
+
+const char *
+ngx_http_csibiz_message_code(ngx_uint_t i)
+{
+    return ngx_http_csibiz_messages[i].code;
 }

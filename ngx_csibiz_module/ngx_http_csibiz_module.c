@@ -34,7 +34,7 @@ static void ngx_http_csibiz_exit_process(ngx_cycle_t *cycle);
 
 /* the API handlers a location can name with "csibiz NAME;" */
 
-static ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
+ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
 
     { ngx_string("health"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
@@ -110,6 +110,11 @@ static ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
       NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_CSIBIZ_KEYS,
       ngx_http_csibiz_payments_handler },
+
+    { ngx_string("status"),
+      NGX_HTTP_GET|NGX_HTTP_HEAD,
+      0,
+      ngx_http_csibiz_status_handler },
 
     { ngx_null_string, 0, 0, NULL }
 };
@@ -233,7 +238,7 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_csibiz_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_csibiz_status_add_variables,  /* preconfiguration */
     ngx_http_csibiz_postconfiguration,     /* postconfiguration */
 
     ngx_http_csibiz_create_main_conf,      /* create main configuration */
@@ -355,7 +360,7 @@ ngx_http_csibiz_postconfiguration(ngx_conf_t *cf)
         }
     }
 
-    return NGX_OK;
+    return ngx_http_csibiz_status_init(cf);
 }
 
 
@@ -752,7 +757,8 @@ ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (csibiz_derive_key(master, "session", cmcf->session_key) != 0
             || csibiz_derive_key(master, "index", cmcf->index_key) != 0
             || csibiz_derive_key(master, "seal", cmcf->seal_key) != 0
-            || csibiz_derive_key(master, "sms", cmcf->sms_key) != 0)
+            || csibiz_derive_key(master, "sms", cmcf->sms_key) != 0
+            || csibiz_derive_key(master, "log", cmcf->log_key) != 0)
         {
             rv = "could not derive keys";
 
@@ -800,6 +806,10 @@ ngx_http_csibiz_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    if (ngx_http_csibiz_status_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (cmcf->redis
         && ngx_http_csibiz_redis_init_process(cycle, cmcf->redis,
                                               &cmcf->redis_pool)
@@ -840,4 +850,6 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
     if (cmcf->pg_pool) {
         ngx_http_csibiz_pool_cleanup(cmcf->pg_pool);
     }
+
+    ngx_http_csibiz_status_exit_process(cycle);
 }

@@ -110,6 +110,7 @@ struct ngx_http_csibiz_op_s {
     ngx_http_csibiz_peer_t        *peer;
     ngx_event_t                    event;      /* queue timeout, posting */
     ngx_int_t                      status;
+    ngx_msec_t                     start;      /* for $csibiz_backend_time */
 
     /* called once: calls the user handler, returns its finalize code */
     ngx_int_t                    (*complete)(ngx_http_csibiz_op_t *op);
@@ -207,6 +208,7 @@ typedef struct {
     uint8_t                        index_key[CSIBIZ_KEYBYTES];
     uint8_t                        seal_key[CSIBIZ_KEYBYTES];
     uint8_t                        sms_key[CSIBIZ_KEYBYTES];
+    uint8_t                        log_key[CSIBIZ_KEYBYTES];
     csibiz_hmac_key_t              session_mac;    /* session_key, padded */
 
     ngx_str_t                      thread_pool_name;
@@ -231,6 +233,8 @@ typedef struct {
     /* this worker's pools, set in init_process */
     ngx_http_csibiz_pool_t        *redis_pool;
     ngx_http_csibiz_pool_t        *pg_pool;
+
+    ngx_shm_zone_t                *status_zone;
 } ngx_http_csibiz_main_conf_t;
 
 
@@ -283,6 +287,13 @@ typedef struct {
     /* the body's field errors, as JSON members: "phone":"format",… */
     size_t                         invalid_len;
     u_char                         invalid[NGX_HTTP_CSIBIZ_INVALID_MAX];
+
+    /* for the metrics and the access log */
+    const char                    *error;      /* the error answer's code */
+    ngx_uint_t                     error_index;
+    ngx_int_t                      user_id;
+    ngx_msec_t                     backend_time;
+    ngx_uint_t                     backend_ops;
 } ngx_http_csibiz_ctx_t;
 
 
@@ -300,6 +311,8 @@ ngx_int_t ngx_http_csibiz_identity_fields(ngx_http_request_t *r,
     char *id_number, char *si_card, char *phone, csibiz_date_t *birth);
 ngx_int_t ngx_http_csibiz_fail_invalid(ngx_http_request_t *r);
 
+ngx_int_t ngx_http_csibiz_send_body(ngx_http_request_t *r, u_char *body,
+    size_t len);
 ngx_int_t ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);
 ngx_int_t ngx_http_csibiz_fail(ngx_http_request_t *r, ngx_uint_t status,
@@ -311,6 +324,8 @@ ngx_int_t ngx_http_csibiz_fail_retry_after(ngx_http_request_t *r,
 ngx_int_t ngx_http_csibiz_send_unavailable(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_fail_backend(ngx_http_request_t *r,
     ngx_int_t status);
+ngx_uint_t ngx_http_csibiz_message_count(void);
+const char *ngx_http_csibiz_message_code(ngx_uint_t i);
 
 
 /* sessions */
@@ -381,6 +396,7 @@ ngx_int_t ngx_http_csibiz_account_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_me_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_declarations_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_payments_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_status_handler(ngx_http_request_t *r);
 
 char *ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -398,6 +414,38 @@ ngx_int_t ngx_http_csibiz_bank_integer(ngx_http_request_t *r, ngx_str_t *dst,
     ngx_int_t n);
 
 
+/*
+ * Metrics (ngx_http_csibiz_status.c): counters in a shared memory zone,
+ * summed over all workers.
+ */
+
+#define NGX_HTTP_CSIBIZ_STAT_CONNECTS          0
+#define NGX_HTTP_CSIBIZ_STAT_CONNECT_FAILURES  1
+#define NGX_HTTP_CSIBIZ_STAT_TIMEOUTS          2
+#define NGX_HTTP_CSIBIZ_STAT_UNAVAILABLE       3
+#define NGX_HTTP_CSIBIZ_STAT_QUERY_ERRORS      4
+#define NGX_HTTP_CSIBIZ_STAT_BACKEND_N         5
+
+#define NGX_HTTP_CSIBIZ_STAT_SMS_SENT          0
+#define NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED     1
+#define NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED   2
+#define NGX_HTTP_CSIBIZ_STAT_ARGON2_JOBS       3
+#define NGX_HTTP_CSIBIZ_STAT_ARGON2_DONE       4
+#define NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED   5
+#define NGX_HTTP_CSIBIZ_STAT_EVENT_N           6
+
+ngx_int_t ngx_http_csibiz_status_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_csibiz_status_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_csibiz_status_init_process(ngx_cycle_t *cycle);
+void ngx_http_csibiz_status_exit_process(ngx_cycle_t *cycle);
+void ngx_http_csibiz_status_backend(ngx_http_csibiz_pool_t *pool,
+    ngx_uint_t what);
+void ngx_http_csibiz_status_event(ngx_uint_t what);
+void ngx_http_csibiz_status_op(ngx_http_csibiz_op_t *op);
+void ngx_http_csibiz_status_user(ngx_http_request_t *r, ngx_int_t user_id);
+
+
+extern ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[];
 extern ngx_module_t  ngx_http_csibiz_module;
 
 

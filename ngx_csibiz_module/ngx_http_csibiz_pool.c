@@ -108,6 +108,7 @@ ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
     op->event.handler = ngx_http_csibiz_pool_op_handler;
     op->event.data = op;
     op->event.log = r->connection->log;
+    op->start = ngx_current_msec;
 
     r->main->count++;
 
@@ -195,6 +196,7 @@ ngx_http_csibiz_pool_connect_peer(ngx_http_csibiz_pool_t *pool,
     op->peer = peer;
 
     pool->connects++;
+    ngx_http_csibiz_status_backend(pool, NGX_HTTP_CSIBIZ_STAT_CONNECTS);
 
     if (pool->connect(peer) != NGX_OK) {
         ngx_http_csibiz_pool_connect_failed(peer);
@@ -249,6 +251,8 @@ ngx_http_csibiz_pool_connect_failed(ngx_http_csibiz_peer_t *peer)
     ngx_http_csibiz_pool_close_peer(peer);
 
     pool->failures++;
+    ngx_http_csibiz_status_backend(pool,
+                                   NGX_HTTP_CSIBIZ_STAT_CONNECT_FAILURES);
     pool->down = 1;
     pool->backoff = pool->backoff ? ngx_min(pool->backoff * 2,
                                             NGX_HTTP_CSIBIZ_BACKOFF_MAX)
@@ -468,6 +472,8 @@ ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
     c = r->connection;
 
     op->done = 1;
+
+    ngx_http_csibiz_status_op(op);
 
     rc = op->complete(op);
 

@@ -356,6 +356,8 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
     if (ev->timedout) {
         ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
                       "csibiz: connecting to postgres timed out");
+        ngx_http_csibiz_status_backend(peer->pool,
+                                       NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
         ngx_http_csibiz_pool_connect_failed(peer);
         return;
     }
@@ -497,6 +499,8 @@ ngx_http_csibiz_pg_handler(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
                       "csibiz: postgres statement \"%s\" timed out",
                       pop ? pop->stmt->name : "-");
+        ngx_http_csibiz_status_backend(peer->pool,
+                                       NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
         ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
         return;
     }

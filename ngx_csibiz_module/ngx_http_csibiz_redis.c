@@ -671,6 +671,8 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
                       "csibiz: redis %s timed out",
                       rp->state == NGX_HTTP_CSIBIZ_REDIS_READY
                       ? "reply" : "connect");
+        ngx_http_csibiz_status_backend(peer->pool,
+                                       NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
         ngx_http_csibiz_redis_error(rp);
         return;
     }

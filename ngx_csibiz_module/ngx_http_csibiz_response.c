@@ -17,10 +17,7 @@ ngx_int_t
 ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
     ngx_str_t     key, value;
-    ngx_chain_t   out;
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
@@ -44,6 +41,19 @@ ngx_http_csibiz_send_json(ngx_http_request_t *r, ngx_uint_t status,
             return NGX_ERROR;
         }
     }
+
+    return ngx_http_csibiz_send_body(r, body, len);
+}
+
+
+/* the headers as set, then the body from memory */
+
+ngx_int_t
+ngx_http_csibiz_send_body(ngx_http_request_t *r, u_char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     rc = ngx_http_send_header(r);
 

@@ -341,6 +341,8 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
                    && now - s->created < cmcf->session_timeout;
 
         if (s->valid) {
+            ngx_http_csibiz_status_user(r, s->user_id);
+
             s->idle_left = cmcf->session_idle_timeout;
 
             if (!sctx->touch && n == 2
@@ -540,6 +542,8 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
     s->user_id = user_id;
     s->person_id = person_id;
     s->created = now;
+
+    ngx_http_csibiz_status_user(r, user_id);
     s->auth_at = now;
     s->idle_left = cmcf->session_idle_timeout;
     s->csrf.data = p;

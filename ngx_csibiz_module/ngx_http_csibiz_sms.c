@@ -513,6 +513,8 @@ ngx_http_csibiz_sms_queued(ngx_http_request_t *r, void *data,
     p = ngx_sprintf(body, "{\"sent\":true,\"resend_after\":%d}",
                     NGX_HTTP_CSIBIZ_SMS_RESEND);
 
+    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_SMS_SENT);
+
     return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body, p - body);
 }
 

@@ -72,8 +72,11 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
     task->event.log = r->connection->log;
 
     if (ngx_thread_task_post(cmcf->thread_pool, task) != NGX_OK) {
+        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED);
         return NGX_ERROR;
     }
+
+    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_JOBS);
 
     ctx->guard.handler = ngx_http_csibiz_thread_guard;
     ctx->guard.data = ctx;
@@ -113,6 +116,8 @@ ngx_http_csibiz_thread_done(ngx_event_t *ev)
     }
 
     r->main->blocked--;
+
+    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_DONE);
 
     rc = ctx->done(r, ctx->data);
 
