@@ -53,7 +53,7 @@ our $BANK_CONFIG = <<'EOF';
 EOF
 
 # start_bank_nginx(now => '…', http => extra http_config, main => …,
-# log_level => …): the server in UTC (env TZ for the workers), PostgreSQL
+# config => extra server config, log_level => …): the server in UTC (env TZ for the workers), PostgreSQL
 # sessions in UTC unless pg_tz names another zone.
 sub start_bank_nginx {
     my (%o) = @_;
@@ -67,7 +67,7 @@ sub start_bank_nginx {
         main_config => "thread_pool csibiz threads=2;\nenv TZ="
                        . ($o{tz} // 'UTC') . ";\n" . ($o{main} // ''),
         http_config => $http,
-        config => $BANK_CONFIG,
+        config => $BANK_CONFIG . ($o{config} // ''),
         (defined $o{log_level} ? (log_level => $o{log_level}) : ()));
 }
 
