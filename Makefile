@@ -58,6 +58,7 @@ stop:
 
 include mk/unit.mk
 include mk/keytool.mk
+include mk/fuzz.mk
 
 test: deps build unit
 	tools/stack test start-backends

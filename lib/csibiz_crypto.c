@@ -360,17 +360,30 @@ csibiz_b64url_encode(const uint8_t *bin, size_t len, char *out,
 
 
 /*
- * libsodium rejects characters outside the URL-safe alphabet, padding,
- * lengths of 4k + 1 and non-zero unused bits in the last character (so an
- * encoding is canonical); with b64_end set it would stop at the first bad
- * character instead of failing, so it is left NULL.
+ * libsodium rejects padding, lengths of 4k + 1 and non-zero unused bits
+ * in the last character (so an encoding is canonical); with b64_end set
+ * it would stop at the first bad character instead of failing, so it is
+ * left NULL.  The alphabet is checked here first: libsodium 1.0.18 (Debian
+ * 12) takes every byte from 0x80 up for '_', so "AAA\xff" decoded as
+ * "AAA_" (found by fuzz/fuzz_crypto.c).
  */
 
 int
 csibiz_b64url_decode(const char *b64, size_t b64len, uint8_t *out,
     size_t out_size, size_t *written)
 {
-    size_t  binlen;
+    char    c;
+    size_t  i, binlen;
+
+    for (i = 0; i < b64len; i++) {
+        c = b64[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        {
+            return -1;
+        }
+    }
 
     if (sodium_base642bin(out, out_size, b64, b64len, NULL, &binlen, NULL,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING)

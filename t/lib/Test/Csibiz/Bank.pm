@@ -53,8 +53,9 @@ our $BANK_CONFIG = <<'EOF';
 EOF
 
 # start_bank_nginx(now => '…', http => extra http_config, main => …,
-# config => extra locations, log_level => …): the server in UTC (env TZ for the workers), PostgreSQL
-# sessions in UTC unless pg_tz names another zone.
+# config => extra server config, log_level => …): the server in UTC (env
+# TZ for the workers), PostgreSQL sessions in UTC unless pg_tz names
+# another zone.
 sub start_bank_nginx {
     my (%o) = @_;
     my $http = $BANK_HTTP;
