@@ -3,8 +3,9 @@
 # by the same nginx as the API with the demo's headers
 # (tools/nginx-pages.conf).  The journey of two parents, one paying from
 # the child's own card (with a bad card number first), one from the
-# mother's passbook (with the English switch on the way); the window
-# closed; the idle warning with a short idle timeout.
+# mother's passbook (with the English switch on the way); a change of
+# the first account that asks for the password again; the window closed;
+# the idle warning with a short idle timeout.
 #
 # First, without a browser: the files have nothing a strict CSP refuses,
 # and the two message catalogues the same keys.  The browser part is
@@ -137,6 +138,7 @@ my @children = (
     { payer => 'self', name => '张小明', id => id_number('11010520120520011'),
       card => 'PGS000000001', phone => '13700000001',
       pw => 'the kettle sings at seven', card_no => $card,
+      card_no2 => card_no('621226', 19, 62),
       bad_card => bad_luhn($card) },
     { payer => 'relative', name => '李小红',
       id => id_number('11010520130611022'), card => 'PGS000000002',

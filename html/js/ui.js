@@ -66,7 +66,8 @@
     };
 
     /* Replaces the page: the title, <main>'s content, focus on the h1 so
-     * that a screen reader starts reading the new page. */
+     * that a screen reader starts reading the new page (not for the first
+     * page loaded: the browser starts at the top, the skip link first). */
     ui.page = function (titleKey, content, opts) {
         var main = document.getElementById('main');
         var title = ui.t(titleKey);
@@ -80,9 +81,10 @@
         }
         main.appendChild(ui.h('div', null, content));
         document.title = title + ' - ' + ui.t('site.name');
-        if (!opts || !opts.noFocus) {
+        if (ui.loaded && !(opts && opts.noFocus)) {
             h1.focus();
         }
+        ui.loaded = true;
         window.scrollTo(0, 0);
         return main;
     };

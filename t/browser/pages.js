@@ -139,6 +139,10 @@ async function register(page, c, check) {
     await page.goto(A.base + '/');
     await waitH1(page, '学生儿童医疗保险自助服务');
     if (check) {
+        await page.keyboard.press('Tab');
+        report(await focusedIs(page, '#skip-link')
+               && await page.locator('#skip-link').isVisible(),
+               'keyboard: the first Tab shows the skip link');
         await shot(page, '01-start');
     }
     await page.getByRole('link', { name: '我要注册' }).click();
@@ -245,7 +249,11 @@ async function journeySelf(page, c) {
     report(/还没有登记银行账户/.test(await page.locator('main').textContent()),
            'bank: no account yet');
     await shot(page, '06-bank-form');
-    await page.getByLabel('孩子本人').check();
+    /* keyboard: Space on the focused radio */
+    await page.locator('#f-payer-self').focus();
+    await page.keyboard.press('Space');
+    report(await page.locator('#f-payer-self').isChecked(),
+           'keyboard: the payer is chosen with Space');
     report(await page.locator('#relative').isHidden(),
            'bank self: no relative fields');
     report(await page.locator('[data-field="account_no_confirm"]').isHidden(),
@@ -394,6 +402,44 @@ async function journeyRelative(page, c) {
     await waitH1(page, '登录');
 }
 
+/* A change of an existing account, the password entered more than 20
+ * minutes ago: the check step asks for it (POST /api/reauth). */
+async function change(page, c) {
+    await login(page, c, false);
+    for (const k of redisKeys('csibiz:sess:*')) {
+        if (redis('TYPE', k).trim() === 'hash') {
+            redis('HSET', k, 'auth_at',
+                  String(Math.floor(Date.now() / 1000) - 1300));
+        }
+    }
+    await bankForm(page);
+    const main = await page.locator('main').textContent();
+    report(main.includes('尾号 ' + c.card_no.slice(-4)),
+           'change: the account on file, last 4 digits');
+    report(await page.locator('#f-payer-self').isChecked()
+           && await page.locator('#f-bank').inputValue() === 'ICBC',
+           'change: the form starts from the account on file');
+    await page.getByLabel('银行卡号').fill(c.card_no2);
+    await page.getByRole('button', { name: '下一步：核对信息' }).click();
+    await waitH1(page, '核对信息');
+    const pw = page.getByLabel('登录密码');
+    report(await pw.isVisible(), 'change: the password is asked again');
+    await pw.fill('not my password at all');
+    await page.getByRole('button', { name: '确认提交' }).click();
+    const err = page.locator('#f-password-error');
+    await err.waitFor();
+    report(/身份证号或密码不正确/.test(await err.textContent()),
+           'change: a wrong password, said at the field');
+    await pw.fill(c.pw);
+    await page.getByRole('button', { name: '确认提交' }).click();
+    await waitH1(page, '提交成功');
+    report((await page.locator('main').textContent())
+               .includes('尾号 ' + c.card_no2.slice(-4)),
+           'change: the receipt shows the new account');
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await waitH1(page, '登录');
+}
+
 async function closed(page, c) {
     await login(page, c, false);
     await bankForm(page);
@@ -475,6 +521,7 @@ async function idle(page, c) {
         if (A.scenario === 'journey') {
             await journeySelf(page, A.children[0]);
             await journeyRelative(page, A.children[1]);
+            await change(page, A.children[0]);
         } else if (A.scenario === 'closed') {
             await closed(page, A.children[0]);
         } else if (A.scenario === 'idle') {
