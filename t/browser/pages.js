@@ -121,7 +121,7 @@ async function waitH1(page, text) {
     await page.waitForFunction(t => {
         const h = document.querySelector('main h1');
         return h && h.textContent.trim() === t;
-    }, text, { timeout: 10000 });
+    }, text, { timeout: 20000 });
 }
 
 async function focusedIs(page, selector) {
@@ -508,7 +508,7 @@ async function idle(page, c) {
     });
     const context = await browser.newContext({ locale: 'zh-CN',
         viewport: { width: 1024, height: 800 } });
-    context.setDefaultTimeout(15000);
+    context.setDefaultTimeout(20000);
     const page = await context.newPage();
     const problems = [];
     page.on('console', m => {
