@@ -5,8 +5,8 @@
 
 BUILD           ?= $(CURDIR)/build
 KEYTOOL         := $(BUILD)/csibiz-keytool
-KEYTOOL_SRCS    := tools/csibiz-keytool.c lib/csibiz_crypto.c \
-                   lib/csibiz_validate.c lib/csibiz_utf8.c
+KEYTOOL_SRCS    := tools/csibiz-keytool.c lib/csibiz_crypto.c lib/csibiz_csv.c \
+                   lib/csibiz_validate.c lib/csibiz_utf8.c lib/csibiz_bank.c
 KEYTOOL_CFLAGS  := -std=gnu99 -O2 -Wall -Wextra -Wpointer-arith \
                    -Wno-unused-parameter -Wstrict-prototypes -Werror -Ilib
 

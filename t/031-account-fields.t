@@ -102,7 +102,8 @@ my $r = account_put($p, { %$self, relative_name => '', relative_postcode
                           => 'x' }, key => 'probe-self');
 is($r->{status}, 200, 'self: relative fields are ignored') or
     diag($r->{body});
-psql("TRUNCATE bank_account, declaration, audit_log, idempotency_key");
+psql("TRUNCATE bank_account, declaration, audit_log, idempotency_key"
+     . " CASCADE");
 
 # ------------------------------------------------- the module's checks
 
@@ -180,7 +181,8 @@ $r = account_put($p, { %$self, bank => 'icbc',
                        account_no => card_no('622202', 16) });
 fields_is($r, {}, 'no mistake') if $r->{status} != 200;
 is($r->{status}, 200, 'a bank code in lower case, a 16-digit card');
-psql("TRUNCATE bank_account, declaration, audit_log, idempotency_key");
+psql("TRUNCATE bank_account, declaration, audit_log, idempotency_key"
+     . " CASCADE");
 
 fields_is(account_put($p, { %$self, account_no => card_no('625330') }),
           { account_no => 'credit_card' }, 'an ICBC credit card');
@@ -220,7 +222,8 @@ $r = account_put($p, { %$passbook, bank => 'BOB',
                        account_no_confirm => '0209123456789012' });
 is($r->{status}, 200, 'another Bank of Beijing passbook is fine')
     or diag($r->{body});
-psql("TRUNCATE bank_account, declaration, audit_log, idempotency_key");
+psql("TRUNCATE bank_account, declaration, audit_log, idempotency_key"
+     . " CASCADE");
 
 # ------------------------------------------- all at once, both sources
 

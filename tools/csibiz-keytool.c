@@ -2,7 +2,8 @@
 /*
  * csibiz-keytool: the module's keyed operations from the command line,
  * for ops tools such as tools/roster-add that write what the module reads
- * (the ID number's blind index and its sealed copy).
+ * (the ID number's blind index and its sealed copy) and read what it
+ * sealed (account numbers, for the banks' debit files).
  *
  * The keys are derived from the secret file exactly as
  * ngx_http_csibiz_secret_file() in ngx_http_csibiz_module.c does: the
@@ -13,6 +14,12 @@
  *
  * Values can be read from standard input ("-", or no argument), so that
  * personal data need not appear in the process list or shell history.
+ *
+ * Batch modes, one process for any number of rows: -f N applies a
+ * command to field N of every tab-separated line (psql COPY's text
+ * format); "roster" checks and seals a schools' roster CSV into rows for
+ * COPY, with the lib/ validators the module itself uses; "csv" turns any
+ * CSV into such rows.  Refused rows are reported with their line number.
  */
 
 
@@ -20,33 +27,70 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
 
+#include "csibiz_bank.h"
 #include "csibiz_crypto.h"
+#include "csibiz_csv.h"
 #include "csibiz_validate.h"
 
 
 #define KEYTOOL_SECRET_MAX    1024
 #define KEYTOOL_VALUE_MAX     4096
 #define KEYTOOL_SEAL_VERSION  1
+#define KEYTOOL_FIELDS_MAX    64
+#define KEYTOOL_ERROR_MAX     512
+
+/* the schools' roster CSV, docs/operations.md */
+#define ROSTER_COLUMNS        8
+#define ROSTER_SCHOOL_MAX     100
+
+#define KEYTOOL_SEALED_HEX(len)  CSIBIZ_HEX_SIZE(CSIBIZ_SEALED_LEN(len))
 
 
 typedef struct {
-    uint8_t   index[CSIBIZ_KEYBYTES];
-    uint8_t   seal[CSIBIZ_KEYBYTES];
-} keytool_keys_t;
+    uint8_t          index[CSIBIZ_KEYBYTES];
+    uint8_t          seal[CSIBIZ_KEYBYTES];
+    const char      *ad;
+    csibiz_date_t    today;
+} keytool_t;
+
+
+typedef struct {
+    char            *buf;
+    size_t           cap;
+    size_t           len;
+    unsigned long    line;          /* the record's first line */
+    unsigned long    next;          /* lines read so far */
+} keytool_reader_t;
 
 
 static void usage(FILE *out);
-static int load_keys(const char *path, keytool_keys_t *keys);
+static int load_keys(const char *path, keytool_t *kt);
 static int read_value(const char *arg, char *buf, size_t size, size_t *len);
-static int cmd_index(keytool_keys_t *keys, const char *value, size_t len);
-static int cmd_seal(keytool_keys_t *keys, const char *ad, const char *value,
+static const char *kt_index(keytool_t *kt, const char *value, size_t len,
+    char *id, char *hex);
+static int kt_seal(keytool_t *kt, const char *value, size_t len, char *hex,
+    size_t size);
+static const char *kt_open(keytool_t *kt, const char *value, size_t len,
+    char *plain, size_t size, size_t *n);
+static void out_copy(const char *s, size_t len);
+static void out_bytea(const char *hex);
+static int cmd_value(keytool_t *kt, const char *cmd, const char *value,
     size_t len);
-static int cmd_open(keytool_keys_t *keys, const char *ad, const char *value,
-    size_t len);
+static int cmd_fields(keytool_t *kt, const char *cmd, long field);
+static int read_record(FILE *in, keytool_reader_t *rd);
+static int blank(const char *s, size_t len);
+static int field_is(const char *s, size_t len, const char *a,
+    const char *b);
+static int date_field(const char *s, size_t len, const csibiz_date_t *today);
+static int cmd_csv(long columns);
+static void roster_error(char *err, const char *column, const char *reason);
+static int roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err);
+static int cmd_roster(keytool_t *kt);
 
 
 static void
@@ -54,27 +98,62 @@ usage(FILE *out)
 {
     fputs(
 "usage: csibiz-keytool [-k SECRET_FILE] [-a AD] COMMAND [VALUE | -]\n"
+"       csibiz-keytool [-k SECRET_FILE] [-a AD] -f N COMMAND   < tsv\n"
+"       csibiz-keytool [-k SECRET_FILE] roster                < roster.csv\n"
+"       csibiz-keytool csv COLUMNS                            < file.csv\n"
 "\n"
 "  index ID_NUMBER   hex HMAC of the normalized ID number under the index\n"
 "                    key: insured_person.id_number_hmac\n"
 "  seal TEXT         hex of TEXT sealed (XChaCha20-Poly1305, key version 1)\n"
 "                    under the seal key with AD: insured_person.id_number_enc\n"
-"  open HEX          the text of a sealed HEX (checked against AD)\n"
+"  open HEX          the text of a sealed HEX (checked against AD); a\n"
+"                    leading \\x or \\\\x (bytea as psql prints it) is\n"
+"                    skipped\n"
+"  id ID_NUMBER      index, seal and the mask (110***********002X) of an ID\n"
+"                    number, tab-separated\n"
 "\n"
 "  -k SECRET_FILE    the module's csibiz_secret_file (default: the\n"
 "                    CSIBIZ_SECRET_FILE environment variable)\n"
-"  -a AD             associated data for seal and open (default id_number)\n"
+"  -a AD             associated data for seal and open (default id_number;\n"
+"                    account numbers: account_no)\n"
 "\n"
 "VALUE \"-\" or none: one line is read from standard input, so that\n"
-"personal data stays out of the process list.  Exit status 0 on success,\n"
-"1 on a refused value or key file, 2 on a usage error.\n", out);
+"personal data stays out of the process list.\n"
+"\n"
+"Batch modes (one process for any number of rows):\n"
+"\n"
+"  -f N COMMAND      standard input is lines of tab-separated fields (psql\n"
+"                    COPY text format); each line is written with its field\n"
+"                    N (from 1) replaced by what COMMAND makes of it: id\n"
+"                    makes 3 fields.  Sealed values and HMACs are written\n"
+"                    \\\\x<hex>, as COPY reads bytea.  A refused value: the\n"
+"                    line is left out and reported on standard error as\n"
+"                    \"line N: reason\"; the exit status is then 1.\n"
+"  roster            standard input is a schools' roster CSV (UTF-8, 8\n"
+"                    columns: id_number, name, si_card_no, category,\n"
+"                    school, phone, gender, birth_date; a first line\n"
+"                    starting with id_number is a header).  Writes one COPY\n"
+"                    row per record: line, error, id_number_hmac,\n"
+"                    id_number_enc, id_number_masked, name, gender,\n"
+"                    birth_date, si_card_no, category, school, phone.\n"
+"                    error is \\N for a good row; for a refused one it says\n"
+"                    why (\"id_number: checksum; phone: format\") and the\n"
+"                    other columns are \\N.  Checked as the module checks.\n"
+"  csv COLUMNS       standard input is CSV; writes one COPY row per record:\n"
+"                    line, error, and COLUMNS fields (error \\N, or\n"
+"                    \"columns: 3, want 4\", \"quote\", \"encoding\" and the\n"
+"                    fields \\N).  Needs no key.\n"
+"\n"
+"Blank records are skipped; line numbers count physical lines from 1.\n"
+"Exit status 0 on success, 1 on a refused value or key file, 2 on a usage\n"
+"error.  Personal data is never written to standard error.\n", out);
 }
 
 
 /* as ngx_http_csibiz_secret_file() reads it: see the comment on top */
 
 static int
-load_keys(const char *path, keytool_keys_t *keys)
+load_keys(const char *path, keytool_t *kt)
 {
     int      rc;
     FILE    *f;
@@ -101,8 +180,8 @@ load_keys(const char *path, keytool_keys_t *keys)
 
     rc = 0;
 
-    if (csibiz_derive_key(master, "index", keys->index) != 0
-        || csibiz_derive_key(master, "seal", keys->seal) != 0)
+    if (csibiz_derive_key(master, "index", kt->index) != 0
+        || csibiz_derive_key(master, "seal", kt->seal) != 0)
     {
         fprintf(stderr, "csibiz-keytool: could not derive keys\n");
         rc = -1;
@@ -158,152 +237,763 @@ read_value(const char *arg, char *buf, size_t size, size_t *len)
 }
 
 
-/* the module looks up what the client typed, checked and normalized */
+/*
+ * The module looks up what the client typed, checked and normalized: id
+ * gets the normalized number (CSIBIZ_ID_NUMBER_SIZE), hex the HMAC.
+ * NULL, or why the number was refused (never the number: it may end up
+ * in a log).
+ */
 
-static int
-cmd_index(keytool_keys_t *keys, const char *value, size_t len)
+static const char *
+kt_index(keytool_t *kt, const char *value, size_t len, char *id, char *hex)
 {
-    char            id[CSIBIZ_ID_NUMBER_SIZE];
-    char            hex[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
     uint8_t         mac[CSIBIZ_HMACBYTES];
-    csibiz_date_t   today;
     csibiz_id_rc_t  rc;
 
     csibiz_utf8_trim(&value, &len);
 
-    if (csibiz_date_from_unix((long long) time(NULL), 8 * 3600, &today)
-        != 0)
-    {
-        return 1;
-    }
-
-    rc = csibiz_id_number_check(value, len, NULL, &today);
+    rc = csibiz_id_number_check(value, len, NULL, &kt->today);
 
     if (rc != CSIBIZ_ID_OK) {
-        /* the reason, not the number: it may end up in a log */
-        fprintf(stderr, "csibiz-keytool: not a valid ID number (%s)\n",
-                csibiz_id_rc_name(rc));
-        return 1;
+        return csibiz_id_rc_name(rc);
     }
 
     if (csibiz_id_number_normalize(value, len, id) != 0) {
+        return "length";
+    }
+
+    csibiz_hmac(kt->index, id, CSIBIZ_ID_NUMBER_LEN, mac);
+    csibiz_hex_encode(mac, sizeof(mac), hex, CSIBIZ_HEX_SIZE(sizeof(mac)));
+
+    return NULL;
+}
+
+
+/* hex of the sealed value: size at least KEYTOOL_SEALED_HEX(len) */
+
+static int
+kt_seal(keytool_t *kt, const char *value, size_t len, char *hex,
+    size_t size)
+{
+    int       rc;
+    size_t    n;
+    uint8_t  *sealed;
+
+    n = CSIBIZ_SEALED_LEN(len);
+
+    sealed = malloc(n);
+    if (sealed == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    if (csibiz_seal(kt->seal, KEYTOOL_SEAL_VERSION, value, len, kt->ad,
+                    strlen(kt->ad), sealed, n, NULL)
+        == 0
+        && csibiz_hex_encode(sealed, n, hex, size) == 0)
+    {
+        rc = 0;
+    }
+
+    free(sealed);
+
+    return rc;
+}
+
+
+/* the plain text of sealed hex into plain (size >= len / 2), or why not */
+
+static const char *
+kt_open(keytool_t *kt, const char *value, size_t len, char *plain,
+    size_t size, size_t *n)
+{
+    size_t        m;
+    uint8_t      *sealed;
+    const char   *err;
+
+    /* "\x" as psql prints bytea, "\\x" as COPY does */
+    if (len >= 3 && value[0] == '\\' && value[1] == '\\' && value[2] == 'x') {
+        value += 3;
+        len -= 3;
+
+    } else if (len >= 2 && value[0] == '\\' && value[1] == 'x') {
+        value += 2;
+        len -= 2;
+    }
+
+    sealed = malloc(len / 2 + 1);
+    if (sealed == NULL) {
+        return "out of memory";
+    }
+
+    err = NULL;
+
+    if (csibiz_hex_decode(value, len, sealed, len / 2 + 1, &m) != 0) {
+        err = "not lower-case hex";
+
+    } else if (csibiz_seal_version(sealed, m) != KEYTOOL_SEAL_VERSION) {
+        err = "not sealed with key version 1";
+
+    } else if (csibiz_open(kt->seal, sealed, m, kt->ad, strlen(kt->ad),
+                           (uint8_t *) plain, size, n)
+               != 0)
+    {
+        err = "cannot open: wrong key, AD or data";
+    }
+
+    free(sealed);
+
+    return err;
+}
+
+
+/* text as COPY's text format reads it */
+
+static void
+out_copy(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        switch (s[i]) {
+        case '\\': fputs("\\\\", stdout); break;
+        case '\t': fputs("\\t", stdout); break;
+        case '\n': fputs("\\n", stdout); break;
+        case '\r': fputs("\\r", stdout); break;
+        default:   putchar(s[i]);
+        }
+    }
+}
+
+
+static void
+out_bytea(const char *hex)
+{
+    fputs("\\\\x", stdout);
+    fputs(hex, stdout);
+}
+
+
+/* one value, given or from standard input: the original interface */
+
+static int
+cmd_value(keytool_t *kt, const char *cmd, const char *value, size_t len)
+{
+    int          rc;
+    char         id[CSIBIZ_ID_NUMBER_SIZE], masked[CSIBIZ_ID_NUMBER_SIZE];
+    char         mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+    char        *buf;
+    size_t       n, size;
+    const char  *err;
+
+    size = KEYTOOL_SEALED_HEX(len > CSIBIZ_ID_NUMBER_LEN
+                              ? len : CSIBIZ_ID_NUMBER_LEN);
+
+    buf = malloc(size);
+    if (buf == NULL) {
         return 1;
     }
 
-    csibiz_hmac(keys->index, id, CSIBIZ_ID_NUMBER_LEN, mac);
-    csibiz_hex_encode(mac, sizeof(mac), hex, sizeof(hex));
+    rc = 1;
 
-    printf("%s\n", hex);
+    if (strcmp(cmd, "seal") == 0) {
+        if (kt_seal(kt, value, len, buf, size) == 0) {
+            printf("%s\n", buf);
+            rc = 0;
+        }
+
+    } else if (strcmp(cmd, "open") == 0) {
+        err = kt_open(kt, value, len, buf, size, &n);
+
+        if (err != NULL) {
+            fprintf(stderr, "csibiz-keytool: %s\n", err);
+
+        } else {
+            fwrite(buf, 1, n, stdout);
+            fputc('\n', stdout);
+            sodium_memzero(buf, n);
+            rc = 0;
+        }
+
+    } else {
+        err = kt_index(kt, value, len, id, mac);
+
+        if (err != NULL) {
+            /* the reason, not the number: it may end up in a log */
+            fprintf(stderr, "csibiz-keytool: not a valid ID number (%s)\n",
+                    err);
+
+        } else if (strcmp(cmd, "index") == 0) {
+            printf("%s\n", mac);
+            rc = 0;
+
+        } else if (kt_seal(kt, id, CSIBIZ_ID_NUMBER_LEN, buf, size) == 0
+                   && csibiz_mask_id_number(id, CSIBIZ_ID_NUMBER_LEN, masked,
+                                            sizeof(masked))
+                      == 0)
+        {
+            printf("%s\t%s\t%s\n", mac, buf, masked);
+            rc = 0;
+        }
+
+        sodium_memzero(id, sizeof(id));
+    }
+
+    free(buf);
+
+    return rc;
+}
+
+
+/* -f N: the command on field N of each tab-separated line */
+
+static int
+cmd_fields(keytool_t *kt, const char *cmd, long field)
+{
+    int            rc;
+    char           id[CSIBIZ_ID_NUMBER_SIZE], masked[CSIBIZ_ID_NUMBER_SIZE];
+    char           mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+    char          *line, *start, *end, *buf;
+    size_t         cap, size, n, len;
+    ssize_t        got;
+    long           i;
+    const char    *err;
+    unsigned long  lineno;
+
+    line = NULL;
+    cap = 0;
+    size = 0;
+    buf = NULL;
+    lineno = 0;
+    rc = 0;
+
+    while ((got = getline(&line, &cap, stdin)) != -1) {
+        lineno++;
+        len = got;
+
+        if (len && line[len - 1] == '\n') {
+            line[--len] = '\0';
+        }
+
+        /* field N: [start, end) */
+        start = line;
+
+        for (i = 1; i < field && start != NULL; i++) {
+            start = memchr(start, '\t', line + len - start);
+            start = start ? start + 1 : NULL;
+        }
+
+        if (start == NULL) {
+            fprintf(stderr, "csibiz-keytool: line %lu: no field %ld\n",
+                    lineno, field);
+            rc = 1;
+            continue;
+        }
+
+        end = memchr(start, '\t', line + len - start);
+        end = end ? end : line + len;
+        n = end - start;
+
+        if (size < KEYTOOL_SEALED_HEX(n + CSIBIZ_ID_NUMBER_LEN)) {
+            size = KEYTOOL_SEALED_HEX(n + CSIBIZ_ID_NUMBER_LEN);
+            free(buf);
+            buf = malloc(size);
+
+            if (buf == NULL) {
+                fprintf(stderr, "csibiz-keytool: out of memory\n");
+                free(line);
+                return 1;
+            }
+        }
+
+        err = NULL;
+
+        if (strcmp(cmd, "open") == 0) {
+            err = kt_open(kt, start, n, buf, size, &n);
+
+        } else if (strcmp(cmd, "seal") == 0) {
+            if (kt_seal(kt, start, n, buf, size) != 0) {
+                err = "cannot seal";
+            }
+
+        } else {
+            err = kt_index(kt, start, n, id, mac);
+
+            if (err == NULL && strcmp(cmd, "id") == 0
+                && (kt_seal(kt, id, CSIBIZ_ID_NUMBER_LEN, buf, size) != 0
+                    || csibiz_mask_id_number(id, CSIBIZ_ID_NUMBER_LEN,
+                                             masked, sizeof(masked))
+                       != 0))
+            {
+                err = "cannot seal";
+            }
+        }
+
+        if (err != NULL) {
+            fprintf(stderr, "csibiz-keytool: line %lu: %s\n", lineno, err);
+            rc = 1;
+            continue;
+        }
+
+        fwrite(line, 1, start - line, stdout);
+
+        if (strcmp(cmd, "open") == 0) {
+            out_copy(buf, n);
+            sodium_memzero(buf, n);
+
+        } else if (strcmp(cmd, "seal") == 0) {
+            out_bytea(buf);
+
+        } else {
+            out_bytea(mac);
+
+            if (strcmp(cmd, "id") == 0) {
+                putchar('\t');
+                out_bytea(buf);
+                printf("\t%s", masked);
+            }
+        }
+
+        fwrite(end, 1, line + len - end, stdout);
+        putchar('\n');
+    }
+
+    if (line != NULL) {
+        sodium_memzero(line, cap);
+    }
+
+    free(line);
+    free(buf);
+    sodium_memzero(id, sizeof(id));
+
+    return rc;
+}
+
+
+/*
+ * The next CSV record into rd->buf (physical lines joined until its
+ * quotes are closed; without the final line break, and the CR of CRLF),
+ * NUL-terminated.  0, or -1 at the end of the input.
+ */
+
+static int
+read_record(FILE *in, keytool_reader_t *rd)
+{
+    int    c;
+    char  *p;
+
+    rd->len = 0;
+
+    c = getc(in);
+    if (c == EOF) {
+        return -1;
+    }
+
+    rd->line = ++rd->next;
+
+    for ( ; c != EOF; c = getc(in)) {
+
+        if (c == '\n') {
+            if (csibiz_csv_complete(rd->buf, rd->len)) {
+                break;
+            }
+
+            /* a line break inside quotes: the record goes on */
+            rd->next++;
+        }
+
+        if (rd->len + 2 > rd->cap) {
+            rd->cap = rd->cap ? rd->cap * 2 : 1024;
+            p = realloc(rd->buf, rd->cap);
+
+            if (p == NULL) {
+                fprintf(stderr, "csibiz-keytool: out of memory\n");
+                exit(1);
+            }
+
+            rd->buf = p;
+        }
+
+        rd->buf[rd->len++] = (char) c;
+    }
+
+    if (rd->len && rd->buf[rd->len - 1] == '\r') {
+        rd->len--;
+    }
+
+    if (rd->buf == NULL) {
+        rd->buf = malloc(1);
+        rd->cap = 1;
+
+        if (rd->buf == NULL) {
+            exit(1);
+        }
+    }
+
+    rd->buf[rd->len] = '\0';
+
+    return 0;
+}
+
+
+/* an empty record (or one of white space only) is skipped */
+
+static int
+blank(const char *s, size_t len)
+{
+    csibiz_utf8_trim(&s, &len);
+
+    return len == 0;
+}
+
+
+static int
+cmd_csv(long columns)
+{
+    long                i;
+    size_t              n;
+    keytool_reader_t    rd;
+    csibiz_csv_field_t  f[KEYTOOL_FIELDS_MAX];
+
+    memset(&rd, 0, sizeof(rd));
+
+    while (read_record(stdin, &rd) == 0) {
+
+        if (blank(rd.buf, rd.len)) {
+            continue;
+        }
+
+        printf("%lu\t", rd.line);
+
+        if (!csibiz_utf8_valid(rd.buf, rd.len)) {
+            fputs("encoding", stdout);
+
+        } else if (csibiz_csv_split(rd.buf, rd.len, f, KEYTOOL_FIELDS_MAX,
+                                    &n)
+                   != 0)
+        {
+            fputs("quote", stdout);
+
+        } else if ((long) n != columns) {
+            printf("columns: %zu, want %ld", n, columns);
+
+        } else {
+            fputs("\\N", stdout);
+
+            for (i = 0; i < columns; i++) {
+                putchar('\t');
+                out_copy(f[i].data, f[i].len);
+            }
+
+            putchar('\n');
+            continue;
+        }
+
+        for (i = 0; i < columns; i++) {
+            fputs("\t\\N", stdout);
+        }
+
+        putchar('\n');
+    }
+
+    free(rd.buf);
+
+    return 0;
+}
+
+
+static void
+roster_error(char *err, const char *column, const char *reason)
+{
+    size_t  n;
+
+    n = strlen(err);
+
+    snprintf(err + n, KEYTOOL_ERROR_MAX - n, "%s%s: %s", n ? "; " : "",
+             column, reason);
+}
+
+
+/* a UTF-8 field equal to one of two spellings (ASCII ones any case) */
+
+static int
+field_is(const char *s, size_t len, const char *a, const char *b)
+{
+    return (strlen(a) == len && strncasecmp(s, a, len) == 0)
+           || (strlen(b) == len && memcmp(s, b, len) == 0);
+}
+
+
+/* YYYY-MM-DD, a real day, not after today */
+
+static int
+date_field(const char *s, size_t len, const csibiz_date_t *today)
+{
+    size_t         i;
+    csibiz_date_t  d;
+
+    if (len != 10 || s[4] != '-' || s[7] != '-') {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
+            return 0;
+        }
+    }
+
+    d.year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10
+             + (s[3] - '0');
+    d.month = (s[5] - '0') * 10 + (s[6] - '0');
+    d.day = (s[8] - '0') * 10 + (s[9] - '0');
+
+    return csibiz_date_valid(&d) && csibiz_date_compare(&d, today) <= 0;
+}
+
+
+/*
+ * One record of the roster, checked and written as a COPY row after its
+ * line number; 0, or -1 with the reasons in err.
+ */
+
+static int
+roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
+{
+    char               id[CSIBIZ_ID_NUMBER_SIZE];
+    char               masked[CSIBIZ_ID_NUMBER_SIZE];
+    char               mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+    char               enc[KEYTOOL_SEALED_HEX(CSIBIZ_ID_NUMBER_LEN)];
+    char               card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char               phone[CSIBIZ_PHONE_SIZE], birth[11];
+    size_t             i, len, count;
+    const char        *s, *reason, *category, *gender;
+    csibiz_text_rc_t   trc;
+
+    err[0] = '\0';
+
+    /* each column trimmed, as the module trims form fields */
+    for (i = 0; i < ROSTER_COLUMNS; i++) {
+        s = f[i].data;
+        len = f[i].len;
+        csibiz_utf8_trim(&s, &len);
+        f[i].data = (char *) s;
+        f[i].len = len;
+    }
+
+    reason = kt_index(kt, f[0].data, f[0].len, id, mac);
+    if (reason != NULL) {
+        roster_error(err, "id_number", reason);
+    }
+
+    trc = csibiz_person_name_check(f[1].data, f[1].len);
+    if (trc != CSIBIZ_TEXT_OK) {
+        roster_error(err, "name", csibiz_text_rc_name(trc));
+    }
+
+    if (csibiz_social_card_normalize(f[2].data, f[2].len, card) != 0) {
+        roster_error(err, "si_card_no", "format");
+    }
+
+    category = NULL;
+
+    if (field_is(f[3].data, f[3].len, "student", "学生")) {
+        category = "student";
+
+    } else if (field_is(f[3].data, f[3].len, "child", "儿童")) {
+        category = "child";
+
+    } else {
+        roster_error(err, "category", "unknown");
+    }
+
+    if (csibiz_utf8_count(f[4].data, f[4].len, &count) != 0) {
+        roster_error(err, "school", "charset");
+
+    } else if (count > ROSTER_SCHOOL_MAX) {
+        roster_error(err, "school", "length");
+
+    } else {
+        for (i = 0; i < f[4].len; i++) {
+            if ((unsigned char) f[4].data[i] < 0x20 || f[4].data[i] == 0x7f)
+            {
+                roster_error(err, "school", "charset");
+                break;
+            }
+        }
+    }
+
+    if (f[5].len && csibiz_phone_normalize(f[5].data, f[5].len, phone) != 0)
+    {
+        roster_error(err, "phone", "format");
+    }
+
+    gender = NULL;
+
+    if (f[6].len == 0) {
+        if (reason == NULL) {
+            gender = csibiz_id_number_gender(id, CSIBIZ_ID_NUMBER_LEN)
+                     == CSIBIZ_GENDER_MALE ? "M" : "F";
+        }
+
+    } else if (field_is(f[6].data, f[6].len, "M", "男")) {
+        gender = "M";
+
+    } else if (field_is(f[6].data, f[6].len, "F", "女")) {
+        gender = "F";
+
+    } else {
+        roster_error(err, "gender", "unknown");
+    }
+
+    birth[0] = '\0';
+
+    if (f[7].len == 0) {
+        if (reason == NULL) {
+            snprintf(birth, sizeof(birth), "%.4s-%.2s-%.2s", id + 6, id + 10,
+                     id + 12);
+        }
+
+    } else {
+        if (date_field(f[7].data, f[7].len, &kt->today)) {
+            memcpy(birth, f[7].data, 10);
+            birth[10] = '\0';
+
+        } else {
+            roster_error(err, "birth_date", "format");
+        }
+    }
+
+    if (err[0] != '\0') {
+        sodium_memzero(id, sizeof(id));
+        return -1;
+    }
+
+    if (kt_seal(kt, id, CSIBIZ_ID_NUMBER_LEN, enc, sizeof(enc)) != 0
+        || csibiz_mask_id_number(id, CSIBIZ_ID_NUMBER_LEN, masked,
+                                 sizeof(masked))
+           != 0)
+    {
+        sodium_memzero(id, sizeof(id));
+        roster_error(err, "id_number", "cannot seal");
+        return -1;
+    }
 
     sodium_memzero(id, sizeof(id));
+
+    fputs("\\N\t", stdout);
+    out_bytea(mac);
+    putchar('\t');
+    out_bytea(enc);
+    printf("\t%s\t", masked);
+    out_copy(f[1].data, f[1].len);
+    printf("\t%s\t%s\t%s\t%s\t", gender, birth, card, category);
+
+    if (f[4].len) {
+        out_copy(f[4].data, f[4].len);
+    } else {
+        fputs("\\N", stdout);
+    }
+
+    printf("\t%s\n", f[5].len ? phone : "\\N");
 
     return 0;
 }
 
 
 static int
-cmd_seal(keytool_keys_t *keys, const char *ad, const char *value,
-    size_t len)
+cmd_roster(keytool_t *kt)
 {
-    int      rc;
-    char    *hex;
-    size_t   n;
-    uint8_t *sealed;
+    int                 first;
+    char                err[KEYTOOL_ERROR_MAX];
+    size_t              i, n, skip;
+    const char         *s;
+    keytool_reader_t    rd;
+    csibiz_csv_field_t  f[KEYTOOL_FIELDS_MAX];
 
-    n = CSIBIZ_SEALED_LEN(len);
+    memset(&rd, 0, sizeof(rd));
+    first = 1;
 
-    sealed = malloc(n);
-    hex = malloc(CSIBIZ_HEX_SIZE(n));
+    while (read_record(stdin, &rd) == 0) {
 
-    rc = 1;
+        /* a byte order mark, as spreadsheet programs write one */
+        skip = 0;
 
-    if (sealed != NULL && hex != NULL
-        && csibiz_seal(keys->seal, KEYTOOL_SEAL_VERSION, value, len, ad,
-                       strlen(ad), sealed, n, NULL)
-           == 0
-        && csibiz_hex_encode(sealed, n, hex, CSIBIZ_HEX_SIZE(n)) == 0)
-    {
-        printf("%s\n", hex);
-        rc = 0;
+        if (rd.line == 1 && rd.len >= 3
+            && memcmp(rd.buf, "\xef\xbb\xbf", 3) == 0)
+        {
+            skip = 3;
+        }
+
+        s = rd.buf + skip;
+        n = rd.len - skip;
+
+        if (blank(s, n)) {
+            continue;
+        }
+
+        err[0] = '\0';
+
+        if (!csibiz_utf8_valid(s, n)) {
+            roster_error(err, "record", "encoding");
+
+        } else if (csibiz_csv_split(rd.buf + skip, n, f, KEYTOOL_FIELDS_MAX,
+                                    &n)
+                   != 0)
+        {
+            roster_error(err, "record", "quote");
+
+        } else if (first && field_is(f[0].data, f[0].len, "id_number",
+                                     "身份证号"))
+        {
+            first = 0;
+            continue;
+
+        } else if (n != ROSTER_COLUMNS) {
+            snprintf(err, sizeof(err), "record: %zu columns, want %d", n,
+                     ROSTER_COLUMNS);
+        }
+
+        first = 0;
+        printf("%lu\t", rd.line);
+
+        if (err[0] == '\0' && roster_row(kt, f, err) == 0) {
+            continue;
+        }
+
+        out_copy(err, strlen(err));
+
+        for (i = 0; i < 10; i++) {
+            fputs("\t\\N", stdout);
+        }
+
+        putchar('\n');
     }
 
-    free(sealed);
-    free(hex);
-
-    return rc;
-}
-
-
-static int
-cmd_open(keytool_keys_t *keys, const char *ad, const char *value,
-    size_t len)
-{
-    int      rc;
-    char    *plain;
-    size_t   n, m;
-    uint8_t *sealed;
-
-    /* "\x" as PostgreSQL prints bytea */
-    if (len >= 2 && value[0] == '\\' && value[1] == 'x') {
-        value += 2;
-        len -= 2;
+    if (rd.buf != NULL) {
+        sodium_memzero(rd.buf, rd.cap);
     }
 
-    sealed = malloc(len / 2 + 1);
-    plain = malloc(len / 2 + 1);
+    free(rd.buf);
 
-    rc = 1;
-
-    if (sealed == NULL || plain == NULL) {
-        goto done;
-    }
-
-    if (csibiz_hex_decode(value, len, sealed, len / 2 + 1, &n) != 0) {
-        fprintf(stderr, "csibiz-keytool: not lower-case hex\n");
-        goto done;
-    }
-
-    if (csibiz_seal_version(sealed, n) != KEYTOOL_SEAL_VERSION) {
-        fprintf(stderr, "csibiz-keytool: not sealed with key version %d\n",
-                KEYTOOL_SEAL_VERSION);
-        goto done;
-    }
-
-    if (csibiz_open(keys->seal, sealed, n, ad, strlen(ad),
-                    (uint8_t *) plain, len / 2 + 1, &m)
-        != 0)
-    {
-        fprintf(stderr, "csibiz-keytool: cannot open: wrong key, AD or "
-                "data\n");
-        goto done;
-    }
-
-    fwrite(plain, 1, m, stdout);
-    fputc('\n', stdout);
-
-    sodium_memzero(plain, m);
-    rc = 0;
-
-done:
-
-    free(sealed);
-    free(plain);
-
-    return rc;
+    return 0;
 }
 
 
 int
 main(int argc, char **argv)
 {
-    int              i, rc;
-    char             value[KEYTOOL_VALUE_MAX];
-    size_t           len;
-    const char      *secret, *ad, *cmd;
-    keytool_keys_t   keys;
+    int           i, rc;
+    char          value[KEYTOOL_VALUE_MAX], *end;
+    long          field;
+    size_t        len;
+    keytool_t     kt;
+    const char   *secret, *cmd;
 
     secret = getenv("CSIBIZ_SECRET_FILE");
-    ad = "id_number";
+    memset(&kt, 0, sizeof(kt));
+    kt.ad = "id_number";
+    field = 0;
 
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
 
@@ -323,8 +1013,16 @@ main(int argc, char **argv)
         }
 
         if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
-            ad = argv[++i];
+            kt.ad = argv[++i];
             continue;
+        }
+
+        if (strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
+            field = strtol(argv[++i], &end, 10);
+
+            if (*end == '\0' && field >= 1 && field <= KEYTOOL_FIELDS_MAX) {
+                continue;
+            }
         }
 
         usage(stderr);
@@ -338,11 +1036,39 @@ main(int argc, char **argv)
 
     cmd = argv[i];
 
+    if (strcmp(cmd, "csv") == 0) {
+        field = (argc - i == 2) ? strtol(argv[i + 1], &end, 10) : 0;
+
+        if (argc - i != 2 || *end != '\0' || field < 1
+            || field > KEYTOOL_FIELDS_MAX)
+        {
+            fprintf(stderr, "csibiz-keytool: csv needs a number of columns "
+                    "from 1 to %d\n", KEYTOOL_FIELDS_MAX);
+            return 2;
+        }
+
+        rc = cmd_csv(field);
+        return (fflush(stdout) != 0) ? 1 : rc;
+    }
+
     if (strcmp(cmd, "index") != 0 && strcmp(cmd, "seal") != 0
-        && strcmp(cmd, "open") != 0)
+        && strcmp(cmd, "open") != 0 && strcmp(cmd, "id") != 0
+        && strcmp(cmd, "roster") != 0)
     {
         fprintf(stderr, "csibiz-keytool: unknown command \"%s\"\n", cmd);
         usage(stderr);
+        return 2;
+    }
+
+    if ((field || strcmp(cmd, "roster") == 0) && argc - i != 1) {
+        fprintf(stderr, "csibiz-keytool: batch modes read standard input "
+                "only\n");
+        return 2;
+    }
+
+    if (field && strcmp(cmd, "roster") == 0) {
+        fprintf(stderr, "csibiz-keytool: -f is for index, seal, open and "
+                "id\n");
         return 2;
     }
 
@@ -357,28 +1083,34 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (load_keys(secret, &keys) != 0) {
+    if (load_keys(secret, &kt) != 0) {
         return 1;
     }
 
-    if (read_value(i + 1 < argc ? argv[i + 1] : NULL, value, sizeof(value),
-                   &len)
+    if (csibiz_date_from_unix((long long) time(NULL), 8 * 3600, &kt.today)
         != 0)
+    {
+        return 1;
+    }
+
+    if (strcmp(cmd, "roster") == 0) {
+        rc = cmd_roster(&kt);
+
+    } else if (field) {
+        rc = cmd_fields(&kt, cmd, field);
+
+    } else if (read_value(i + 1 < argc ? argv[i + 1] : NULL, value,
+                          sizeof(value), &len)
+               != 0)
     {
         rc = 1;
 
-    } else if (strcmp(cmd, "index") == 0) {
-        rc = cmd_index(&keys, value, len);
-
-    } else if (strcmp(cmd, "seal") == 0) {
-        rc = cmd_seal(&keys, ad, value, len);
-
     } else {
-        rc = cmd_open(&keys, ad, value, len);
+        rc = cmd_value(&kt, cmd, value, len);
     }
 
     sodium_memzero(value, sizeof(value));
-    sodium_memzero(&keys, sizeof(keys));
+    sodium_memzero(&kt, sizeof(kt));
 
     if (fflush(stdout) != 0) {
         return 1;
