@@ -40,15 +40,17 @@ for my $code (qw(ICBC ABC BOC CCB BOCOM PSBC BOB BRCB CMB CITIC)) {
 is_deeply($bank{ICBC},
           { code => 'ICBC', name => '中国工商银行',
             accepts_debit => JSON::PP::true,
-            methods => ['card', 'passbook'], passbook_lengths => [19] },
-          'ICBC in full, in Chinese');
+            methods => ['card', 'passbook'], passbook_lengths => [19],
+            card_prefixes => [qw(621225 621226 621558 621559 622200 622202
+                                 622208)] },
+          'ICBC in full, in Chinese: its debit card prefixes only');
 is($bank{BRCB}{name}, '北京农商银行', 'Beijing Rural Commercial Bank');
 is_deeply($bank{CMB}{methods}, ['card'], 'CMB: cards only');
 is_deeply($bank{CMB}{passbook_lengths}, [], 'CMB: no passbook lengths');
 is_deeply($bank{WEBANK},
           { code => 'WEBANK', name => '微众银行',
             accepts_debit => JSON::PP::false, methods => [],
-            passbook_lengths => [] },
+            passbook_lengths => [], card_prefixes => [] },
           'a bank without a debit agreement: no methods');
 
 $r = http_req(GET => '/api/banks',

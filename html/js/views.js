@@ -1,0 +1,502 @@
+/* csibiz pages: the views that are not the bank form (bank.js): start,
+ * agreement, registration, login, home, declaration status, payments.
+ * Each view is a function(app) that renders <main> through ui.page(). */
+(function () {
+    'use strict';
+
+    var ui = window.csibizUi;
+    var api = window.csibizApi;
+    var h = ui.h;
+    var views = {};
+
+    function button(key, attrs) {
+        var a = attrs || {};
+        a.type = a.type || 'button';
+        return h('button', a, ui.t(key));
+    }
+
+    function busy(form, on) {
+        Array.prototype.forEach.call(form.querySelectorAll('button'),
+            function (b) {
+                if (on) {
+                    b.setAttribute('aria-disabled', 'true');
+                    b.dataset.busy = '1';
+                } else if (b.dataset.busy) {
+                    b.removeAttribute('aria-disabled');
+                    delete b.dataset.busy;
+                }
+            });
+        form.setAttribute('aria-busy', on ? 'true' : 'false');
+    }
+    views.busy = busy;
+
+    function isBusy(form) {
+        return form.getAttribute('aria-busy') === 'true';
+    }
+    views.isBusy = isBusy;
+
+    /* A form-level problem shown with the page (not tied to a field). */
+    function failPage(titleKey, res) {
+        ui.page(titleKey, [
+            h('div', { 'class': 'error-summary', role: 'alert' },
+              h('p', null, ui.apiMessage(res))),
+            h('p', null, ui.link('#/home', 'common.home'))]);
+    }
+    views.failPage = failPage;
+
+    /* ------------------------------------------------------- start */
+
+    views.start = function () {
+        ui.page('start.title', [
+            h('p', null, ui.t('start.intro')),
+            h('p', null, ui.t('start.window')),
+            h('p', null, ui.t('start.school')),
+            h('p', { 'class': 'actions' },
+              ui.link('#/agreement', 'start.register', 'button primary'),
+              ui.link('#/login', 'start.login', 'button'))]);
+    };
+
+    /* --------------------------------------------------- agreement */
+
+    views.agreement = function (app) {
+        api.get('/api/agreement').then(function (res) {
+            if (!res.ok) {
+                return failPage('agreement.title', res);
+            }
+            var a = res.json;
+            var text = h('div', { 'class': 'agreement-text', tabindex: '0',
+                                  role: 'region',
+                                  'aria-label': ui.t('agreement.text_label') });
+            a.text.split(/\n\s*\n/).forEach(function (para) {
+                text.appendChild(h('p', null, para));
+            });
+            var accept = ui.field({ name: 'accept', label: 'agreement.accept' });
+            var box = h('input', { type: 'checkbox', id: 'f-accept',
+                                   name: 'accept' });
+            accept.textContent = '';
+            accept.appendChild(accept.errorEl);
+            accept.appendChild(h('div', { 'class': 'checkbox' }, box,
+                h('label', { 'for': 'f-accept' }, ui.t('agreement.accept'))));
+            var form = h('form', { novalidate: true }, accept,
+                         h('p', { 'class': 'actions' },
+                           button('agreement.agree',
+                                  { type: 'submit', 'class': 'primary' })));
+            form.addEventListener('submit', function (ev) {
+                ev.preventDefault();
+                if (!box.checked) {
+                    ui.showErrors(form, [['accept',
+                                          ui.t('agreement.must_accept')]]);
+                    return;
+                }
+                app.state.agreeVersion = a.version;
+                app.go('#/register');
+            });
+            ui.page('agreement.title', [
+                h('h2', { 'class': 'subtitle' }, a.title),
+                h('p', { 'class': 'meta' },
+                  ui.t('agreement.version', { version: a.version })),
+                text, form]);
+        });
+    };
+
+    /* ---------------------------------------------------- captcha */
+
+    /* The captcha block: image, refresh button, answer field and the
+     * alternative for those who cannot use it.  .load() fetches a new
+     * one; .id() and .answer() give what a request carries. */
+    function captcha() {
+        var img = h('img', { 'class': 'captcha-img', width: '120',
+                             height: '40', alt: ui.t('register.captcha.alt'),
+                             src: 'img/blank.svg' });
+        var f = ui.field({ name: 'captcha_answer', label: 'register.captcha',
+                           hint: 'register.captcha.hint', required: true,
+                           attrs: { maxlength: '10',
+                                    autocapitalize: 'characters' } });
+        var id = null;
+        var refresh = button('register.captcha.refresh',
+                             { 'class': 'link-button', id: 'captcha-refresh' });
+        var block = h('div', { 'class': 'captcha' }, f,
+                      h('div', { 'class': 'captcha-row' }, img, refresh),
+                      h('p', { 'class': 'hint', id: 'captcha-help' },
+                        ui.t('register.captcha.help')));
+        f.input.setAttribute('aria-describedby',
+                             f.input.getAttribute('aria-describedby')
+                             + ' captcha-help');
+        block.load = function (say) {
+            f.input.value = '';
+            return api.get('/api/captcha').then(function (res) {
+                if (res.ok) {
+                    id = res.json.captcha_id;
+                    img.src = res.json.image;
+                    if (say) {
+                        ui.announce(ui.t('register.captcha.refreshed'));
+                    }
+                }
+            });
+        };
+        refresh.addEventListener('click', function () {
+            block.load(true);
+            f.input.focus();
+        });
+        block.captchaId = function () { return id; };
+        block.answer = function () { return f.input.value.trim(); };
+        return block;
+    }
+
+    /* --------------------------------------------------- register */
+
+    function strength(pw) {
+        var n = Array.from(pw).length;
+        var kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/]
+                    .filter(function (re) { return re.test(pw); }).length;
+        var level = n < 12 ? 'short' : (n >= 16 || kinds >= 3 ? 'good'
+                                                              : 'fair');
+        return ui.t('register.strength',
+                    { level: ui.t('register.strength.' + level), n: n });
+    }
+
+    function cardFigure() {
+        return h('details', { 'class': 'card-hint' },
+                 h('summary', null, ui.t('register.card_figure')),
+                 h('figure', null,
+                   h('img', { src: 'img/si-card.svg', width: '320',
+                              height: '202', alt: ui.t('register.card_alt') }),
+                   h('figcaption', null, ui.t('register.card_caption'))));
+    }
+
+    views.register = function (app) {
+        if (!app.state.agreeVersion) {
+            return app.go('#/agreement', true);
+        }
+        var cap = captcha();
+        var fields = {
+            id_number: ui.field({ name: 'id_number', label: 'register.id_number',
+                                  hint: 'register.id_number.hint',
+                                  required: true,
+                                  attrs: { maxlength: '18' } }),
+            si_card_no: ui.field({ name: 'si_card_no',
+                                   label: 'register.si_card_no',
+                                   hint: 'register.si_card_no.hint',
+                                   required: true,
+                                   attrs: { maxlength: '12' } }),
+            phone: ui.field({ name: 'phone', label: 'register.phone',
+                              hint: 'register.phone.hint', type: 'tel',
+                              required: true, autocomplete: 'tel-national',
+                              inputmode: 'tel' }),
+            sms_code: ui.field({ name: 'sms_code', label: 'register.sms_code',
+                                 hint: 'register.sms_code.hint',
+                                 required: true, inputmode: 'numeric',
+                                 autocomplete: 'one-time-code',
+                                 attrs: { maxlength: '6' } }),
+            password: ui.field({ name: 'password', label: 'register.password',
+                                 hint: 'register.password.hint',
+                                 type: 'password', required: true,
+                                 autocomplete: 'new-password' }),
+            password2: ui.field({ name: 'password2',
+                                  label: 'register.password2',
+                                  type: 'password', required: true,
+                                  autocomplete: 'new-password' })
+        };
+        var meter = h('p', { 'class': 'hint strength', id: 'pw-strength' },
+                      strength(''));
+        fields.password.appendChild(meter);
+        fields.password.input.setAttribute('aria-describedby',
+            'f-password-hint pw-strength');
+        fields.password.input.addEventListener('input', function () {
+            meter.textContent = strength(fields.password.input.value);
+        });
+        var getCode = button('register.get_code', { id: 'get-code' });
+        var countdown = h('p', { 'class': 'hint', id: 'code-wait',
+                                 hidden: true });
+        var timer = null;
+        var form = h('form', { novalidate: true },
+                     h('p', null, ui.t('register.intro')),
+                     fields.id_number, fields.si_card_no, cardFigure(),
+                     fields.phone, cap,
+                     h('div', { 'class': 'actions' }, getCode, countdown),
+                     fields.sms_code, fields.password, fields.password2,
+                     h('p', { 'class': 'actions' },
+                       button('register.submit',
+                              { type: 'submit', 'class': 'primary' })));
+        var codeFields = { identity_mismatch: 'si_card_no',
+                           phone_not_declared: 'phone',
+                           captcha_invalid: 'captcha_answer',
+                           captcha_required: 'captcha_answer',
+                           sms_code_invalid: 'sms_code',
+                           rate_limited: 'phone' };
+
+        function identity() {
+            return { id_number: ui.value(form, 'id_number'),
+                     si_card_no: ui.value(form, 'si_card_no'),
+                     phone: ui.value(form, 'phone') };
+        }
+
+        function missing(names) {
+            return names.filter(function (n) {
+                return !ui.value(form, n);
+            }).map(function (n) {
+                return [n, ui.t('field.error.required')];
+            });
+        }
+
+        function wait(seconds) {
+            var left = seconds;
+            getCode.setAttribute('aria-disabled', 'true');
+            getCode.dataset.wait = '1';
+            countdown.hidden = false;
+            function tick() {
+                countdown.textContent = ui.t('register.resend_in', { s: left });
+                if (left <= 0) {
+                    window.clearInterval(timer);
+                    countdown.hidden = true;
+                    getCode.removeAttribute('aria-disabled');
+                    delete getCode.dataset.wait;
+                }
+                left -= 1;
+            }
+            tick();
+            timer = window.setInterval(tick, 1000);
+            app.onLeave(function () { window.clearInterval(timer); });
+        }
+
+        getCode.addEventListener('click', function () {
+            if (getCode.dataset.wait || isBusy(form)) {
+                return;
+            }
+            var errs = missing(['id_number', 'si_card_no', 'phone',
+                                'captcha_answer']);
+            if (errs.length) {
+                return ui.showErrors(form, errs);
+            }
+            var body = identity();
+            body.purpose = 'register';
+            body.captcha_id = cap.captchaId();
+            body.captcha_answer = cap.answer();
+            busy(form, true);
+            api.post('/api/sms/send', body).then(function (res) {
+                busy(form, false);
+                if (res.ok) {
+                    ui.clearErrors(form);
+                    ui.announce(ui.t('register.code_sent',
+                                     { phone: body.phone }));
+                    countdown.hidden = false;
+                    wait(res.json.resend_after || 60);
+                    cap.load();
+                    fields.sms_code.input.focus();
+                    return;
+                }
+                cap.load();
+                var errs2 = ui.apiErrors(res, codeFields);
+                if (res.code === 'captcha_invalid') {
+                    errs2 = [['captcha_answer', ui.t('field.error.captcha')]];
+                }
+                ui.showErrors(form, errs2);
+            });
+        });
+
+        form.addEventListener('submit', function (ev) {
+            ev.preventDefault();
+            if (isBusy(form)) {
+                return;
+            }
+            var errs = missing(['id_number', 'si_card_no', 'phone',
+                                'sms_code', 'password', 'password2']);
+            if (!errs.length && ui.value(form, 'password')
+                                !== ui.value(form, 'password2'))
+            {
+                errs.push(['password2', ui.t('field.error.mismatch')]);
+            }
+            if (errs.length) {
+                return ui.showErrors(form, errs);
+            }
+            var body = identity();
+            body.sms_code = ui.value(form, 'sms_code');
+            body.password = form.elements.password.value;
+            body.agree_version = app.state.agreeVersion;
+            busy(form, true);
+            api.post('/api/register', body).then(function (res) {
+                busy(form, false);
+                if (res.status === 201) {
+                    ui.flash = ui.t('register.done');
+                    return app.go('#/login');
+                }
+                if (res.code === 'agreement_version') {
+                    app.state.agreeVersion = null;
+                    return app.go('#/agreement');
+                }
+                ui.showErrors(form, ui.apiErrors(res, codeFields));
+            });
+        });
+
+        ui.page('register.title', form);
+        cap.load();
+    };
+
+    /* ------------------------------------------------------ login */
+
+    views.login = function (app) {
+        var cap = null;
+        var form = h('form', { novalidate: true },
+            ui.field({ name: 'id_number', label: 'login.id_number',
+                       required: true, autocomplete: 'username',
+                       attrs: { maxlength: '18' } }),
+            ui.field({ name: 'password', label: 'login.password',
+                       type: 'password', required: true,
+                       autocomplete: 'current-password' }),
+            h('div', { id: 'login-captcha' }),
+            h('p', { 'class': 'actions' },
+              button('login.submit', { type: 'submit', 'class': 'primary' })));
+        form.addEventListener('submit', function (ev) {
+            ev.preventDefault();
+            if (isBusy(form)) {
+                return;
+            }
+            var errs = ['id_number', 'password'].filter(function (n) {
+                return !ui.value(form, n);
+            }).map(function (n) { return [n, ui.t('field.error.required')]; });
+            if (errs.length) {
+                return ui.showErrors(form, errs);
+            }
+            var body = { id_number: ui.value(form, 'id_number'),
+                         password: form.elements.password.value };
+            if (cap) {
+                body.captcha_id = cap.captchaId();
+                body.captcha_answer = cap.answer();
+            }
+            busy(form, true);
+            api.post('/api/login', body).then(function (res) {
+                busy(form, false);
+                if (res.ok) {
+                    app.loggedIn(res.json);
+                    return app.go('#/home');
+                }
+                form.elements.password.value = '';
+                if ((res.code === 'captcha_required'
+                     || res.code === 'captcha_invalid') && !cap)
+                {
+                    cap = captcha();
+                    form.querySelector('#login-captcha').appendChild(cap);
+                    cap.load();
+                    return ui.showErrors(form, [['captcha_answer',
+                        ui.t('login.captcha_needed')]]);
+                }
+                if (cap) {
+                    cap.load();
+                }
+                ui.showErrors(form, ui.apiErrors(res,
+                    { captcha_invalid: 'captcha_answer',
+                      captcha_required: 'captcha_answer' }));
+            });
+        });
+        ui.page('login.title', [form,
+            h('p', null, ui.t('login.no_account'), ' ',
+              ui.link('#/agreement', 'login.register'))]);
+    };
+
+    /* ------------------------------------------------------- home */
+
+    views.home = function () {
+        api.get('/api/me').then(function (res) {
+            var p = res.ok && res.json.person;
+            var menu = h('ul', { 'class': 'tiles' },
+                h('li', null, ui.link('#/bank', 'home.menu.bank')),
+                h('li', null, ui.link('#/status', 'home.menu.status')),
+                h('li', null, ui.link('#/payments', 'home.menu.payments')));
+            var facts = p ? [
+                h('p', null, ui.t('home.welcome', { name: p.name })),
+                ui.dl([['home.name', p.name],
+                       ['home.gender', p.gender_text],
+                       ['home.birth_date', ui.date(p.birth_date)],
+                       ['home.category', p.category_text],
+                       ['home.school', p.school],
+                       ['home.si_card_no', p.si_card_no_masked],
+                       ['home.id_number', p.id_number_masked],
+                       ['home.phone', p.phone_masked],
+                       ['home.registered_at', ui.date(p.registered_at)]])]
+                : h('p', { 'class': 'notice' }, ui.apiMessage(res));
+            ui.page('home.title', [facts,
+                h('h2', null, ui.t('home.menu_title')), menu]);
+        });
+    };
+
+    /* ----------------------------------------------------- status */
+
+    function table(captionKey, heads, rows) {
+        return h('div', { 'class': 'table-wrap', tabindex: '0', role: 'region',
+                          'aria-label': ui.t(captionKey) },
+            h('table', null,
+              h('caption', null, ui.t(captionKey)),
+              h('thead', null, h('tr', null, heads.map(function (k) {
+                  return h('th', { scope: 'col' }, ui.t(k));
+              }))),
+              h('tbody', null, rows.map(function (r) {
+                  return h('tr', null, r.map(function (c, i) {
+                      return i === 0 ? h('th', { scope: 'row' }, c)
+                                     : h('td', null, c);
+                  }));
+              }))));
+    }
+
+    function statusBadge(status, text) {
+        /* the words carry the meaning; the mark and colour only repeat it */
+        var mark = { debited: '✓', failed: '✗', pending: '…',
+                     submitted: '…', sent_to_bank: '→' }[status] || '';
+        return h('span', { 'class': 'badge badge-' + status },
+                 h('span', { 'aria-hidden': 'true' }, mark + ' '), text);
+    }
+
+    views.status = function () {
+        api.get('/api/declarations').then(function (res) {
+            if (!res.ok) {
+                return failPage('status.title', res);
+            }
+            var list = res.json.declarations || [];
+            ui.page('status.title', list.length ? table('status.caption',
+                ['status.receipt_no', 'status.submitted_at',
+                 'status.applies_to', 'status.status', 'status.reason'],
+                list.map(function (d) {
+                    return [d.receipt_no, ui.dateTime(d.submitted_at),
+                            ui.month(d.applies_to),
+                            statusBadge(d.status, d.status_text),
+                            d.reason_text || '—'];
+                })) : h('p', null, ui.t('status.none')));
+        });
+    };
+
+    /* --------------------------------------------------- payments */
+
+    views.payments = function () {
+        api.get('/api/payments').then(function (res) {
+            if (!res.ok) {
+                return failPage('payments.title', res);
+            }
+            var list = res.json.payments || [];
+            var items = list.map(function (p) {
+                var rows = [['payments.amount', ui.yuan(p.amount_cents)],
+                            ['payments.status',
+                             statusBadge(p.status, p.status_text)]];
+                if (p.reason_code) {
+                    rows.push(['payments.reason',
+                               ui.t('payments.reason.' + p.reason_code)]);
+                }
+                if (p.advice) {
+                    /* the advice names the date to fix it by, or says
+                     * that November was the last debit */
+                    rows.push(['payments.advice', p.advice]);
+                }
+                return h('li', { 'class': 'payment payment-' + p.status },
+                         h('h2', null, ui.month(p.year, p.month)),
+                         ui.dl(rows));
+            });
+            ui.page('payments.title', [
+                h('p', null, ui.t('payments.premium',
+                                  { amount: ui.yuan(res.json.premium_cents) })),
+                h('p', { 'class': 'hint' }, ui.t('payments.result_day')),
+                list.length ? h('ul', { 'class': 'payments' }, items)
+                            : h('p', null, ui.t('payments.none'))]);
+        });
+    };
+
+    views.statusBadge = statusBadge;
+    window.csibizViews = views;
+}());

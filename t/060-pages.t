@@ -1,0 +1,189 @@
+# The pages of html/ in a real browser: headless Chromium (Debian's
+# chromium package) driven by playwright-core (t/browser/pages.js), served
+# by the same nginx as the API with the demo's headers
+# (tools/nginx-pages.conf).  The journey of two parents, one paying from
+# the child's own card (with a bad card number first), one from the
+# mother's passbook (with the English switch on the way); a change of
+# the first account that asks for the password again; the window closed;
+# the idle warning with a short idle timeout.
+#
+# First, without a browser: the files have nothing a strict CSP refuses,
+# and the two message catalogues the same keys.  The browser part is
+# skipped, saying why, only when chromium, node or playwright-core is
+# missing: tools/setup (make test) installs them.  CSIBIZ_SCREENSHOTS=DIR saves
+# every page at 360 and 1280 px (tools/screenshots).
+
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::Csibiz;
+use Test::Csibiz::Fixtures;
+use Test::Csibiz::Bank;
+use Test::Csibiz::Query;
+use Test::More;
+
+use JSON::PP ();
+
+binmode(Test::More->builder->$_, ':encoding(UTF-8)')
+    for qw(output failure_output todo_output);
+
+my $ROOT = repo_root();
+my $CHROMIUM = $ENV{CSIBIZ_CHROMIUM} || '/usr/bin/chromium';
+my $BROWSER = "$ROOT/t/browser";
+
+# ------------------------------------------------ the files themselves
+
+# A strict Content-Security-Policy: no inline script, style or handler.
+for my $file (glob("$ROOT/html/*.html"), glob("$ROOT/html/js/*.js"),
+              glob("$ROOT/html/img/*.svg")) {
+    my $text = do { local (@ARGV, $/) = $file; <> };
+    (my $name = $file) =~ s{^\Q$ROOT/\E}{};
+    my @bad = grep { $text =~ $_->[1] } (
+        ['inline script', qr/<script(?![^>]*\bsrc=)[^>]*>/i],
+        ['style attribute or element', qr/\sstyle\s*=|<style\b/i],
+        ['inline event handler', qr/<[^>]+\son[a-z]+\s*=/i],
+        ['innerHTML or eval', qr/\.innerHTML\b|\beval\s*\(/]);
+    ok(!@bad, "$name: nothing a strict CSP refuses")
+        or diag(join ', ', map { $_->[0] } @bad);
+}
+
+# One catalogue per language, with the same keys.
+my %keys;
+for my $lang ('zh-CN', 'en') {
+    my $text = do { local (@ARGV, $/) = "$ROOT/html/js/messages.$lang.js"; <> };
+    $keys{$lang} = [sort $text =~ /^\s+'([A-Za-z0-9_.-]+)':/mg];
+}
+ok(@{ $keys{en} } > 100, scalar(@{ $keys{en} }) . ' messages');
+is_deeply($keys{en}, $keys{'zh-CN'}, 'English has the keys of Chinese');
+
+# ------------------------------------------------------ in the browser
+
+my $why = !-x $CHROMIUM ? "$CHROMIUM is missing: tools/setup installs "
+                          . "Debian's chromium package"
+        : !grep({ -x "$_/node" } split /:/, $ENV{PATH})
+          ? 'node is missing: tools/setup installs nodejs'
+        : !-d "$BROWSER/node_modules/playwright-core"
+          ? 'playwright-core is missing: tools/setup runs npm ci in t/browser'
+        : undef;
+if ($why) {
+    diag("browser tests skipped: $why");
+    SKIP: { skip($why, 1) }
+    done_testing();
+    exit 0;
+}
+
+# the bank tests' http {} with the captcha on: the pages show it
+(my $HTTP = $BANK_HTTP) =~ s/^\s*csibiz_captcha off;\n//m;
+
+# the API as the demo maps it, and the pages
+my $CONFIG = $BANK_CONFIG . $QUERY_CONFIG . <<'EOF';
+    location = /api/agreement    { csibiz agreement; }
+    location = /api/captcha      { csibiz captcha; }
+    location = /api/logout       { csibiz logout; }
+    location = /api/session      { csibiz session; }
+    location / {
+        root $TEST_NGINX_ROOT/html;
+        include $TEST_NGINX_ROOT/tools/nginx-pages.conf;
+    }
+EOF
+
+# start(now => 'YYYY-MM-DD HH:MM+08', idle => seconds)
+sub start {
+    my (%o) = @_;
+    my $http = $HTTP . "    csibiz_test_now \"$o{now}\";\n";
+    $http .= "    csibiz_session_idle_timeout $o{idle}s;\n" if $o{idle};
+    start_nginx(main_config => 'thread_pool csibiz threads=2;',
+                http_config => $http, config => $CONFIG);
+}
+
+# Runs a scenario of t/browser/pages.js: one test per check it reports.
+sub browse {
+    my ($scenario, @children) = @_;
+    my @cmd = ('node', "$BROWSER/pages.js",
+               '--base', 'http://127.0.0.1:' . server_port(),
+               '--redis-port', redis_port(), '--scenario', $scenario,
+               '--chromium', $CHROMIUM,
+               '--children', JSON::PP->new->utf8->encode(\@children));
+    push @cmd, '--screenshots', $ENV{CSIBIZ_SCREENSHOTS}
+        if $ENV{CSIBIZ_SCREENSHOTS};
+    open my $fh, '-|', @cmd or die "node: $!";
+    my $n = 0;
+    while (my $line = <$fh>) {
+        my $r = eval { JSON::PP->new->utf8->decode($line) };
+        unless ($r) {
+            diag("pages.js: $line");
+            next;
+        }
+        $n++;
+        ok($r->{ok}, $r->{name}) or diag($r->{diag});
+    }
+    close $fh;
+    ok($n > 0, "$scenario: the browser reported") or diag("exit $?");
+}
+
+# a card number whose check digit is off by one
+sub bad_luhn {
+    my ($no) = @_;
+    substr($no, -1, 1, (substr($no, -1) + 1) % 10);
+    return $no;
+}
+
+ensure_backends();
+
+my $card = card_no('622202', 19, 61);
+my @children = (
+    { payer => 'self', name => '张小明', id => id_number('11010520120520011'),
+      card => 'PGS000000001', phone => '13700000001',
+      pw => 'the kettle sings at seven', card_no => $card,
+      card_no2 => card_no('621226', 19, 62),
+      bad_card => bad_luhn($card) },
+    { payer => 'relative', name => '李小红',
+      id => id_number('11010520130611022'), card => 'PGS000000002',
+      phone => '13700000002', pw => 'a quiet morning by the lake',
+      passbook => '1100' . ('2' x 14) . '7' },
+);
+my @pid = map {
+    roster_add(id_number => $_->{id}, si_card => $_->{card},
+               phone => $_->{phone}, name => $_->{name},
+               school => '北京市海淀区实验小学')
+} @children;
+
+# a September debit that failed: the payments page shows why, and what to
+# do by when
+add_payment({ pid => $pid[0] }, 2026, 9, 'failed', 'insufficient_balance');
+
+# ----------------------------------------------------------- window open
+
+start(now => '2026-10-10 12:00+08');
+
+my $r = http_req(GET => '/');
+is($r->{status}, 200, 'GET /: the pages');
+like($r->{headers}{'content-security-policy'} // '',
+     qr/default-src 'none'; script-src 'self'; style-src 'self'/,
+     'a strict Content-Security-Policy');
+is($r->{headers}{'x-content-type-options'}, 'nosniff', 'nosniff');
+$r = http_req(GET => '/js/app.js');
+like($r->{headers}{'content-type'} // '', qr{^application/javascript},
+     'scripts are served as JavaScript');
+
+browse('journey', @children);
+
+# -------------------------------------------------------- window closed
+
+# sessions and accounts live on: nginx only judges another day
+start(now => '2026-11-27 12:00+08');
+my $receipt = psql_value('SELECT receipt_no FROM declaration'
+                         . " WHERE insured_person_id = $pid[0]"
+                         . ' ORDER BY id DESC LIMIT 1');
+ok($receipt, 'the journey declared: ' . ($receipt // 'nothing'));
+browse('closed', { %{ $children[0] }, receipt => $receipt });
+
+# ---------------------------------------------------------- idle warning
+
+start(now => '2026-10-10 12:00+08', idle => 125);
+browse('idle', $children[0]);
+
+done_testing();
