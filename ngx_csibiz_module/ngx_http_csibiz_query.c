@@ -4,10 +4,10 @@
  * GET /api/payments.
  *
  * Each is the session check, then one PostgreSQL function of
- * sql/005_queries.sql that checks the parent's permission and builds the
- * whole answer: masked personal data, the status texts and the advice for
- * a failed debit are PostgreSQL's (table query_text).  The function's row
- * is answered as GET /api/account's is.
+ * sql/005_queries.sql (PL/pgSQL since 009) that checks the parent's
+ * permission and builds the whole answer: masked personal data, the
+ * status texts and the advice for a failed debit are PostgreSQL's (table
+ * query_text).  The function's row is answered as GET /api/account's is.
  */
 
 
