@@ -25,7 +25,6 @@ binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 
 start_bank_nginx(now => '2026-09-10 12:00:00+08');
-skip_unless_account_get();
 
 my $A = parent(1);
 my $B = parent(2);

@@ -31,7 +31,6 @@ start_bank_nginx(now => '2026-09-10 12:00:00+08',
                  http => "    client_body_timeout 1s;\n"
                          . "    client_header_timeout 1s;\n",
                  config => "    location = /api/health { csibiz health; }\n");
-skip_unless_account_get();
 
 my ($WORKER) = worker_pids();
 my $P = parent(1);

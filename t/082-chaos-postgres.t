@@ -22,7 +22,6 @@ my $CLIENTS = 3;
 my $SECONDS = chaos_seconds(6);
 
 start_bank_nginx(now => '2026-09-10 12:00:00+08', log_level => 'notice');
-skip_unless_account_get();
 
 my @P = map { parent($_) } 1 .. $CLIENTS;
 my $mark = error_log_mark();
