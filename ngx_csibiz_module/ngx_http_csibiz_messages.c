@@ -179,8 +179,12 @@ ngx_http_csibiz_fail_extra(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     if (ctx) {
-        /* for the metrics and $csibiz_error; unknown codes count as one */
-        ctx->error = code;
+        /*
+         * for the metrics and $csibiz_error, read at the log phase: the
+         * catalogue's own string, as the caller's may live in a PostgreSQL
+         * result that is freed before; unknown codes count as "other"
+         */
+        ctx->error = m ? m->code : "other";
         ctx->error_index = m ? (ngx_uint_t) (m - ngx_http_csibiz_messages)
                              : ngx_http_csibiz_message_count();
     }

@@ -20,7 +20,9 @@ LANGUAGE sql STABLE AS $$
       FROM bank_account_get_base(p_user, p_person, p_now, p_reauth_ok,
                                  p_lang) g
       LEFT JOIN declaration d
-        ON g.status = 200
-       AND d.insured_person_id = p_person
-       AND d.receipt_no = g.body::jsonb #>> '{declaration,receipt_no}'
+        ON d.insured_person_id = p_person
+       -- an error row's body is not a JSON document: never cast it
+       AND d.receipt_no = CASE WHEN g.status = 200
+                               THEN g.body::jsonb #>> '{declaration,receipt_no}'
+                          END
 $$;
