@@ -551,7 +551,7 @@ ngx_http_csibiz_status_handler(ngx_http_request_t *r)
 {
     size_t                           size;
     u_char                          *body, *p;
-    ngx_uint_t                       i, n;
+    ngx_uint_t                       n;
     ngx_http_csibiz_status_shctx_t  *sh;
 
     sh = ngx_http_csibiz_status_sh;
@@ -563,17 +563,14 @@ ngx_http_csibiz_status_handler(ngx_http_request_t *r)
     /* this worker's gauges fresh, the others' at most a second old */
     ngx_http_csibiz_status_publish(NULL);
 
-    n = 0;
+    /*
+     * room for every counter, not only those non-zero now: other workers
+     * keep counting while this one renders, and a cut line would make
+     * the whole scrape unreadable
+     */
+    n = sh->nhandlers * (NGX_HTTP_CSIBIZ_NSTATUSES + sh->ncodes);
 
-    for (i = 0; i < sh->nhandlers * (NGX_HTTP_CSIBIZ_NSTATUSES + sh->ncodes);
-         i++)
-    {
-        if (sh->counter[i]) {
-            n++;
-        }
-    }
-
-    size = (n + 64) * NGX_HTTP_CSIBIZ_STATUS_LINE;
+    size = (n + 128) * NGX_HTTP_CSIBIZ_STATUS_LINE;
 
     body = ngx_pnalloc(r->pool, size);
     if (body == NULL) {
