@@ -235,4 +235,29 @@ is(`$kt csv 2 < @{[ ops_file('two.csv', "a,\"b,c\"\nx\n") ]}`,
    "1\t\\N\ta\tb,c\n2\tcolumns: 1, want 2\t\\N\t\\N\n",
    'keytool csv 2: fields, or why not');
 
+# ------------------------------------------------ the database and its key
+
+# another database never borrows the test stack's key
+{
+    my ($rc, $out, $err) = Test::Csibiz::_run_cmd(
+        [repo_root() . '/tools/roster-import', '--db', pg_conninfo(),
+         ops_file('nokey.csv', "x\n")]);
+    is($rc, 2, '--db without --key: usage error, exit 2');
+    like($err, qr/--db needs --key/, '... saying why');
+}
+
+# a line break in a value cannot end psql's \set and run as SQL
+{
+    my $r = ops('roster-add', '--id-number', id_number('11010520120520003'),
+                '--name', "王\nCREATE TABLE t045_injected (x int); --",
+                '--si-card', 'INJX00000001', '--category', 'student');
+    is($r->{rc}, 2, 'roster-add: a name with a line break is refused');
+    is(psql_value("SELECT to_regclass('t045_injected') IS NULL"), 't',
+       'no SQL ran from it');
+    my (undef, $q) = Test::Csibiz::_run_cmd(
+        ['bash', '-c', 'PROG=t; source "$1"; ops_quote "$2"', '_',
+         repo_root() . '/tools/ops-lib.sh', "a\nb'c"]);
+    is($q, "'a\\nb''c'", 'ops_quote: the line break as psql\'s \\n');
+}
+
 done_testing();

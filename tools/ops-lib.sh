@@ -13,8 +13,7 @@
 
 OPS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 
-ops_env=test ops_env_given="" ops_db=${CSIBIZ_PG_CONNINFO:-}
-ops_key=${CSIBIZ_SECRET_FILE:-}
+ops_env=test ops_env_given="" ops_db="" ops_key=""
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage_error() { echo "$PROG: $*" >&2; usage >&2; exit 2; }
@@ -44,7 +43,19 @@ ops_connect() {
     [[ -z $ops_env_given || -z $ops_db ]] \
         || usage_error "--env and --db exclude each other"
 
-    if [[ -z $ops_db || -z $ops_key ]]; then
+    # An explicit --env wins over the environment.  A database that is not
+    # a stack's never borrows a stack's key: under the wrong key, ID
+    # numbers get another blind index and sealed values cannot be opened.
+    if [[ -z $ops_env_given ]]; then
+        ops_db=${ops_db:-${CSIBIZ_PG_CONNINFO:-}}
+        ops_key=${ops_key:-${CSIBIZ_SECRET_FILE:-}}
+    fi
+    if [[ -n $ops_db && -z $ops_key ]]; then
+        usage_error "--db needs --key (or CSIBIZ_SECRET_FILE): the key" \
+                    "file of the nginx that serves that database"
+    fi
+
+    if [[ -z $ops_db ]]; then
         while IFS= read -r line; do
             ops_stack[${line%%=*}]=${line#*=}
         done < <("$OPS_ROOT/tools/stack" "$ops_env" env)
@@ -64,9 +75,11 @@ ops_connect() {
     fi
 }
 
-# psql with the connection, no psqlrc, stopping at the first error
+# psql with the connection, no psqlrc, stopping at the first error; terse
+# errors, as a refused row's DETAIL and CONTEXT would print its values
 ops_psql() {
-    "$OPS_PSQL" -X -q -v ON_ERROR_STOP=1 "$@" "$OPS_CONNINFO"
+    "$OPS_PSQL" -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=terse \
+        -v SHOW_CONTEXT=never "$@" "$OPS_CONNINFO"
 }
 
 # The keytool of this tree (built when missing or stale), or
@@ -89,9 +102,13 @@ ops_keytool() {
 }
 
 # A psql meta-command argument in single quotes: quotes doubled and
-# backslashes escaped, since psql reads \n and the like inside them.
+# backslashes escaped, since psql reads \n and the like inside them; a
+# line break would end the meta-command and let the rest run as SQL, so
+# line breaks are written as psql's \n and \r escapes.
 ops_quote() {
     local v=${1//\\/\\\\}
+    v=${v//$'\n'/\\n}
+    v=${v//$'\r'/\\r}
     printf "'%s'" "${v//\'/\'\'}"
 }
 
