@@ -19,6 +19,7 @@
     var app = { state: { loggedIn: false } };
     var leave = [];
     var idleTimer = null;
+    var retryIn = 15;       /* s to the next check after a failed one */
     var tickTimer = null;
     var lastFocus = null;
 
@@ -136,8 +137,14 @@
     function refresh() {
         return api.get('/api/session').then(function (res) {
             if (!res.ok) {
-                return schedule(30);
+                /* a failed check (outage, network) asks again later,
+                 * backing off to 5 minutes: never every second */
+                retryIn = Math.min(retryIn * 2, 300);
+                window.clearTimeout(idleTimer);
+                idleTimer = window.setTimeout(refresh, retryIn * 1000);
+                return;
             }
+            retryIn = 15;
             if (!res.json.logged_in) {
                 return ended();
             }
@@ -145,6 +152,8 @@
             if (res.json.expires_in <= WARN_BEFORE) {
                 showWarning(res.json.expires_in);
             } else {
+                /* extended meanwhile (another tab): no warning now */
+                hideWarning(true);
                 schedule(res.json.expires_in);
             }
         });
