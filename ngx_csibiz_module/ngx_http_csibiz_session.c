@@ -542,13 +542,13 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
     s->user_id = user_id;
     s->person_id = person_id;
     s->created = now;
-
-    ngx_http_csibiz_status_user(r, user_id);
     s->auth_at = now;
     s->idle_left = cmcf->session_idle_timeout;
     s->csrf.data = p;
     s->csrf.len = ngx_strlen(p);
     p += s->csrf.len + 1;
+
+    ngx_http_csibiz_status_user(r, user_id);
 
     ngx_str_set(&argv[0], "HSET");
     argv[1] = key;
