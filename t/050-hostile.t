@@ -58,22 +58,6 @@ sub post_raw {
                     headers => { 'Content-Type' => 'application/json', %h });
 }
 
-# what nginx sends on one connection for these bytes, until it closes
-sub exchange {
-    my ($bytes, %o) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => server_port(), Timeout => 5)
-        or die "connect: $@";
-    binmode $s;
-    syswrite $s, $bytes;
-    my $in = '';
-    local $SIG{ALRM} = sub { die "timeout\n" };
-    alarm($o{timeout} // 10);
-    eval { while (sysread($s, my $buf, 65536)) { $in .= $buf } };
-    alarm 0;
-    return $in;
-}
-
 # ------------------------------------------------------------ huge bodies
 
 my $before = counts();
@@ -85,7 +69,7 @@ code_is(post_raw('/api/login', '{"password":"' . ('x' x 100_000) . '"}'),
 # the module under client_max_body_size (1m), by nginx over it
 sub announced {
     my ($len) = @_;
-    return exchange("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
+    return http_raw("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
                     . "Content-Type: application/json\r\n"
                     . "Content-Length: $len\r\nConnection: close\r\n\r\n"
                     . '{"password":"');
@@ -98,7 +82,7 @@ like(announced(10_000_000), qr{\AHTTP/1\.1 413 },
 
 # chunked, no length: over client_max_body_size (1m) nginx answers
 my $chunk = 'x' x 65536;
-$in = exchange("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
+$in = http_raw("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
                . "Content-Type: application/json\r\n"
                . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                . join('', map { sprintf("%x\r\n%s\r\n", 65536, $chunk) }
@@ -195,7 +179,7 @@ still_serving('SQL and scripts');
 # ---------------------------------------------------- headers, cookies
 
 # a header flood past large_client_header_buffers: nginx answers 400
-$in = exchange("GET /api/health HTTP/1.1\r\nHost: localhost\r\n"
+$in = http_raw("GET /api/health HTTP/1.1\r\nHost: localhost\r\n"
                . join('', map { "X-Flood-$_: " . ('v' x 20) . "\r\n" }
                           1 .. 2000)
                . "Connection: close\r\n\r\n");
@@ -316,13 +300,13 @@ still_serving('slow clients');
 
 # ------------------------------------------------ pipelined garbage
 
-$in = exchange("GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+$in = http_raw("GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
                . "\x00\x01\x02GARBAGE \xff\xfe\r\n\r\n"
                . "GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n");
 my @st = $in =~ m{HTTP/1\.1 (\d{3}) }g;
 is_deeply(\@st, [200, 400], 'health, then garbage: 200, 400, closed');
 
-$in = exchange("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
+$in = http_raw("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
                . "Content-Type: application/json\r\n"
                . "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
                . "0\r\n\r\nGET /api/health HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -330,15 +314,15 @@ $in = exchange("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
 is_deeply(\@st, [400], 'Content-Length with chunked: nginx says 400, once');
 
 for my $cl ('-1', '99999999999999999999999', '1, 2', 'abc') {
-    $in = exchange("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
+    $in = http_raw("POST /api/login HTTP/1.1\r\nHost: localhost\r\n"
                    . "Content-Type: application/json\r\n"
                    . "Content-Length: $cl\r\nConnection: close\r\n\r\n{}");
     like($in, qr{\AHTTP/1\.1 4\d\d }, "Content-Length: $cl: 4xx");
 }
 
-$in = exchange("GET /api/health\0 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+$in = http_raw("GET /api/health\0 HTTP/1.1\r\nHost: localhost\r\n\r\n");
 like($in, qr{\AHTTP/1\.1 400 }, 'a NUL in the request line: 400');
-$in = exchange("GET /api/health HTTP/1.1\r\nHost: localhost\r\n"
+$in = http_raw("GET /api/health HTTP/1.1\r\nHost: localhost\r\n"
                . "X-Bad: a\0b\r\nConnection: close\r\n\r\n");
 like($in, qr{\AHTTP/1\.1 400 }, 'a NUL in a header: 400');
 still_serving('pipelined garbage');

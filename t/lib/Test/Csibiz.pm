@@ -28,7 +28,7 @@ our @EXPORT = qw(
     start_nginx stop_nginx reload_nginx nginx_pid worker_pids worker_procs
     nginx_error pid_alive
 
-    http_req http_concurrent http_start http_finish http_abort
+    http_req http_concurrent http_start http_finish http_abort http_raw
 
     error_log_mark error_log_since error_log_path
 
@@ -907,6 +907,23 @@ sub http_finish {
     my ($r) = @_;
     _drive([$r]);
     return _result($r);
+}
+
+# http_raw($bytes, timeout => 10): the bytes, as they are, on a new
+# connection; everything read until the server closes it (or the timeout)
+sub http_raw {
+    my ($bytes, %o) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => server_port(), Timeout => 5)
+        or die "connect: $@";
+    binmode $s;
+    syswrite $s, $bytes;
+    my $in = '';
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm($o{timeout} // 10);
+    eval { while (sysread($s, my $buf, 65536)) { $in .= $buf } };
+    alarm 0;
+    return $in;
 }
 
 # Closes the connection without reading the response.
