@@ -15,7 +15,6 @@ use Test::Csibiz;
 use Test::Csibiz::Fixtures;
 use Test::More;
 
-use IO::Socket::INET ();
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
@@ -77,17 +76,7 @@ sub raw_post {
 # requests on one kept-alive connection: the statuses of the answers
 sub pipeline {
     my (@reqs) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => server_port(), Timeout => 5)
-        or die "connect: $@";
-    binmode $s;
-    print {$s} join '', @reqs;
-    my $in = '';
-    local $SIG{ALRM} = sub { die "timeout\n" };
-    alarm 5;
-    eval { while (sysread($s, my $buf, 65536)) { $in .= $buf } };
-    alarm 0;
-    return [$in =~ m{HTTP/1\.1 (\d{3}) }g];
+    return [http_raw(join('', @reqs), timeout => 5) =~ m{HTTP/1\.1 (\d{3}) }g];
 }
 
 sub request_text {
