@@ -1,299 +1,935 @@
 
 /*
- * Accounts: registration, login, logout, step-up re-authentication and
- * the session's state.  Each handler is a chain of callbacks, one per
- * backend round trip; password hashing runs in the thread pool.
+ * The bank account the premium is debited from: GET /api/banks,
+ * GET /api/account and PUT /api/account (issue 4).
  *
- * Login failures are counted in Redis per (account, client) to lock, and
- * per account and per client to ask for a captcha.  Accounts are named in
- * Redis only by the HMAC blind index of the ID number, clients by an HMAC
- * of their address: no personal data in key names.
+ * The module checks what needs no data (each field's form, the card's
+ * Luhn digit, the passbook number entered twice), seals the account number
+ * (AEAD under the seal key, associated data "account_no") and hands
+ * everything to one PL/pgSQL function, bank_account_put() of
+ * sql/004_bank_account.sql, which in one transaction checks the
+ * Idempotency-Key, the permission, the window, step-up, the bank's rules
+ * and the version, and writes the account, the declaration, the audit row
+ * and the key's answer.  PostgreSQL sees the sealed number, its last 4
+ * digits and its first 8 (the BIN and product, to check against the
+ * bank's); never the whole number in plain text.
+ *
+ * The answers of the functions are JSON built by PostgreSQL: sent as they
+ * are, after escaping the characters that are unsafe in HTML (the
+ * module's own JSON writer escapes them too).
  */
 
 
 #include "ngx_http_csibiz_module.h"
 
-#include <csibiz_password.h>
-#include <csibiz_validate.h>
+#include <csibiz_bank.h>
 
 
-#define NGX_HTTP_CSIBIZ_LOGIN_WINDOW      900
-#define NGX_HTTP_CSIBIZ_LOGIN_LOCK_AFTER  5
-#define NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA     3
-#define NGX_HTTP_CSIBIZ_LOGIN_LOCK_BASE   900
-#define NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX    86400
-#define NGX_HTTP_CSIBIZ_LOGIN_MAX_FAILS   100
-#define NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS  5
+#define NGX_HTTP_CSIBIZ_BANK_KEY_MAX       128
+#define NGX_HTTP_CSIBIZ_BANK_SEAL_VERSION  1
+#define NGX_HTTP_CSIBIZ_BANK_AD            "account_no"
 
-#define NGX_HTTP_CSIBIZ_INDEX_HEX         (2 * CSIBIZ_HMACBYTES)
-#define NGX_HTTP_CSIBIZ_CLIENT_HEX        32
+/* bank_account_put()'s parameters */
+#define NGX_HTTP_CSIBIZ_P_USER        0
+#define NGX_HTTP_CSIBIZ_P_PERSON      1
+#define NGX_HTTP_CSIBIZ_P_KEY         2
+#define NGX_HTTP_CSIBIZ_P_HASH        3
+#define NGX_HTTP_CSIBIZ_P_NOW         4
+#define NGX_HTTP_CSIBIZ_P_REAUTH      5
+#define NGX_HTTP_CSIBIZ_P_IP          6
+#define NGX_HTTP_CSIBIZ_P_LANG        7
+#define NGX_HTTP_CSIBIZ_P_FIELDS      8
+#define NGX_HTTP_CSIBIZ_P_VERSION     9
+#define NGX_HTTP_CSIBIZ_P_PAYER       10
+#define NGX_HTTP_CSIBIZ_P_METHOD      11
+#define NGX_HTTP_CSIBIZ_P_BANK        12
+#define NGX_HTTP_CSIBIZ_P_DOC_TYPE    13
+#define NGX_HTTP_CSIBIZ_P_ACCOUNT     14
+#define NGX_HTTP_CSIBIZ_P_HEAD        15
+#define NGX_HTTP_CSIBIZ_P_LAST4       16
+#define NGX_HTTP_CSIBIZ_P_LEN         17
+#define NGX_HTTP_CSIBIZ_P_REL_NAME    18
+#define NGX_HTTP_CSIBIZ_P_REL_GENDER  19
+#define NGX_HTTP_CSIBIZ_P_REL_REL     20
+#define NGX_HTTP_CSIBIZ_P_REL_PHONE   21
+#define NGX_HTTP_CSIBIZ_P_REL_ADDR    22
+#define NGX_HTTP_CSIBIZ_P_REL_POST    23
+#define NGX_HTTP_CSIBIZ_P_N           24
 
 
 typedef struct {
-    ngx_http_csibiz_session_t     *session;
-
-    char                           id_number[CSIBIZ_ID_NUMBER_SIZE];
-    char                           phone[CSIBIZ_PHONE_SIZE];
-    char                           si_card[CSIBIZ_SOCIAL_CARD_SIZE];
-    csibiz_date_t                  birth;
-
-    ngx_str_t                      password;
-    ngx_str_t                      sms_code;
-    ngx_str_t                      agree_version;
-    ngx_str_t                      captcha_id;
-    ngx_str_t                      captcha_answer;
-
-    ngx_str_t                      index;       /* "\x" + hex, for SQL */
-    ngx_str_t                      account;     /* hex, for Redis keys */
-    ngx_str_t                      client;      /* hex, for Redis keys */
-    ngx_str_t                      client_ip;
-
-    ngx_int_t                      user_id;
-    ngx_int_t                      person_id;
-    ngx_str_t                      name;
-    ngx_str_t                      id_masked;
-    ngx_str_t                      user_phone;
-    ngx_str_t                      created;
-
-    char                           hash[CSIBIZ_PWHASH_STRBYTES];
-    ngx_uint_t                     have_hash;
-    int                            work_rc;
-} ngx_http_csibiz_account_ctx_t;
+    ngx_str_t                      params[NGX_HTTP_CSIBIZ_P_N];
+    char                           account[CSIBIZ_ACCOUNT_NO_SIZE];
+    size_t                         account_len;
+} ngx_http_csibiz_bank_ctx_t;
 
 
-static ngx_http_csibiz_account_ctx_t *ngx_http_csibiz_account_ctx(
-    ngx_http_request_t *r);
-static ngx_int_t ngx_http_csibiz_account_keys(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx);
-static ngx_int_t ngx_http_csibiz_account_copy(ngx_http_request_t *r,
+static ngx_int_t ngx_http_csibiz_banks_done(ngx_http_request_t *r,
+    void *data, ngx_int_t status, PGresult *res);
+static ngx_int_t ngx_http_csibiz_account_session(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s);
+static ngx_int_t ngx_http_csibiz_account_get(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s);
+static ngx_int_t ngx_http_csibiz_account_put(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s);
+static ngx_int_t ngx_http_csibiz_account_fields(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx);
+static void ngx_http_csibiz_account_number(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx);
+static void ngx_http_csibiz_account_relative(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx);
+static ngx_int_t ngx_http_csibiz_account_seal(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx);
+static ngx_int_t ngx_http_csibiz_account_hash(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx);
+static ngx_int_t ngx_http_csibiz_bank_required(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+static ngx_int_t ngx_http_csibiz_bank_enum(ngx_http_request_t *r,
+    const char *name, const char **values, ngx_str_t *out);
+static ngx_int_t ngx_http_csibiz_bank_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+static ngx_int_t ngx_http_csibiz_bank_copy(ngx_http_request_t *r,
     ngx_str_t *dst, const char *src, size_t len);
-static ngx_int_t ngx_http_csibiz_account_send_user(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx, ngx_uint_t status,
-    ngx_http_csibiz_session_t *s);
-
-static ngx_int_t ngx_http_csibiz_register_looked_up(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static ngx_int_t ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
-static void ngx_http_csibiz_register_hash(void *data);
-static ngx_int_t ngx_http_csibiz_register_hashed(ngx_http_request_t *r,
-    void *data);
-static ngx_int_t ngx_http_csibiz_register_inserted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-
-static ngx_int_t ngx_http_csibiz_login_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_login_captcha_checked(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
-static ngx_int_t ngx_http_csibiz_login_lookup(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx);
-static ngx_int_t ngx_http_csibiz_login_looked_up(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static void ngx_http_csibiz_login_verify(void *data);
-static ngx_int_t ngx_http_csibiz_login_verified(ngx_http_request_t *r,
-    void *data);
-static ngx_int_t ngx_http_csibiz_login_recorded(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static ngx_int_t ngx_http_csibiz_login_cleared(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_login_session_created(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_login_fail(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx);
-static ngx_int_t ngx_http_csibiz_login_fail_count(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static ngx_int_t ngx_http_csibiz_login_fail_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-
-static ngx_int_t ngx_http_csibiz_logout_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_logout_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_reauth_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_reauth_redis(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx, const char *cmd,
-    ngx_http_csibiz_redis_handler_pt done);
-static ngx_int_t ngx_http_csibiz_reauth_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_reauth_looked_up(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static ngx_int_t ngx_http_csibiz_reauth_verified(ngx_http_request_t *r,
-    void *data);
-static ngx_int_t ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_session_state(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
+static void ngx_http_csibiz_bank_common(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s, ngx_str_t *params);
+static ngx_int_t ngx_http_csibiz_bank_safe(ngx_http_request_t *r,
+    u_char *src, size_t len, ngx_str_t *dst);
 
 
-static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_lookup_stmt =
-    ngx_http_csibiz_pg_stmt("register_lookup",
-        "SELECT p.id, p.declared_phone, u.id IS NOT NULL,"
-        " (SELECT version FROM agreement WHERE published_at <= now()"
-        "  ORDER BY published_at DESC LIMIT 1)"
-        " FROM insured_person p"
-        " LEFT JOIN portal_user u ON u.insured_person_id = p.id"
-        " WHERE p.id_number_hmac = $1::bytea AND p.si_card_no = $2", 2);
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_banks_stmt =
+    ngx_http_csibiz_pg_stmt("banks", "SELECT banks_json($1)", 1);
 
-static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
-    ngx_http_csibiz_pg_stmt("register_insert",
-        "WITH u AS ("
-        " INSERT INTO portal_user (insured_person_id, phone, password_hash,"
-        "  agreement_version, agreed_at)"
-        " VALUES ($1, $2, $3, $4, now())"
-        " ON CONFLICT (insured_person_id) DO NOTHING"
-        " RETURNING id, created_at),"
-        " a AS ("
-        " INSERT INTO audit_log (actor_user_id, client_ip, action, detail)"
-        " SELECT id, $5::inet, 'account.register',"
-        "  jsonb_build_object('agreement_version', $4::text) FROM u)"
-        " SELECT u.id, to_char(u.created_at AT TIME ZONE 'Asia/Shanghai',"
-        "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'),"
-        "  p.name, p.id_number_masked"
-        " FROM u JOIN insured_person p ON p.id = $1", 5);
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_get_stmt =
+    ngx_http_csibiz_pg_stmt("account_get",
+        "SELECT status, code, body, false"
+        " FROM bank_account_get($1::bigint, $2::bigint, $3::timestamptz,"
+        " $4::boolean, $5::text)", 5);
 
-static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
-    ngx_http_csibiz_pg_stmt("login_lookup",
-        "SELECT u.id, u.password_hash, u.failed_logins, p.id, p.name,"
-        " p.id_number_masked, u.phone"
-        " FROM insured_person p"
-        " JOIN portal_user u ON u.insured_person_id = p.id"
-        " WHERE p.id_number_hmac = $1::bytea", 1);
-
-static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_ok_stmt =
-    ngx_http_csibiz_pg_stmt("login_ok",
-        "WITH u AS ("
-        " UPDATE portal_user SET failed_logins = 0, last_login_at = now()"
-        " WHERE id = $1 RETURNING id)"
-        " INSERT INTO audit_log (actor_user_id, client_ip, action)"
-        " SELECT id, $2::inet, 'account.login' FROM u", 2);
-
-static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_failed_stmt =
-    ngx_http_csibiz_pg_stmt("login_failed",
-        "WITH u AS ("
-        " UPDATE portal_user SET failed_logins = failed_logins + 1"
-        " WHERE id = $1 RETURNING id, failed_logins)"
-        " INSERT INTO audit_log (actor_user_id, client_ip, action, detail)"
-        " SELECT id, $2::inet, 'account.login_failed',"
-        "  jsonb_build_object('failures', failed_logins) FROM u", 2);
-
-static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reauth_lookup_stmt =
-    ngx_http_csibiz_pg_stmt("reauth_lookup",
-        "SELECT password_hash FROM portal_user WHERE id = $1", 1);
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_put_stmt =
+    ngx_http_csibiz_pg_stmt("account_put",
+        "SELECT status, code, body, replayed"
+        " FROM bank_account_put($1::bigint, $2::bigint, $3::text,"
+        " $4::bytea, $5::timestamptz, $6::boolean, $7::inet, $8::text,"
+        " $9::jsonb, $10::int, $11::text, $12::text, $13::text, $14::text,"
+        " $15::bytea, $16::text, $17::text, $18::int, $19::text, $20::text,"
+        " $21::text, $22::text, $23::text, $24::text)", 24);
 
 
-/*
- * One failed login, atomically: counts per (account, client), account and
- * client in a 15-minute window; the 5th failure of an (account, client)
- * locks that pair for 15 minutes, doubling with each lock of the last
- * 24 hours, at most 24 hours.  Returns the lock's seconds, or 0.
- */
+static const char  *ngx_http_csibiz_payers[] = { "self", "relative", NULL };
+static const char  *ngx_http_csibiz_methods[] = { "card", "passbook", NULL };
+static const char  *ngx_http_csibiz_genders[] = { "M", "F", NULL };
 
-static ngx_str_t  ngx_http_csibiz_login_fail_script = ngx_string(
-    "local w = tonumber(ARGV[1])\n"
-    "local n = redis.call('INCR', KEYS[1])\n"
-    "if n == 1 then redis.call('EXPIRE', KEYS[1], w) end\n"
-    "if redis.call('INCR', KEYS[2]) == 1 then"
-    " redis.call('EXPIRE', KEYS[2], w) end\n"
-    "if redis.call('INCR', KEYS[3]) == 1 then"
-    " redis.call('EXPIRE', KEYS[3], w) end\n"
-    "if n < tonumber(ARGV[2]) then return 0 end\n"
-    "local level = redis.call('INCR', KEYS[5])\n"
-    "redis.call('EXPIRE', KEYS[5], ARGV[4])\n"
-    "local t = math.min(tonumber(ARGV[3]) * 2 ^ (level - 1),"
-    " tonumber(ARGV[4]))\n"
-    "redis.call('SET', KEYS[4], 1, 'EX', t)\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "return t\n");
+/* the documents a bank account can be opened with */
+static const char  *ngx_http_csibiz_doc_types[] = {
+    "id_card", "household_register", "passport", "hk_macao_permit",
+    "taiwan_permit", "foreign_permanent_residence", NULL
+};
+
+static const char  *ngx_http_csibiz_relations[] = {
+    "father", "mother", "grandparent", "sibling", "guardian", "other", NULL
+};
 
 
-/*
- * One wrong step-up password: a session's holder gets 5 tries in 15
- * minutes, like a login from one client.  Returns the lock's seconds, or
- * 0.
- */
+/* GET /api/banks: no login needed */
 
-static ngx_str_t  ngx_http_csibiz_reauth_fail_script = ngx_string(
-    "local n = redis.call('INCR', KEYS[1])\n"
-    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-    "if n < tonumber(ARGV[2]) then return 0 end\n"
-    "return redis.call('TTL', KEYS[1])\n");
-
-
-static ngx_http_csibiz_account_ctx_t *
-ngx_http_csibiz_account_ctx(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_csibiz_banks_handler(ngx_http_request_t *r)
 {
-    ngx_http_csibiz_account_ctx_t  *ctx;
+    ngx_str_t               lang;
+    ngx_http_csibiz_ctx_t  *rctx;
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_account_ctx_t));
-    if (ctx == NULL) {
-        return NULL;
+    rctx = ngx_http_csibiz_get_ctx(r);
+
+    if (rctx && rctx->lang == CSIBIZ_LANG_EN) {
+        ngx_str_set(&lang, "en");
+
+    } else {
+        ngx_str_set(&lang, "zh");
     }
 
-    ctx->client_ip = r->connection->addr_text;
+    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_banks_stmt, &lang,
+                                 ngx_http_csibiz_banks_done, NULL)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    return ctx;
+    return NGX_DONE;
 }
 
 
-/* the blind index of the ID number and the HMAC of the client's address */
+static ngx_int_t
+ngx_http_csibiz_banks_done(ngx_http_request_t *r, void *data,
+    ngx_int_t status, PGresult *res)
+{
+    ngx_str_t  body;
+
+    if (status != NGX_HTTP_CSIBIZ_OK) {
+        return ngx_http_csibiz_fail_backend(r, status);
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
+    }
+
+    if (ngx_http_csibiz_bank_safe(r, (u_char *) PQgetvalue(res, 0, 0),
+                                  PQgetlength(res, 0, 0), &body)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body.data, body.len);
+}
+
+
+/* GET and PUT /api/account: a session is required, PUT needs CSRF too */
+
+ngx_int_t
+ngx_http_csibiz_account_handler(ngx_http_request_t *r)
+{
+    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_account_session,
+                                        1, 1);
+}
+
 
 static ngx_int_t
-ngx_http_csibiz_account_keys(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx)
+ngx_http_csibiz_account_session(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
-    u_char                       *p;
-    uint8_t                       mac[CSIBIZ_HMACBYTES];
+    if (r->method == NGX_HTTP_PUT) {
+        return ngx_http_csibiz_account_put(r, s);
+    }
+
+    return ngx_http_csibiz_account_get(r, s);
+}
+
+
+/* user, person, now, reauth, lang: what both functions take */
+
+static void
+ngx_http_csibiz_bank_common(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s, ngx_str_t *params)
+{
+    ngx_http_csibiz_ctx_t        *rctx;
     ngx_http_csibiz_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+    rctx = ngx_http_csibiz_get_ctx(r);
 
-    p = ngx_pnalloc(r->pool, 2 + NGX_HTTP_CSIBIZ_INDEX_HEX
-                             + NGX_HTTP_CSIBIZ_CLIENT_HEX);
+    /* NULL: PostgreSQL's own clock */
+    params[2] = cmcf->test_now;
+
+    if (ngx_time() - s->auth_at < NGX_HTTP_CSIBIZ_REAUTH_VALID) {
+        ngx_str_set(&params[3], "t");
+
+    } else {
+        ngx_str_set(&params[3], "f");
+    }
+
+    if (rctx && rctx->lang == CSIBIZ_LANG_EN) {
+        ngx_str_set(&params[4], "en");
+
+    } else {
+        ngx_str_set(&params[4], "zh");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_account_get(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
+{
+    ngx_str_t  params[5];
+
+    if (ngx_http_csibiz_bank_integer(r, &params[0], s->user_id) != NGX_OK
+        || ngx_http_csibiz_bank_integer(r, &params[1], s->person_id)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_csibiz_bank_common(r, s, params);
+
+    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_account_get_stmt,
+                                 params, ngx_http_csibiz_account_done, NULL)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_account_put(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
+{
+    size_t                       i;
+    u_char                      *p;
+    ngx_str_t                    key, common[5];
+    ngx_http_csibiz_ctx_t       *rctx;
+    ngx_http_csibiz_bank_ctx_t  *ctx;
+
+    /* the header first: without it a retry could write twice */
+
+    if (ngx_http_csibiz_bank_header(r, "Idempotency-Key", &key) != NGX_OK
+        || key.len == 0 || key.len > NGX_HTTP_CSIBIZ_BANK_KEY_MAX)
+    {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "idempotency_key_required");
+    }
+
+    for (i = 0; i < key.len; i++) {
+        if (key.data[i] < 0x21 || key.data[i] > 0x7e) {
+            return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                        "idempotency_key_required");
+        }
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_bank_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* ngx_pcalloc(): every parameter is NULL until set */
+
+    if (ngx_http_csibiz_account_fields(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the field errors found here go to PostgreSQL, which adds its own */
+
+    rctx = ngx_http_csibiz_get_ctx(r);
+    if (rctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, rctx->invalid_len + 2);
     if (p == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (csibiz_hmac(cmcf->index_key, ctx->id_number, CSIBIZ_ID_NUMBER_LEN,
-                    mac)
-        != 0)
+    ctx->params[NGX_HTTP_CSIBIZ_P_FIELDS].data = p;
+    ctx->params[NGX_HTTP_CSIBIZ_P_FIELDS].len =
+        ngx_sprintf(p, "{%*s}", rctx->invalid_len, rctx->invalid) - p;
+
+    if (ngx_http_csibiz_bank_integer(r, &ctx->params[NGX_HTTP_CSIBIZ_P_USER],
+                                     s->user_id)
+        != NGX_OK
+        || ngx_http_csibiz_bank_integer(r,
+                                        &ctx->params[NGX_HTTP_CSIBIZ_P_PERSON],
+                                        s->person_id)
+           != NGX_OK
+        || ngx_http_csibiz_account_seal(r, ctx) != NGX_OK
+        || ngx_http_csibiz_account_hash(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->params[NGX_HTTP_CSIBIZ_P_KEY] = key;
+
+    ngx_http_csibiz_bank_common(r, s, common);
+    ctx->params[NGX_HTTP_CSIBIZ_P_NOW] = common[2];
+    ctx->params[NGX_HTTP_CSIBIZ_P_REAUTH] = common[3];
+    ctx->params[NGX_HTTP_CSIBIZ_P_LANG] = common[4];
+
+    if (r->connection->sockaddr->sa_family != AF_UNIX) {
+        ctx->params[NGX_HTTP_CSIBIZ_P_IP] = r->connection->addr_text;
+    }
+
+    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_account_put_stmt,
+                                 ctx->params, ngx_http_csibiz_account_done,
+                                 ctx)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * (status, code, body, replayed): code NULL and the answer, or an error
+ * code of the catalogue and its extra members as a JSON object.  The
+ * queries' functions (ngx_http_csibiz_query.c) answer the same way.
+ */
+
+ngx_int_t
+ngx_http_csibiz_account_done(ngx_http_request_t *r, void *data,
+    ngx_int_t status, PGresult *res)
+{
+    ngx_int_t         code;
+    ngx_str_t         body, extra;
+    ngx_table_elt_t  *h;
+
+    if (status != NGX_HTTP_CSIBIZ_OK) {
+        return ngx_http_csibiz_fail_backend(r, status);
+    }
+
+    if (PQntuples(res) != 1 || PQnfields(res) != 4) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
+    }
+
+    code = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
+                    PQgetlength(res, 0, 0));
+
+    if (code < 200 || code > 599) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
+    }
+
+    ngx_str_null(&body);
+
+    if (!PQgetisnull(res, 0, 2)
+        && ngx_http_csibiz_bank_safe(r, (u_char *) PQgetvalue(res, 0, 2),
+                                     PQgetlength(res, 0, 2), &body)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!PQgetisnull(res, 0, 1)) {
+
+        /* the object's members, without its braces */
+
+        ngx_str_null(&extra);
+
+        if (body.len > 2 && body.data[0] == '{'
+            && body.data[body.len - 1] == '}')
+        {
+            extra.data = body.data + 1;
+            extra.len = body.len - 2;
+        }
+
+        return ngx_http_csibiz_fail_extra(r, code, PQgetvalue(res, 0, 1),
+                                          &extra);
+    }
+
+    if (body.len == 0) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
+    }
+
+    if (PQgetvalue(res, 0, 3)[0] == 't') {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Idempotency-Replayed");
+        ngx_str_set(&h->value, "true");
+    }
+
+    return ngx_http_csibiz_send_json(r, code, body.data, body.len);
+}
+
+
+/*
+ * Every field of the form, checked and normalized into ctx->params; the
+ * errors are recorded as field errors, all of them.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_account_fields(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx)
+{
+    size_t                        i;
+    ngx_str_t                     value;
+    long long                     version;
+    ngx_http_csibiz_ctx_t        *rctx;
+    const csibiz_json_field_t    *f;
+
+    (void) ngx_http_csibiz_bank_enum(r, "payer", ngx_http_csibiz_payers,
+                                     &ctx->params[NGX_HTTP_CSIBIZ_P_PAYER]);
+    (void) ngx_http_csibiz_bank_enum(r, "method", ngx_http_csibiz_methods,
+                                     &ctx->params[NGX_HTTP_CSIBIZ_P_METHOD]);
+
+    /* a bank code: upper-cased; one that can't be a code is unknown */
+
+    if (ngx_http_csibiz_bank_required(r, "bank", &value) == NGX_OK) {
+
+        for (i = 0; i < value.len; i++) {
+            if (!((value.data[i] >= 'A' && value.data[i] <= 'Z')
+                  || (value.data[i] >= 'a' && value.data[i] <= 'z')
+                  || (value.data[i] >= '0' && value.data[i] <= '9'
+                      && i > 0)
+                  || (value.data[i] == '_' && i > 0)))
+            {
+                break;
+            }
+        }
+
+        if (value.len < 2 || value.len > 16 || i < value.len) {
+            ngx_http_csibiz_field_invalid(r, "bank", "unknown");
+
+        } else {
+            if (ngx_http_csibiz_bank_copy(r,
+                                          &ctx->params[NGX_HTTP_CSIBIZ_P_BANK],
+                                          (const char *) value.data,
+                                          value.len)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            for (i = 0; i < value.len; i++) {
+                ctx->params[NGX_HTTP_CSIBIZ_P_BANK].data[i] =
+                    ngx_toupper(ctx->params[NGX_HTTP_CSIBIZ_P_BANK].data[i]);
+            }
+        }
+    }
+
+    (void) ngx_http_csibiz_bank_enum(r, "doc_type",
+                                     ngx_http_csibiz_doc_types,
+                                     &ctx->params[NGX_HTTP_CSIBIZ_P_DOC_TYPE]);
+
+    ngx_http_csibiz_account_number(r, ctx);
+
+    if (ctx->params[NGX_HTTP_CSIBIZ_P_PAYER].len == sizeof("relative") - 1) {
+        ngx_http_csibiz_account_relative(r, ctx);
+    }
+
+    /* the version the client read: a JSON integer */
+
+    rctx = ngx_http_csibiz_get_ctx(r);
+    f = csibiz_json_find(rctx->fields, rctx->nfields, "version");
+
+    if (f == NULL || f->type == CSIBIZ_JSON_NULL) {
+        ngx_http_csibiz_field_invalid(r, "version", "required");
+
+    } else if (csibiz_json_integer(f, &version) != 0
+               || version < 0 || version > NGX_MAX_INT32_VALUE)
+    {
+        ngx_http_csibiz_field_invalid(r, "version", "format");
+
+    } else if (ngx_http_csibiz_bank_integer(r,
+                   &ctx->params[NGX_HTTP_CSIBIZ_P_VERSION],
+                   (ngx_int_t) version)
+               != NGX_OK)
     {
         return NGX_ERROR;
     }
-
-    ctx->index.data = p;
-    *p++ = '\\';
-    *p++ = 'x';
-    p = ngx_hex_dump(p, mac, CSIBIZ_HMACBYTES);
-    ctx->index.len = p - ctx->index.data;
-
-    ctx->account.data = ctx->index.data + 2;
-    ctx->account.len = NGX_HTTP_CSIBIZ_INDEX_HEX;
-
-    if (csibiz_hmac_label(cmcf->session_key, "client",
-                          ctx->client_ip.data, ctx->client_ip.len, mac)
-        != 0)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->client.data = p;
-    p = ngx_hex_dump(p, mac, NGX_HTTP_CSIBIZ_CLIENT_HEX / 2);
-    ctx->client.len = p - ctx->client.data;
 
     return NGX_OK;
 }
 
 
+/*
+ * The account number by method: a card's 16 to 19 digits with a valid
+ * Luhn digit, a passbook's digits entered twice.  For a card the
+ * confirmation is optional, but must match when given.  ctx->account_len
+ * is set only when the number passed.
+ */
+
+static void
+ngx_http_csibiz_account_number(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx)
+{
+    size_t             n, again_len;
+    ngx_str_t          value, confirm;
+    ngx_int_t          rc, crc, passbook;
+    csibiz_acct_rc_t   arc;
+    char               again[CSIBIZ_ACCOUNT_NO_SIZE];
+
+    passbook = ctx->params[NGX_HTTP_CSIBIZ_P_METHOD].len
+               == sizeof("passbook") - 1;
+
+    ngx_str_null(&confirm);
+
+    rc = ngx_http_csibiz_bank_required(r, "account_no", &value);
+
+    if (passbook) {
+        crc = ngx_http_csibiz_bank_required(r, "account_no_confirm",
+                                             &confirm);
+
+    } else {
+        crc = ngx_http_csibiz_field(r, "account_no_confirm", &confirm);
+
+        if (crc == NGX_ERROR) {
+            ngx_http_csibiz_field_invalid(r, "account_no_confirm", "format");
+
+        } else if (crc == NGX_DECLINED || confirm.len == 0) {
+            /* none given: nothing to compare */
+            ngx_str_null(&confirm);
+            crc = NGX_OK;
+        }
+    }
+
+    if (rc != NGX_OK || ctx->params[NGX_HTTP_CSIBIZ_P_METHOD].len == 0) {
+        /* no number, or no method to judge it by */
+        return;
+    }
+
+    if (passbook) {
+        arc = csibiz_passbook_number_check((const char *) value.data,
+                                           value.len, ctx->account, &n);
+
+    } else {
+        arc = csibiz_card_number_check((const char *) value.data, value.len,
+                                       ctx->account, &n);
+    }
+
+    if (arc != CSIBIZ_ACCT_OK) {
+        ngx_http_csibiz_field_invalid(r, "account_no",
+                                      csibiz_acct_rc_name(arc));
+        return;
+    }
+
+    if (crc != NGX_OK) {
+        /* the confirmation's error is recorded already */
+        return;
+    }
+
+    if (confirm.data) {
+        if (passbook) {
+            arc = csibiz_passbook_number_check((const char *) confirm.data,
+                                               confirm.len, again,
+                                               &again_len);
+
+        } else {
+            arc = csibiz_card_number_check((const char *) confirm.data,
+                                           confirm.len, again, &again_len);
+        }
+
+        rc = (arc == CSIBIZ_ACCT_OK && again_len == n
+              && ngx_memcmp(again, ctx->account, n) == 0);
+
+        ngx_explicit_memzero(again, sizeof(again));
+
+        if (!rc) {
+            ngx_http_csibiz_field_invalid(r, "account_no_confirm",
+                                          "mismatch");
+            return;
+        }
+    }
+
+    ctx->account_len = n;
+}
+
+
+/* the relative's details: the account holder's, as the bank has them */
+
+static void
+ngx_http_csibiz_account_relative(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx)
+{
+    ngx_str_t          value;
+    csibiz_text_rc_t   trc;
+    char               phone[CSIBIZ_CONTACT_PHONE_SIZE], postcode[8];
+
+    if (ngx_http_csibiz_bank_required(r, "relative_name", &value)
+        == NGX_OK)
+    {
+        trc = csibiz_person_name_check((const char *) value.data, value.len);
+
+        if (trc != CSIBIZ_TEXT_OK) {
+            ngx_http_csibiz_field_invalid(r, "relative_name",
+                                          csibiz_text_rc_name(trc));
+
+        } else {
+            ctx->params[NGX_HTTP_CSIBIZ_P_REL_NAME] = value;
+        }
+    }
+
+    (void) ngx_http_csibiz_bank_enum(r, "relative_gender",
+                                     ngx_http_csibiz_genders,
+                                     &ctx->params[NGX_HTTP_CSIBIZ_P_REL_GENDER]);
+    (void) ngx_http_csibiz_bank_enum(r, "relative_relation",
+                                     ngx_http_csibiz_relations,
+                                     &ctx->params[NGX_HTTP_CSIBIZ_P_REL_REL]);
+
+    if (ngx_http_csibiz_bank_required(r, "relative_phone", &value)
+        == NGX_OK)
+    {
+        if (csibiz_contact_phone_normalize((const char *) value.data,
+                                           value.len, phone)
+            != 0)
+        {
+            ngx_http_csibiz_field_invalid(r, "relative_phone", "format");
+
+        } else {
+            (void) ngx_http_csibiz_bank_copy(r,
+                       &ctx->params[NGX_HTTP_CSIBIZ_P_REL_PHONE], phone,
+                       ngx_strlen(phone));
+        }
+    }
+
+    if (ngx_http_csibiz_bank_required(r, "relative_address", &value)
+        == NGX_OK)
+    {
+        trc = csibiz_address_check((const char *) value.data, value.len);
+
+        if (trc != CSIBIZ_TEXT_OK) {
+            ngx_http_csibiz_field_invalid(r, "relative_address",
+                                          csibiz_text_rc_name(trc));
+
+        } else {
+            ctx->params[NGX_HTTP_CSIBIZ_P_REL_ADDR] = value;
+        }
+    }
+
+    if (ngx_http_csibiz_bank_required(r, "relative_postcode", &value)
+        == NGX_OK)
+    {
+        if (csibiz_postcode_normalize((const char *) value.data, value.len,
+                                      postcode)
+            != 0)
+        {
+            ngx_http_csibiz_field_invalid(r, "relative_postcode", "format");
+
+        } else {
+            (void) ngx_http_csibiz_bank_copy(r,
+                       &ctx->params[NGX_HTTP_CSIBIZ_P_REL_POST], postcode,
+                       CSIBIZ_POSTCODE_LEN);
+        }
+    }
+}
+
+
+/*
+ * The sealed number ("\x" + hex, for bytea), its last 4 and first 8
+ * digits and its length; the plain number is wiped.  Nothing when the
+ * number was refused.
+ */
+
 static ngx_int_t
-ngx_http_csibiz_account_copy(ngx_http_request_t *r, ngx_str_t *dst,
+ngx_http_csibiz_account_seal(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx)
+{
+    u_char                       *p;
+    size_t                        n, written;
+    ngx_str_t                    *params;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+    uint8_t                       sealed[CSIBIZ_SEALED_LEN(
+                                      CSIBIZ_ACCOUNT_NO_SIZE)];
+
+    n = ctx->account_len;
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+    params = ctx->params;
+
+    if (csibiz_seal(cmcf->seal_key, NGX_HTTP_CSIBIZ_BANK_SEAL_VERSION,
+                    ctx->account, n, NGX_HTTP_CSIBIZ_BANK_AD,
+                    sizeof(NGX_HTTP_CSIBIZ_BANK_AD) - 1, sealed,
+                    sizeof(sealed), &written)
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 + 2 * written + 4 + CSIBIZ_ACCOUNT_HEAD_LEN
+                             + NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    params[NGX_HTTP_CSIBIZ_P_ACCOUNT].data = p;
+    *p++ = '\\';
+    *p++ = 'x';
+    p = ngx_hex_dump(p, sealed, written);
+    params[NGX_HTTP_CSIBIZ_P_ACCOUNT].len =
+        p - params[NGX_HTTP_CSIBIZ_P_ACCOUNT].data;
+
+    params[NGX_HTTP_CSIBIZ_P_LAST4].data = p;
+    p = ngx_cpymem(p, ctx->account + n - 4, 4);
+    params[NGX_HTTP_CSIBIZ_P_LAST4].len = 4;
+
+    params[NGX_HTTP_CSIBIZ_P_HEAD].data = p;
+    p = ngx_cpymem(p, ctx->account, CSIBIZ_ACCOUNT_HEAD_LEN);
+    params[NGX_HTTP_CSIBIZ_P_HEAD].len = CSIBIZ_ACCOUNT_HEAD_LEN;
+
+    params[NGX_HTTP_CSIBIZ_P_LEN].data = p;
+    params[NGX_HTTP_CSIBIZ_P_LEN].len = ngx_sprintf(p, "%uz", n) - p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The request's fingerprint for the Idempotency-Key: an HMAC of every
+ * normalized value (the account number in plain, then wiped), so that the
+ * key's answer is given only to the same request.  Keyed: the table must
+ * not let anyone test guesses of account numbers.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_account_hash(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx)
+{
+    u_char                       *buf, *p;
+    size_t                        len, i;
+    ngx_str_t                    *v;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+    uint8_t                       mac[CSIBIZ_HMACBYTES];
+
+    static ngx_uint_t  fields[] = {
+        NGX_HTTP_CSIBIZ_P_VERSION, NGX_HTTP_CSIBIZ_P_PAYER,
+        NGX_HTTP_CSIBIZ_P_METHOD, NGX_HTTP_CSIBIZ_P_BANK,
+        NGX_HTTP_CSIBIZ_P_DOC_TYPE, NGX_HTTP_CSIBIZ_P_REL_NAME,
+        NGX_HTTP_CSIBIZ_P_REL_GENDER, NGX_HTTP_CSIBIZ_P_REL_REL,
+        NGX_HTTP_CSIBIZ_P_REL_PHONE, NGX_HTTP_CSIBIZ_P_REL_ADDR,
+        NGX_HTTP_CSIBIZ_P_REL_POST, NGX_HTTP_CSIBIZ_P_FIELDS
+    };
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    len = ctx->account_len + 1;
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        len += ctx->params[fields[i]].len + 2;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* each value and a NUL; a missing one is "\1" */
+
+    p = ngx_cpymem(buf, ctx->account, ctx->account_len);
+    *p++ = '\0';
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        v = &ctx->params[fields[i]];
+
+        if (v->data == NULL) {
+            *p++ = '\1';
+
+        } else {
+            p = ngx_cpymem(p, v->data, v->len);
+        }
+
+        *p++ = '\0';
+    }
+
+    (void) csibiz_hmac_label(cmcf->index_key, "idempotency", buf, p - buf,
+                             mac);
+
+    ngx_explicit_memzero(buf, len);
+    ngx_explicit_memzero(ctx->account, sizeof(ctx->account));
+
+    p = ngx_pnalloc(r->pool, 2 + 2 * CSIBIZ_HMACBYTES);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->params[NGX_HTTP_CSIBIZ_P_HASH].data = p;
+    *p++ = '\\';
+    *p++ = 'x';
+    p = ngx_hex_dump(p, mac, CSIBIZ_HMACBYTES);
+    ctx->params[NGX_HTTP_CSIBIZ_P_HASH].len =
+        p - ctx->params[NGX_HTTP_CSIBIZ_P_HASH].data;
+
+    return NGX_OK;
+}
+
+
+/* a required field, trimmed: white space only is missing too */
+
+static ngx_int_t
+ngx_http_csibiz_bank_required(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    if (ngx_http_csibiz_field_required(r, name, value) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_csibiz_trim(value);
+
+    if (value->len == 0) {
+        ngx_http_csibiz_field_invalid(r, name, "required");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a required field that takes one of values: out is set to the static one */
+
+static ngx_int_t
+ngx_http_csibiz_bank_enum(ngx_http_request_t *r, const char *name,
+    const char **values, ngx_str_t *out)
+{
+    size_t      len;
+    ngx_str_t   value;
+    ngx_uint_t  i;
+
+    if (ngx_http_csibiz_bank_required(r, name, &value) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+
+    for (i = 0; values[i]; i++) {
+        len = ngx_strlen(values[i]);
+
+        if (value.len == len
+            && ngx_strncmp(value.data, values[i], len) == 0)
+        {
+            out->data = (u_char *) values[i];
+            out->len = len;
+            return NGX_OK;
+        }
+    }
+
+    ngx_http_csibiz_field_invalid(r, name, "unsupported");
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_bank_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            *value = h[i].value;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_bank_copy(ngx_http_request_t *r, ngx_str_t *dst,
     const char *src, size_t len)
 {
-    dst->data = ngx_pnalloc(r->pool, len);
+    dst->data = ngx_pnalloc(r->pool, len ? len : 1);
     if (dst->data == NULL) {
         return NGX_ERROR;
     }
@@ -305,1171 +941,135 @@ ngx_http_csibiz_account_copy(ngx_http_request_t *r, ngx_str_t *dst,
 }
 
 
-/* the account as a parent may see it: every personal field masked */
-
-static ngx_int_t
-ngx_http_csibiz_account_send_user(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx, ngx_uint_t status,
-    ngx_http_csibiz_session_t *s)
-{
-    u_char                       *body, *p;
-    size_t                        len;
-    ngx_http_csibiz_main_conf_t  *cmcf;
-    char                          name[256], phone[CSIBIZ_PHONE_SIZE];
-
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
-
-    if (csibiz_mask_name((const char *) ctx->name.data, ctx->name.len,
-                         name, sizeof(name))
-        != 0)
-    {
-        ngx_cpystrn((u_char *) name, (u_char *) "*", sizeof(name));
-    }
-
-    if (csibiz_mask_phone((const char *) ctx->user_phone.data,
-                          ctx->user_phone.len, phone, sizeof(phone))
-        != 0)
-    {
-        phone[0] = '\0';
-    }
-
-    len = sizeof("{\"csrf_token\":\"\",\"idle_timeout\":,"
-                 "\"user\":{\"name\":\"\",\"id_number\":\"\","
-                 "\"phone\":\"\",\"registered_at\":\"\"}}")
-          + (s ? s->csrf.len : 0) + NGX_TIME_T_LEN
-          + 6 * ngx_strlen(name) + ctx->id_masked.len + ngx_strlen(phone)
-          + ctx->created.len;
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body, "{", 1);
-
-    if (s) {
-        p = ngx_sprintf(p, "\"csrf_token\":\"%V\",\"idle_timeout\":%T,",
-                        &s->csrf, cmcf->session_idle_timeout);
-    }
-
-    p = ngx_cpymem(p, "\"user\":{\"name\":\"",
-                   sizeof("\"user\":{\"name\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) name, ngx_strlen(name));
-    p = ngx_sprintf(p, "\",\"id_number\":\"%V\",\"phone\":\"%s\"",
-                    &ctx->id_masked, phone);
-
-    if (ctx->created.len) {
-        p = ngx_sprintf(p, ",\"registered_at\":\"%V\"", &ctx->created);
-    }
-
-    p = ngx_cpymem(p, "}}", 2);
-
-    return ngx_http_csibiz_send_json(r, status, body, p - body);
-}
-
-
-/* POST /api/register */
-
 ngx_int_t
-ngx_http_csibiz_register_handler(ngx_http_request_t *r)
+ngx_http_csibiz_bank_integer(ngx_http_request_t *r, ngx_str_t *dst,
+    ngx_int_t n)
 {
-    ngx_str_t                       params[2];
-    csibiz_pw_rc_t                  pw;
-    csibiz_pw_context_t             pwctx;
-    ngx_http_csibiz_account_ctx_t  *ctx;
-
-    ctx = ngx_http_csibiz_account_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    dst->data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
     }
 
-    if (ngx_http_csibiz_identity_fields(r, ctx->id_number, ctx->si_card,
-                                        ctx->phone, &ctx->birth)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    dst->len = ngx_sprintf(dst->data, "%i", n) - dst->data;
 
-    if (ngx_http_csibiz_field_required(r, "sms_code", &ctx->sms_code)
-        == NGX_OK)
-    {
-        ngx_http_csibiz_trim(&ctx->sms_code);
-
-        if (ctx->sms_code.len != 6) {
-            ngx_http_csibiz_field_invalid(r, "sms_code", "format");
-        }
-    }
-
-    (void) ngx_http_csibiz_field_required(r, "agree_version",
-                                          &ctx->agree_version);
-
-    /* the password is judged against the child's data where it is valid */
-
-    if (ngx_http_csibiz_field_required(r, "password", &ctx->password)
-        != NGX_OK)
-    {
-        goto checked;
-    }
-
-    ngx_memzero(&pwctx, sizeof(csibiz_pw_context_t));
-
-    if (ctx->id_number[0]) {
-        pwctx.id_number = ctx->id_number;
-        pwctx.id_number_len = CSIBIZ_ID_NUMBER_LEN;
-        pwctx.birth = &ctx->birth;
-    }
-
-    if (ctx->phone[0]) {
-        pwctx.phone = ctx->phone;
-        pwctx.phone_len = CSIBIZ_PHONE_LEN;
-    }
-
-    pw = csibiz_password_check((const char *) ctx->password.data,
-                               ctx->password.len, &pwctx);
-
-    if (pw != CSIBIZ_PW_OK) {
-        ngx_http_csibiz_field_invalid(r, "password",
-                                      csibiz_password_rc_name(pw));
-    }
-
-checked:
-
-    if (ngx_http_csibiz_fields_invalid(r)) {
-        return ngx_http_csibiz_fail_invalid(r);
-    }
-
-    if (ngx_http_csibiz_account_keys(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    params[0] = ctx->index;
-    params[1].data = (u_char *) ctx->si_card;
-    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
-
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_lookup_stmt,
-                                 params, ngx_http_csibiz_register_looked_up,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    if (PQntuples(res) != 1) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "identity_mismatch");
-    }
-
-    if (PQgetisnull(res, 0, 1)
-        || ngx_strcmp(PQgetvalue(res, 0, 1), ctx->phone) != 0)
-    {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN,
-                                    "phone_not_declared");
-    }
-
-    if (PQgetvalue(res, 0, 2)[0] == 't') {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_CONFLICT,
-                                    "already_registered");
-    }
-
-    if (PQgetisnull(res, 0, 3)
-        || (size_t) PQgetlength(res, 0, 3) != ctx->agree_version.len
-        || ngx_strncmp(PQgetvalue(res, 0, 3), ctx->agree_version.data,
-                       ctx->agree_version.len) != 0)
-    {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "agreement_version");
-    }
-
-    ctx->person_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                              PQgetlength(res, 0, 0));
-
-    /*
-     * The password is hashed before the SMS code is used up: a full thread
-     * pool then answers 503 and the same code still works on a retry.
-     */
-
-    if (ngx_http_csibiz_thread_run(r, ngx_http_csibiz_register_hash,
-                                   ngx_http_csibiz_register_hashed, ctx)
-        != NGX_DONE)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return NGX_DONE;
-}
-
-
-/* in a thread of the pool */
-
-static void
-ngx_http_csibiz_register_hash(void *data)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    ctx->work_rc = csibiz_password_hash((const char *) ctx->password.data,
-                                        ctx->password.len, ctx->hash);
-
-    ngx_explicit_memzero(ctx->password.data, ctx->password.len);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *data)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    ngx_str_t  purpose, phone;
-
-    if (ctx->work_rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: password hashing failed");
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
-    }
-
-    ngx_str_set(&purpose, "register");
-    phone.data = (u_char *) ctx->phone;
-    phone.len = CSIBIZ_PHONE_LEN;
-
-    return ngx_http_csibiz_sms_check(r, &purpose, &phone, &ctx->sms_code,
-                                     ngx_http_csibiz_register_sms_checked,
-                                     ctx);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    u_char     *p;
-    ngx_str_t   params[5];
-
-    if (rc != NGX_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "sms_code_invalid");
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    params[0].data = p;
-    params[0].len = ngx_sprintf(p, "%i", ctx->person_id) - p;
-    params[1].data = (u_char *) ctx->phone;
-    params[1].len = CSIBIZ_PHONE_LEN;
-    params[2].data = (u_char *) ctx->hash;
-    params[2].len = ngx_strlen(ctx->hash);
-    params[3] = ctx->agree_version;
-    params[4] = ctx->client_ip;
-
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_insert_stmt,
-                                 params, ngx_http_csibiz_register_inserted,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    if (PQntuples(res) != 1) {
-        /* registered by a concurrent request meanwhile */
-        return ngx_http_csibiz_fail(r, NGX_HTTP_CONFLICT,
-                                    "already_registered");
-    }
-
-    ctx->user_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                            PQgetlength(res, 0, 0));
-
-    if (ngx_http_csibiz_account_copy(r, &ctx->created, PQgetvalue(res, 0, 1),
-                                     PQgetlength(res, 0, 1))
-        != NGX_OK
-        || ngx_http_csibiz_account_copy(r, &ctx->name, PQgetvalue(res, 0, 2),
-                                        PQgetlength(res, 0, 2))
-           != NGX_OK
-        || ngx_http_csibiz_account_copy(r, &ctx->id_masked,
-                                        PQgetvalue(res, 0, 3),
-                                        PQgetlength(res, 0, 3))
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->user_phone.data = (u_char *) ctx->phone;
-    ctx->user_phone.len = CSIBIZ_PHONE_LEN;
-
-    return ngx_http_csibiz_account_send_user(r, ctx, NGX_HTTP_CREATED, NULL);
-}
-
-
-/* POST /api/login */
-
-ngx_int_t
-ngx_http_csibiz_login_handler(ngx_http_request_t *r)
-{
-    u_char                         *p;
-    ngx_str_t                       id, argv[2];
-    ngx_http_csibiz_redis_op_t     *rop;
-    ngx_http_csibiz_account_ctx_t  *ctx;
-
-    ctx = ngx_http_csibiz_account_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_csibiz_field(r, "password", &ctx->password) != NGX_OK
-        || ctx->password.len == 0
-        || ctx->password.len > CSIBIZ_PASSWORD_MAX_BYTES)
-    {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED,
-                                    "bad_credentials");
-    }
-
-    /*
-     * A malformed ID number can't have an account: it gets the same answer
-     * as a wrong password, after the same work, from the same counters.
-     */
-
-    ngx_str_null(&id);
-
-    if (ngx_http_csibiz_field(r, "id_number", &id) == NGX_OK) {
-        ngx_http_csibiz_trim(&id);
-    }
-
-    if (id.data == NULL
-        || csibiz_id_number_normalize((const char *) id.data, id.len,
-                                      ctx->id_number)
-           != 0)
-    {
-        ngx_memset(ctx->id_number, '0', CSIBIZ_ID_NUMBER_LEN);
-        ctx->id_number[CSIBIZ_ID_NUMBER_LEN] = '\0';
-    }
-
-    (void) ngx_http_csibiz_field(r, "captcha_id", &ctx->captcha_id);
-    (void) ngx_http_csibiz_field(r, "captcha_answer", &ctx->captcha_answer);
-
-    if (ngx_http_csibiz_account_keys(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 3 * 128);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&argv[0], "TTL");
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:lock:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[1].len = p - argv[1].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&argv[0], "GET");
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V", &ctx->account);
-    argv[1].len = p - argv[1].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:ip:%V", &ctx->client);
-    argv[1].len = p - argv[1].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_counted, ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    ngx_int_t                     account, client;
-    ngx_uint_t                    captcha;
-    ngx_http_csibiz_main_conf_t  *cmcf;
-
-    if (status != NGX_HTTP_CSIBIZ_OK || n != 3) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
-        return ngx_http_csibiz_fail_retry_after(r,
-                                                NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[0]->integer);
-    }
-
-    account = (replies[1]->type == REDIS_REPLY_STRING)
-              ? ngx_atoi((u_char *) replies[1]->str, replies[1]->len) : 0;
-    client = (replies[2]->type == REDIS_REPLY_STRING)
-             ? ngx_atoi((u_char *) replies[2]->str, replies[2]->len) : 0;
-
-    captcha = account >= NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA
-              || client >= NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA;
-
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
-
-    if (!captcha || !cmcf->captcha) {
-        return ngx_http_csibiz_login_lookup(r, ctx);
-    }
-
-    if (ctx->captcha_id.len == 0 || ctx->captcha_answer.len == 0) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "captcha_required");
-    }
-
-    return ngx_http_csibiz_captcha_check(r, &ctx->captcha_id,
-                                         &ctx->captcha_answer,
-                                         ngx_http_csibiz_login_captcha_checked,
-                                         ctx);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_captcha_checked(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
-{
-    if (rc != NGX_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "captcha_invalid");
-    }
-
-    return ngx_http_csibiz_login_lookup(r, data);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_lookup(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx)
-{
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_lookup_stmt,
-                                 &ctx->index,
-                                 ngx_http_csibiz_login_looked_up, ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_looked_up(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    if (PQntuples(res) == 1) {
-
-        if (ngx_atoi((u_char *) PQgetvalue(res, 0, 2),
-                     PQgetlength(res, 0, 2))
-            >= NGX_HTTP_CSIBIZ_LOGIN_MAX_FAILS)
-        {
-            return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN,
-                                        "reset_required");
-        }
-
-        if ((size_t) PQgetlength(res, 0, 1) >= sizeof(ctx->hash)) {
-            return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                        "internal");
-        }
-
-        ngx_cpystrn((u_char *) ctx->hash, (u_char *) PQgetvalue(res, 0, 1),
-                    sizeof(ctx->hash));
-        ctx->have_hash = 1;
-
-        ctx->user_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                                PQgetlength(res, 0, 0));
-        ctx->person_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 3),
-                                  PQgetlength(res, 0, 3));
-
-        if (ngx_http_csibiz_account_copy(r, &ctx->name,
-                                         PQgetvalue(res, 0, 4),
-                                         PQgetlength(res, 0, 4))
-            != NGX_OK
-            || ngx_http_csibiz_account_copy(r, &ctx->id_masked,
-                                            PQgetvalue(res, 0, 5),
-                                            PQgetlength(res, 0, 5))
-               != NGX_OK
-            || ngx_http_csibiz_account_copy(r, &ctx->user_phone,
-                                            PQgetvalue(res, 0, 6),
-                                            PQgetlength(res, 0, 6))
-               != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (ngx_http_csibiz_thread_run(r, ngx_http_csibiz_login_verify,
-                                   ngx_http_csibiz_login_verified, ctx)
-        != NGX_DONE)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return NGX_DONE;
+    return NGX_OK;
 }
 
 
 /*
- * In a thread of the pool.  An unknown account costs the same hashing as
- * a known one, so that timing does not tell which IDs have accounts.
- */
-
-static void
-ngx_http_csibiz_login_verify(void *data)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (ctx->have_hash) {
-        ctx->work_rc = csibiz_password_verify(ctx->hash,
-                                              (const char *) ctx->password.data,
-                                              ctx->password.len);
-
-    } else {
-        (void) csibiz_password_verify_dummy((const char *) ctx->password.data,
-                                            ctx->password.len);
-        ctx->work_rc = -1;
-    }
-
-    ngx_explicit_memzero(ctx->password.data, ctx->password.len);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_verified(ngx_http_request_t *r, void *data)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    u_char     *p;
-    ngx_str_t   params[2];
-
-    if (ctx->work_rc != 0) {
-        return ngx_http_csibiz_login_fail(r, ctx);
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    params[0].data = p;
-    params[0].len = ngx_sprintf(p, "%i", ctx->user_id) - p;
-    params[1] = ctx->client_ip;
-
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_ok_stmt, params,
-                                 ngx_http_csibiz_login_recorded, ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_recorded(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    u_char                      *p;
-    ngx_str_t                    argv[4];
-    ngx_http_csibiz_redis_op_t  *rop;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    /*
-     * A success forgets this pair's failures and lock history, and the
-     * account's failures (its owner has proved who they are); not the
-     * client's, which may be guessing at other accounts.
-     */
-
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 3 * 128);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&argv[0], "DEL");
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[1].len = p - argv[1].data;
-    argv[2].data = p;
-    p = ngx_sprintf(p, "csibiz:login:level:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[2].len = p - argv[2].data;
-    argv[3].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V", &ctx->account);
-    argv[3].len = p - argv[3].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 4, argv) != NGX_OK
-        || ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_cleared, ctx)
-           != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_cleared(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    ngx_http_csibiz_ctx_t  *rctx;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    /* the account is needed again when the session is written */
-    rctx = ngx_http_csibiz_get_ctx(r);
-    rctx->data = ctx;
-
-    return ngx_http_csibiz_session_create(
-               r, ctx->user_id, ctx->person_id,
-               ngx_http_csibiz_login_session_created);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_session_created(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    ngx_http_csibiz_ctx_t  *rctx;
-
-    rctx = ngx_http_csibiz_get_ctx(r);
-
-    return ngx_http_csibiz_account_send_user(r, rctx->data, NGX_HTTP_OK, s);
-}
-
-
-/*
- * A failed login: the account's count of consecutive failures (when there
- * is an account), then the Redis counters, then the answer.  In sequence:
- * the answer must be the request's last operation.
+ * JSON text from PostgreSQL made safe inside HTML as the module's own
+ * escaper makes it: '<', '>', '&', U+2028 and U+2029 as \u escapes.  In
+ * JSON they can only be inside strings, where the escape means the same.
  */
 
 static ngx_int_t
-ngx_http_csibiz_login_fail(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx)
+ngx_http_csibiz_bank_safe(ngx_http_request_t *r, u_char *src, size_t len,
+    ngx_str_t *dst)
 {
-    u_char     *p;
-    ngx_str_t   params[2];
+    u_char  *p, *last;
 
-    if (!ctx->have_hash) {
-        return ngx_http_csibiz_login_fail_count(r, ctx, NGX_HTTP_CSIBIZ_OK,
-                                                NULL);
+    dst->data = ngx_pnalloc(r->pool, 6 * len + 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    p = dst->data;
+    last = src + len;
 
-    params[0].data = p;
-    params[0].len = ngx_sprintf(p, "%i", ctx->user_id) - p;
-    params[1] = ctx->client_ip;
+    while (src < last) {
 
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_failed_stmt,
-                                 params, ngx_http_csibiz_login_fail_count,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+        switch (*src) {
 
-    return NGX_DONE;
-}
+        case '<':
+            p = ngx_cpymem(p, "\\u003c", 6);
+            src++;
+            continue;
 
+        case '>':
+            p = ngx_cpymem(p, "\\u003e", 6);
+            src++;
+            continue;
 
-static ngx_int_t
-ngx_http_csibiz_login_fail_count(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
+        case '&':
+            p = ngx_cpymem(p, "\\u0026", 6);
+            src++;
+            continue;
 
-    u_char                      *p;
-    ngx_str_t                    argv[12];
-    ngx_http_csibiz_redis_op_t  *rop;
+        case 0xe2:
+            if (last - src >= 3 && src[1] == 0x80
+                && (src[2] == 0xa8 || src[2] == 0xa9))
+            {
+                p = ngx_sprintf(p, "\\u%s",
+                                src[2] == 0xa8 ? "2028" : "2029");
+                src += 3;
+                continue;
+            }
 
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 5 * 128 + 4 * NGX_INT_T_LEN);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_login_fail_script;
-    ngx_str_set(&argv[2], "5");
-
-    argv[3].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[3].len = p - argv[3].data;
-    argv[4].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V", &ctx->account);
-    argv[4].len = p - argv[4].data;
-    argv[5].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:ip:%V", &ctx->client);
-    argv[5].len = p - argv[5].data;
-    argv[6].data = p;
-    p = ngx_sprintf(p, "csibiz:login:lock:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[6].len = p - argv[6].data;
-    argv[7].data = p;
-    p = ngx_sprintf(p, "csibiz:login:level:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[7].len = p - argv[7].data;
-
-    argv[8].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_WINDOW);
-    argv[8].len = p - argv[8].data;
-    argv[9].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_LOCK_AFTER);
-    argv[9].len = p - argv[9].data;
-    argv[10].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_LOCK_BASE);
-    argv[10].len = p - argv[10].data;
-    argv[11].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX);
-    argv[11].len = p - argv[11].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 12, argv) != NGX_OK
-        || ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_fail_counted,
-                                      ctx)
-           != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_fail_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    /* a wrong password, whether or not its count could be kept */
-    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: login failure script: %s", replies[0]->str);
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
-        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED);
-
-        return ngx_http_csibiz_fail_retry_after(r,
-                                                NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[0]->integer);
-    }
-
-    return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials");
-}
-
-
-/* POST /api/logout */
-
-ngx_int_t
-ngx_http_csibiz_logout_handler(ngx_http_request_t *r)
-{
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_logout_session,
-                                        1, 0);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_logout_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    return ngx_http_csibiz_session_destroy(r, s,
-                                           ngx_http_csibiz_logout_done);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_logout_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    static u_char  body[] = "{\"logged_out\":true}";
-
-    return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body, sizeof(body) - 1);
-}
-
-
-/* POST /api/reauth: the password again, for step-up */
-
-ngx_int_t
-ngx_http_csibiz_reauth_handler(ngx_http_request_t *r)
-{
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_reauth_session,
-                                        1, 1);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    ngx_http_csibiz_account_ctx_t  *ctx;
-
-    ctx = ngx_http_csibiz_account_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->session = s;
-    ctx->user_id = s->user_id;
-
-    if (ngx_http_csibiz_field(r, "password", &ctx->password) != NGX_OK
-        || ctx->password.len == 0
-        || ctx->password.len > CSIBIZ_PASSWORD_MAX_BYTES)
-    {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED,
-                                    "bad_credentials");
-    }
-
-    return ngx_http_csibiz_reauth_redis(r, ctx, "TTL",
-                                        ngx_http_csibiz_reauth_counted);
-}
-
-
-/* one command on the session holder's failure counter */
-
-static ngx_int_t
-ngx_http_csibiz_reauth_redis(ngx_http_request_t *r,
-    ngx_http_csibiz_account_ctx_t *ctx, const char *cmd,
-    ngx_http_csibiz_redis_handler_pt done)
-{
-    u_char                      *p;
-    ngx_str_t                    argv[6];
-    ngx_uint_t                   argc;
-    ngx_http_csibiz_redis_op_t  *rop;
-
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 64 + 3 * NGX_INT_T_LEN);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    argv[0].data = (u_char *) cmd;
-    argv[0].len = ngx_strlen(cmd);
-
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:reauth:fail:%i", ctx->user_id);
-    argv[1].len = p - argv[1].data;
-
-    argc = 2;
-
-    if (ngx_strcmp(cmd, "EVAL") == 0) {
-        argv[3] = argv[1];
-        argv[1] = ngx_http_csibiz_reauth_fail_script;
-        ngx_str_set(&argv[2], "1");
-        argv[4].data = p;
-        p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_WINDOW);
-        argv[4].len = p - argv[4].data;
-        argv[5].data = p;
-        p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS);
-        argv[5].len = p - argv[5].data;
-        argc = 6;
-
-    } else if (ngx_strcmp(cmd, "TTL") == 0) {
-        /* the count and how long it lasts, in one round trip */
-        ngx_str_set(&argv[0], "GET");
-
-        if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
         }
 
-        ngx_str_set(&argv[0], "TTL");
+        *p++ = *src++;
     }
 
-    if (ngx_http_csibiz_redis_append(rop, argc, argv) != NGX_OK
-        || ngx_http_csibiz_redis_send(rop, done, ctx) != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    dst->len = p - dst->data;
 
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    u_char     *p;
-    ngx_str_t   param;
-
-    if (status != NGX_HTTP_CSIBIZ_OK || n != 2) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_STRING
-        && ngx_atoi((u_char *) replies[0]->str, replies[0]->len)
-           >= NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS
-        && replies[1]->type == REDIS_REPLY_INTEGER
-        && replies[1]->integer > 0)
-    {
-        return ngx_http_csibiz_fail_retry_after(r,
-                                                NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[1]->integer);
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    param.data = p;
-    param.len = ngx_sprintf(p, "%i", ctx->user_id) - p;
-
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_reauth_lookup_stmt,
-                                 &param, ngx_http_csibiz_reauth_looked_up,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_looked_up(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    if (PQntuples(res) == 1
-        && (size_t) PQgetlength(res, 0, 0) < sizeof(ctx->hash))
-    {
-        ngx_cpystrn((u_char *) ctx->hash, (u_char *) PQgetvalue(res, 0, 0),
-                    sizeof(ctx->hash));
-        ctx->have_hash = 1;
-    }
-
-    if (ngx_http_csibiz_thread_run(r, ngx_http_csibiz_login_verify,
-                                   ngx_http_csibiz_reauth_verified, ctx)
-        != NGX_DONE)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_verified(ngx_http_request_t *r, void *data)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (ctx->work_rc != 0) {
-        return ngx_http_csibiz_reauth_redis(
-                   r, ctx, "EVAL", ngx_http_csibiz_reauth_fail_counted);
-    }
-
-    return ngx_http_csibiz_reauth_redis(r, ctx, "DEL",
-                                        ngx_http_csibiz_reauth_cleared);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    /* a wrong password, whether or not its count could be kept */
-    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
-
-    if (status != NGX_HTTP_CSIBIZ_OK
-        || replies[0]->type == REDIS_REPLY_ERROR)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
-        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED);
-
-        return ngx_http_csibiz_fail_retry_after(r,
-                                                NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[0]->integer);
-    }
-
-    return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials");
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    ngx_http_csibiz_account_ctx_t *ctx = data;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return ngx_http_csibiz_session_reauth(r, ctx->session,
-                                          ngx_http_csibiz_reauth_done);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    u_char  *body;
-    size_t   len;
-
-    body = ngx_pnalloc(r->pool, sizeof("{\"reauth\":true,\"valid_for\":}")
-                                + NGX_INT_T_LEN);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = ngx_sprintf(body, "{\"reauth\":true,\"valid_for\":%d}",
-                      NGX_HTTP_CSIBIZ_REAUTH_VALID)
-          - body;
-
-    return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body, len);
+    return NGX_OK;
 }
 
 
 /*
- * GET /api/session: whether logged in and how long until the idle
- * timeout, without extending it (a page may poll it); POST extends it
- * ("stay logged in") and needs the CSRF token.
+ * csibiz_test_now "2026-09-25 23:59:00+08";  -- for tests only: the time
+ * the window and the debit month are judged at, instead of PostgreSQL's
+ * clock.  Checked here for its form; PostgreSQL reads it as timestamptz.
  */
 
-ngx_int_t
-ngx_http_csibiz_session_handler(ngx_http_request_t *r)
+char *
+ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    if (r->method == NGX_HTTP_POST) {
-        return ngx_http_csibiz_session_load(r, ngx_http_csibiz_session_state,
-                                            1, 1);
+    ngx_http_csibiz_main_conf_t *cmcf = conf;
+
+    u_char      *s;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    static const char  form[] = "dddd-dd-dd dd:dd";
+
+    if (cmcf->test_now.data) {
+        return "is duplicate";
     }
 
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_session_state,
-                                        0, 0);
-}
+    value = cf->args->elts;
+    s = value[1].data;
 
-
-static ngx_int_t
-ngx_http_csibiz_session_state(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    u_char                       *body, *p;
-    ngx_http_csibiz_main_conf_t  *cmcf;
-
-    static u_char  out[] = "{\"logged_in\":false}";
-
-    if (!s->valid) {
-        return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, out,
-                                         sizeof(out) - 1);
+    if (value[1].len < sizeof(form) - 1 || value[1].len > 40) {
+        goto invalid;
     }
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
-
-    body = ngx_pnalloc(r->pool, sizeof("{\"logged_in\":true,\"expires_in\":,"
-                                       "\"idle_timeout\":,\"csrf_token\":\"\","
-                                       "\"reauth_valid_for\":}")
-                                + 3 * NGX_TIME_T_LEN + s->csrf.len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    for (i = 0; i < sizeof(form) - 1; i++) {
+        if (form[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != form[i]) {
+            goto invalid;
+        }
     }
 
-    p = ngx_sprintf(body, "{\"logged_in\":true,\"expires_in\":%T,"
-                    "\"idle_timeout\":%T,\"csrf_token\":\"%V\","
-                    "\"reauth_valid_for\":%T}",
-                    s->idle_left, cmcf->session_idle_timeout, &s->csrf,
-                    ngx_max(0, s->auth_at + NGX_HTTP_CSIBIZ_REAUTH_VALID
-                               - ngx_time()));
+    for ( /* void */ ; i < value[1].len; i++) {
+        if (ngx_strchr("0123456789:.+- ", s[i]) == NULL) {
+            goto invalid;
+        }
+    }
 
-    return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body, p - body);
+    cmcf->test_now = value[1];
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "csibiz_test_now \"%V\": the declaration window "
+                       "ignores the clock; for tests only", &value[1]);
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid csibiz_test_now \"%V\": "
+                       "\"YYYY-MM-DD HH:MM[:SS][+HH]\" expected", &value[1]);
+
+    return NGX_CONF_ERROR;
 }
