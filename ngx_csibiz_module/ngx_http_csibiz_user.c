@@ -13,6 +13,14 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_redis.h"
+#include "ngx_http_csibiz_postgres.h"
+#include "ngx_http_csibiz_thread.h"
+#include "ngx_http_csibiz_session.h"
+#include "ngx_http_csibiz_proof.h"
+#include "ngx_http_csibiz_status.h"
 
 #include <csibiz_password.h>
 #include <csibiz_validate.h>
@@ -26,9 +34,13 @@
 #define NGX_HTTP_CSIBIZ_LOGIN_MAX_FAILS   100
 #define NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS  5
 
-#define NGX_HTTP_CSIBIZ_INDEX_HEX         (2 * CSIBIZ_HMACBYTES)
-#define NGX_HTTP_CSIBIZ_CLIENT_HEX        32
+#define NGX_HTTP_CSIBIZ_CLIENT_BYTES      16
 
+/* EVAL, the script, its number of keys, 5 keys and 4 arguments at most */
+#define NGX_HTTP_CSIBIZ_SCRIPT_ARGS       12
+
+
+/* the state of one user-account flow, from its handler to its answer */
 
 typedef struct {
     ngx_http_csibiz_session_t     *session;
@@ -45,9 +57,14 @@ typedef struct {
     ngx_str_t                      captcha_answer;
 
     ngx_str_t                      index;       /* "\x" + hex, for SQL */
-    ngx_str_t                      account;     /* hex, for Redis keys */
-    ngx_str_t                      client;      /* hex, for Redis keys */
     ngx_str_t                      client_ip;
+
+    /* the Redis keys of the login counters; reauth's is fail_account */
+    ngx_str_t                      fail_pair;
+    ngx_str_t                      fail_account;
+    ngx_str_t                      fail_client;
+    ngx_str_t                      lock;
+    ngx_str_t                      level;
 
     ngx_int_t                      user_id;
     ngx_int_t                      person_id;
@@ -59,76 +76,74 @@ typedef struct {
     char                           hash[CSIBIZ_PWHASH_STRBYTES];
     ngx_uint_t                     have_hash;
     int                            work_rc;
-} ngx_http_csibiz_user_ctx_t;
+} ngx_http_csibiz_user_t;
 
 
-static ngx_http_csibiz_user_ctx_t *ngx_http_csibiz_user_ctx(
+static ngx_http_csibiz_user_t *ngx_http_csibiz_user_flow(
     ngx_http_request_t *r);
-static ngx_int_t ngx_http_csibiz_user_keys(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx);
-static ngx_int_t ngx_http_csibiz_user_copy(ngx_http_request_t *r,
-    ngx_str_t *dst, const char *src, size_t len);
+static ngx_int_t ngx_http_csibiz_user_index(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u);
+static ngx_int_t ngx_http_csibiz_user_password(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u);
+static ngx_int_t ngx_http_csibiz_user_hash(ngx_http_csibiz_user_t *u,
+    PGresult *res, int column);
+static ngx_int_t ngx_http_csibiz_user_int(PGresult *res, int column);
+static void ngx_http_csibiz_user_verify(void *flow);
+static ngx_int_t ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u, ngx_str_t *script, ngx_str_t *keys,
+    ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs);
+static ngx_int_t ngx_http_csibiz_user_failed(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx, ngx_uint_t status,
+    ngx_http_csibiz_user_t *u, ngx_uint_t status,
     ngx_http_csibiz_session_t *s);
 
 static ngx_int_t ngx_http_csibiz_register_looked_up(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static ngx_int_t ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
-static void ngx_http_csibiz_register_hash(void *data);
+    void *flow, ngx_http_csibiz_result_t *res);
+static void ngx_http_csibiz_register_hash(void *flow);
 static ngx_int_t ngx_http_csibiz_register_hashed(ngx_http_request_t *r,
-    void *data);
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_register_inserted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
+    void *flow, ngx_http_csibiz_result_t *res);
 
+static ngx_int_t ngx_http_csibiz_login_keys(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u);
 static ngx_int_t ngx_http_csibiz_login_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_captcha_checked(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_lookup(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx);
+    ngx_http_csibiz_user_t *u);
 static ngx_int_t ngx_http_csibiz_login_looked_up(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static void ngx_http_csibiz_login_verify(void *data);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_verified(ngx_http_request_t *r,
-    void *data);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_recorded(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_cleared(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_session_created(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_login_fail(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx);
-static ngx_int_t ngx_http_csibiz_login_fail_count(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static ngx_int_t ngx_http_csibiz_login_fail_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_login_fail_recorded(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_login_count_failure(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u);
 
-static ngx_int_t ngx_http_csibiz_logout_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
 static ngx_int_t ngx_http_csibiz_logout_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_reauth_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_reauth_redis(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx, const char *cmd,
-    ngx_http_csibiz_redis_handler_pt done);
+    void *flow, ngx_http_csibiz_result_t *res);
+
 static ngx_int_t ngx_http_csibiz_reauth_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_reauth_looked_up(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_reauth_verified(ngx_http_request_t *r,
-    void *data);
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_session_state(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
+    void *flow, ngx_http_csibiz_result_t *res);
 
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_lookup_stmt =
@@ -225,84 +240,185 @@ static ngx_str_t  ngx_http_csibiz_reauth_fail_script = ngx_string(
     "return redis.call('TTL', KEYS[1])\n");
 
 
-static ngx_http_csibiz_user_ctx_t *
-ngx_http_csibiz_user_ctx(ngx_http_request_t *r)
-{
-    ngx_http_csibiz_user_ctx_t  *ctx;
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_user_ctx_t));
-    if (ctx == NULL) {
+static ngx_http_csibiz_user_t *
+ngx_http_csibiz_user_flow(ngx_http_request_t *r)
+{
+    ngx_http_csibiz_user_t  *u;
+
+    u = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_user_t));
+    if (u == NULL) {
         return NULL;
     }
 
-    ctx->client_ip = r->connection->addr_text;
+    u->client_ip = r->connection->addr_text;
 
-    return ctx;
+    return u;
 }
 
 
-/* the blind index of the ID number and the HMAC of the client's address */
+/* the blind index of the ID number, as a bytea literal */
 
 static ngx_int_t
-ngx_http_csibiz_user_keys(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx)
+ngx_http_csibiz_user_index(ngx_http_request_t *r, ngx_http_csibiz_user_t *u)
 {
-    u_char                       *p;
     uint8_t                       mac[CSIBIZ_HMACBYTES];
     ngx_http_csibiz_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    p = ngx_pnalloc(r->pool, 2 + NGX_HTTP_CSIBIZ_INDEX_HEX
-                             + NGX_HTTP_CSIBIZ_CLIENT_HEX);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (csibiz_hmac(cmcf->index_key, ctx->id_number, CSIBIZ_ID_NUMBER_LEN,
-                    mac)
+    if (csibiz_hmac(cmcf->index_key, u->id_number, CSIBIZ_ID_NUMBER_LEN, mac)
         != 0)
     {
         return NGX_ERROR;
     }
 
-    ctx->index.data = p;
-    *p++ = '\\';
-    *p++ = 'x';
-    p = ngx_hex_dump(p, mac, CSIBIZ_HMACBYTES);
-    ctx->index.len = p - ctx->index.data;
+    return ngx_http_csibiz_hex(r, &u->index, "\\x", mac, CSIBIZ_HMACBYTES);
+}
 
-    ctx->account.data = ctx->index.data + 2;
-    ctx->account.len = NGX_HTTP_CSIBIZ_INDEX_HEX;
 
-    if (csibiz_hmac_label(cmcf->session_key, "client",
-                          ctx->client_ip.data, ctx->client_ip.len, mac)
-        != 0)
+/* NGX_OK, or NGX_DECLINED: no password could be right */
+
+static ngx_int_t
+ngx_http_csibiz_user_password(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u)
+{
+    if (ngx_http_csibiz_field(r, "password", &u->password) != NGX_OK
+        || u->password.len == 0
+        || u->password.len > CSIBIZ_PASSWORD_MAX_BYTES)
     {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the stored hash to verify against; NGX_ERROR if it cannot be one */
+
+static ngx_int_t
+ngx_http_csibiz_user_hash(ngx_http_csibiz_user_t *u, PGresult *res,
+    int column)
+{
+    if ((size_t) PQgetlength(res, 0, column) >= sizeof(u->hash)) {
         return NGX_ERROR;
     }
 
-    ctx->client.data = p;
-    p = ngx_hex_dump(p, mac, NGX_HTTP_CSIBIZ_CLIENT_HEX / 2);
-    ctx->client.len = p - ctx->client.data;
+    ngx_cpystrn((u_char *) u->hash, (u_char *) PQgetvalue(res, 0, column),
+                sizeof(u->hash));
+    u->have_hash = 1;
 
     return NGX_OK;
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_user_copy(ngx_http_request_t *r, ngx_str_t *dst,
-    const char *src, size_t len)
+ngx_http_csibiz_user_int(PGresult *res, int column)
 {
-    dst->data = ngx_pnalloc(r->pool, len);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
+    return ngx_atoi((u_char *) PQgetvalue(res, 0, column),
+                    PQgetlength(res, 0, column));
+}
+
+
+/*
+ * In a thread of the pool.  An unknown account costs the same hashing as
+ * a known one, so that timing does not tell which IDs have accounts.
+ */
+
+static void
+ngx_http_csibiz_user_verify(void *flow)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    if (u->have_hash) {
+        u->work_rc = csibiz_password_verify(u->hash,
+                                            (const char *) u->password.data,
+                                            u->password.len);
+
+    } else {
+        (void) csibiz_password_verify_dummy((const char *) u->password.data,
+                                            u->password.len);
+        u->work_rc = -1;
     }
 
-    ngx_memcpy(dst->data, src, len);
-    dst->len = len;
+    ngx_explicit_memzero(u->password.data, u->password.len);
+}
 
-    return NGX_OK;
+
+/*
+ * A wrong password: EVAL script with its keys and integer arguments, then
+ * the answer (user_failed).  The script returns the lock's seconds, or 0.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u, ngx_str_t *script, ngx_str_t *keys,
+    ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs)
+{
+    ngx_str_t                    argv[NGX_HTTP_CSIBIZ_SCRIPT_ARGS];
+    ngx_uint_t                   i, argc;
+    ngx_http_csibiz_redis_op_t  *rop;
+
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = *script;
+
+    if (ngx_http_csibiz_integer(r, &argv[2], nkeys) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argc = 3;
+
+    for (i = 0; i < nkeys; i++) {
+        argv[argc++] = keys[i];
+    }
+
+    for (i = 0; i < nargs; i++) {
+        if (ngx_http_csibiz_integer(r, &argv[argc++], args[i]) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    /* a wrong password, whether or not its count can be kept */
+    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
+
+    rop = ngx_http_csibiz_redis_create(r);
+    ngx_http_csibiz_redis_append(rop, argc, argv);
+
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_user_failed, u);
+}
+
+
+/* a wrong password, counted by a failure script: locked, or 401 */
+
+static ngx_int_t
+ngx_http_csibiz_user_failed(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    ngx_int_t    locked;
+    redisReply  *reply;
+
+    reply = res->replies[0];
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: %s failure script: %s",
+                      u->session ? "reauth" : "login", reply->str);
+        return ngx_http_csibiz_send_unavailable(r);
+    }
+
+    locked = ngx_http_csibiz_redis_integer(reply);
+
+    if (locked > 0) {
+        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED);
+
+        return ngx_http_csibiz_fail_retry_after(r,
+                                                NGX_HTTP_TOO_MANY_REQUESTS,
+                                                "locked", locked);
+    }
+
+    return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials");
 }
 
 
@@ -310,7 +426,7 @@ ngx_http_csibiz_user_copy(ngx_http_request_t *r, ngx_str_t *dst,
 
 static ngx_int_t
 ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx, ngx_uint_t status,
+    ngx_http_csibiz_user_t *u, ngx_uint_t status,
     ngx_http_csibiz_session_t *s)
 {
     u_char                       *body, *p;
@@ -320,15 +436,15 @@ ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    if (csibiz_mask_name((const char *) ctx->name.data, ctx->name.len,
+    if (csibiz_mask_name((const char *) u->name.data, u->name.len,
                          name, sizeof(name))
         != 0)
     {
         ngx_cpystrn((u_char *) name, (u_char *) "*", sizeof(name));
     }
 
-    if (csibiz_mask_phone((const char *) ctx->user_phone.data,
-                          ctx->user_phone.len, phone, sizeof(phone))
+    if (csibiz_mask_phone((const char *) u->user_phone.data,
+                          u->user_phone.len, phone, sizeof(phone))
         != 0)
     {
         phone[0] = '\0';
@@ -338,8 +454,8 @@ ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
                  "\"user\":{\"name\":\"\",\"id_number\":\"\","
                  "\"phone\":\"\",\"registered_at\":\"\"}}")
           + (s ? s->csrf.len : 0) + NGX_TIME_T_LEN
-          + 6 * ngx_strlen(name) + ctx->id_masked.len + ngx_strlen(phone)
-          + ctx->created.len;
+          + 6 * ngx_strlen(name) + u->id_masked.len + ngx_strlen(phone)
+          + u->created.len;
 
     body = ngx_pnalloc(r->pool, len);
     if (body == NULL) {
@@ -357,10 +473,10 @@ ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
                    sizeof("\"user\":{\"name\":\"") - 1);
     p = (u_char *) ngx_escape_json(p, (u_char *) name, ngx_strlen(name));
     p = ngx_sprintf(p, "\",\"id_number\":\"%V\",\"phone\":\"%s\"",
-                    &ctx->id_masked, phone);
+                    &u->id_masked, phone);
 
-    if (ctx->created.len) {
-        p = ngx_sprintf(p, ",\"registered_at\":\"%V\"", &ctx->created);
+    if (u->created.len) {
+        p = ngx_sprintf(p, ",\"registered_at\":\"%V\"", &u->created);
     }
 
     p = ngx_cpymem(p, "}}", 2);
@@ -369,44 +485,49 @@ ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
 }
 
 
-/* POST /api/register */
+/*
+ * POST /api/register: fields → lookup (identity, declared phone, not yet
+ * registered, current agreement) → hash (thread) → SMS code → insert →
+ * the account
+ */
 
 ngx_int_t
-ngx_http_csibiz_register_handler(ngx_http_request_t *r)
+ngx_http_csibiz_register_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
-    ngx_str_t                       params[2];
-    csibiz_pw_rc_t                  pw;
-    csibiz_pw_context_t             pwctx;
-    ngx_http_csibiz_user_ctx_t  *ctx;
+    ngx_str_t                params[2];
+    csibiz_pw_rc_t           pw;
+    csibiz_pw_context_t      pwctx;
+    ngx_http_csibiz_user_t  *u;
 
-    ctx = ngx_http_csibiz_user_ctx(r);
-    if (ctx == NULL) {
+    u = ngx_http_csibiz_user_flow(r);
+    if (u == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_identity_fields(r, ctx->id_number, ctx->si_card,
-                                        ctx->phone, &ctx->birth)
+    if (ngx_http_csibiz_identity_fields(r, u->id_number, u->si_card,
+                                        u->phone, &u->birth)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_field_required(r, "sms_code", &ctx->sms_code)
+    if (ngx_http_csibiz_field_required(r, "sms_code", &u->sms_code)
         == NGX_OK)
     {
-        ngx_http_csibiz_trim(&ctx->sms_code);
+        ngx_http_csibiz_trim(&u->sms_code);
 
-        if (ctx->sms_code.len != 6) {
+        if (u->sms_code.len != 6) {
             ngx_http_csibiz_field_invalid(r, "sms_code", "format");
         }
     }
 
     (void) ngx_http_csibiz_field_required(r, "agree_version",
-                                          &ctx->agree_version);
+                                          &u->agree_version);
 
     /* the password is judged against the child's data where it is valid */
 
-    if (ngx_http_csibiz_field_required(r, "password", &ctx->password)
+    if (ngx_http_csibiz_field_required(r, "password", &u->password)
         != NGX_OK)
     {
         goto checked;
@@ -414,19 +535,19 @@ ngx_http_csibiz_register_handler(ngx_http_request_t *r)
 
     ngx_memzero(&pwctx, sizeof(csibiz_pw_context_t));
 
-    if (ctx->id_number[0]) {
-        pwctx.id_number = ctx->id_number;
+    if (u->id_number[0]) {
+        pwctx.id_number = u->id_number;
         pwctx.id_number_len = CSIBIZ_ID_NUMBER_LEN;
-        pwctx.birth = &ctx->birth;
+        pwctx.birth = &u->birth;
     }
 
-    if (ctx->phone[0]) {
-        pwctx.phone = ctx->phone;
+    if (u->phone[0]) {
+        pwctx.phone = u->phone;
         pwctx.phone_len = CSIBIZ_PHONE_LEN;
     }
 
-    pw = csibiz_password_check((const char *) ctx->password.data,
-                               ctx->password.len, &pwctx);
+    pw = csibiz_password_check((const char *) u->password.data,
+                               u->password.len, &pwctx);
 
     if (pw != CSIBIZ_PW_OK) {
         ngx_http_csibiz_field_invalid(r, "password",
@@ -439,103 +560,91 @@ checked:
         return ngx_http_csibiz_fail_invalid(r);
     }
 
-    if (ngx_http_csibiz_user_keys(r, ctx) != NGX_OK) {
+    if (ngx_http_csibiz_user_index(r, u) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    params[0] = ctx->index;
-    params[1].data = (u_char *) ctx->si_card;
+    params[0] = u->index;
+    params[1].data = (u_char *) u->si_card;
     params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
 
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_lookup_stmt,
-                                 params, ngx_http_csibiz_register_looked_up,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_lookup_stmt,
+                                    params,
+                                    ngx_http_csibiz_register_looked_up, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
+    PGresult  *pg;
 
-    if (PQntuples(res) != 1) {
+    pg = res->res;
+
+    if (PQntuples(pg) != 1) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "identity_mismatch");
     }
 
-    if (PQgetisnull(res, 0, 1)
-        || ngx_strcmp(PQgetvalue(res, 0, 1), ctx->phone) != 0)
+    if (PQgetisnull(pg, 0, 1)
+        || ngx_strcmp(PQgetvalue(pg, 0, 1), u->phone) != 0)
     {
         return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN,
                                     "phone_not_declared");
     }
 
-    if (PQgetvalue(res, 0, 2)[0] == 't') {
+    if (PQgetvalue(pg, 0, 2)[0] == 't') {
         return ngx_http_csibiz_fail(r, NGX_HTTP_CONFLICT,
                                     "already_registered");
     }
 
-    if (PQgetisnull(res, 0, 3)
-        || (size_t) PQgetlength(res, 0, 3) != ctx->agree_version.len
-        || ngx_strncmp(PQgetvalue(res, 0, 3), ctx->agree_version.data,
-                       ctx->agree_version.len) != 0)
+    if (PQgetisnull(pg, 0, 3)
+        || (size_t) PQgetlength(pg, 0, 3) != u->agree_version.len
+        || ngx_strncmp(PQgetvalue(pg, 0, 3), u->agree_version.data,
+                       u->agree_version.len) != 0)
     {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "agreement_version");
     }
 
-    ctx->person_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                              PQgetlength(res, 0, 0));
+    u->person_id = ngx_http_csibiz_user_int(pg, 0);
 
     /*
      * The password is hashed before the SMS code is used up: a full thread
      * pool then answers 503 and the same code still works on a retry.
      */
 
-    if (ngx_http_csibiz_thread_run(r, ngx_http_csibiz_register_hash,
-                                   ngx_http_csibiz_register_hashed, ctx)
-        != NGX_DONE)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_thread_run(r, ngx_http_csibiz_register_hash,
+                                      ngx_http_csibiz_register_hashed, u);
 }
 
 
 /* in a thread of the pool */
 
 static void
-ngx_http_csibiz_register_hash(void *data)
+ngx_http_csibiz_register_hash(void *flow)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    ctx->work_rc = csibiz_password_hash((const char *) ctx->password.data,
-                                        ctx->password.len, ctx->hash);
+    u->work_rc = csibiz_password_hash((const char *) u->password.data,
+                                      u->password.len, u->hash);
 
-    ngx_explicit_memzero(ctx->password.data, ctx->password.len);
+    ngx_explicit_memzero(u->password.data, u->password.len);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *data)
+ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
     ngx_str_t  purpose, phone;
 
-    if (ctx->work_rc != 0) {
+    if (u->work_rc != 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "csibiz: password hashing failed");
         return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -543,114 +652,92 @@ ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *data)
     }
 
     ngx_str_set(&purpose, "register");
-    phone.data = (u_char *) ctx->phone;
+    phone.data = (u_char *) u->phone;
     phone.len = CSIBIZ_PHONE_LEN;
 
-    return ngx_http_csibiz_sms_check(r, &purpose, &phone, &ctx->sms_code,
-                                     ngx_http_csibiz_register_sms_checked,
-                                     ctx);
+    return ngx_http_csibiz_sms_check(r, &purpose, &phone, &u->sms_code,
+                                     ngx_http_csibiz_register_sms_checked, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
+ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    u_char     *p;
-    ngx_str_t   params[5];
+    ngx_str_t  params[5];
 
-    if (rc != NGX_OK) {
+    if (res->rc != NGX_OK) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "sms_code_invalid");
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
+    if (ngx_http_csibiz_integer(r, &params[0], u->person_id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    params[0].data = p;
-    params[0].len = ngx_sprintf(p, "%i", ctx->person_id) - p;
-    params[1].data = (u_char *) ctx->phone;
+    params[1].data = (u_char *) u->phone;
     params[1].len = CSIBIZ_PHONE_LEN;
-    params[2].data = (u_char *) ctx->hash;
-    params[2].len = ngx_strlen(ctx->hash);
-    params[3] = ctx->agree_version;
-    params[4] = ctx->client_ip;
+    params[2].data = (u_char *) u->hash;
+    params[2].len = ngx_strlen(u->hash);
+    params[3] = u->agree_version;
+    params[4] = u->client_ip;
 
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_insert_stmt,
-                                 params, ngx_http_csibiz_register_inserted,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_insert_stmt,
+                                    params,
+                                    ngx_http_csibiz_register_inserted, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res->res) != 1) {
         /* registered by a concurrent request meanwhile */
         return ngx_http_csibiz_fail(r, NGX_HTTP_CONFLICT,
                                     "already_registered");
     }
 
-    ctx->user_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                            PQgetlength(res, 0, 0));
+    u->user_id = ngx_http_csibiz_user_int(res->res, 0);
 
-    if (ngx_http_csibiz_user_copy(r, &ctx->created, PQgetvalue(res, 0, 1),
-                                     PQgetlength(res, 0, 1))
-        != NGX_OK
-        || ngx_http_csibiz_user_copy(r, &ctx->name, PQgetvalue(res, 0, 2),
-                                        PQgetlength(res, 0, 2))
-           != NGX_OK
-        || ngx_http_csibiz_user_copy(r, &ctx->id_masked,
-                                        PQgetvalue(res, 0, 3),
-                                        PQgetlength(res, 0, 3))
-           != NGX_OK)
+    if (ngx_http_csibiz_pg_copy(r, res->res, 1, &u->created) != NGX_OK
+        || ngx_http_csibiz_pg_copy(r, res->res, 2, &u->name) != NGX_OK
+        || ngx_http_csibiz_pg_copy(r, res->res, 3, &u->id_masked) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->user_phone.data = (u_char *) ctx->phone;
-    ctx->user_phone.len = CSIBIZ_PHONE_LEN;
+    u->user_phone.data = (u_char *) u->phone;
+    u->user_phone.len = CSIBIZ_PHONE_LEN;
 
-    return ngx_http_csibiz_user_send_user(r, ctx, NGX_HTTP_CREATED, NULL);
+    return ngx_http_csibiz_user_send_user(r, u, NGX_HTTP_CREATED, NULL);
 }
 
 
-/* POST /api/login */
+/*
+ * POST /api/login: counters (locked? captcha?) → captcha (if asked) →
+ * lookup → verify (thread) → record → clear counters → session → the
+ * account; a wrong password: record → count (may lock) → 401 or 429
+ */
 
 ngx_int_t
-ngx_http_csibiz_login_handler(ngx_http_request_t *r)
+ngx_http_csibiz_login_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
-    u_char                         *p;
-    ngx_str_t                       id, argv[2];
-    ngx_http_csibiz_redis_op_t     *rop;
-    ngx_http_csibiz_user_ctx_t  *ctx;
+    ngx_str_t                    id, argv[2];
+    ngx_http_csibiz_user_t      *u;
+    ngx_http_csibiz_redis_op_t  *rop;
 
-    ctx = ngx_http_csibiz_user_ctx(r);
-    if (ctx == NULL) {
+    u = ngx_http_csibiz_user_flow(r);
+    if (u == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_field(r, "password", &ctx->password) != NGX_OK
-        || ctx->password.len == 0
-        || ctx->password.len > CSIBIZ_PASSWORD_MAX_BYTES)
-    {
+    if (ngx_http_csibiz_user_password(r, u) != NGX_OK) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED,
                                     "bad_credentials");
     }
@@ -668,272 +755,232 @@ ngx_http_csibiz_login_handler(ngx_http_request_t *r)
 
     if (id.data == NULL
         || csibiz_id_number_normalize((const char *) id.data, id.len,
-                                      ctx->id_number)
+                                      u->id_number)
            != 0)
     {
-        ngx_memset(ctx->id_number, '0', CSIBIZ_ID_NUMBER_LEN);
-        ctx->id_number[CSIBIZ_ID_NUMBER_LEN] = '\0';
+        ngx_memset(u->id_number, '0', CSIBIZ_ID_NUMBER_LEN);
+        u->id_number[CSIBIZ_ID_NUMBER_LEN] = '\0';
     }
 
-    (void) ngx_http_csibiz_field(r, "captcha_id", &ctx->captcha_id);
-    (void) ngx_http_csibiz_field(r, "captcha_answer", &ctx->captcha_answer);
+    (void) ngx_http_csibiz_field(r, "captcha_id", &u->captcha_id);
+    (void) ngx_http_csibiz_field(r, "captcha_answer", &u->captcha_answer);
 
-    if (ngx_http_csibiz_user_keys(r, ctx) != NGX_OK) {
+    if (ngx_http_csibiz_user_index(r, u) != NGX_OK
+        || ngx_http_csibiz_login_keys(r, u) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 3 * 128);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     ngx_str_set(&argv[0], "TTL");
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:lock:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[1].len = p - argv[1].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    argv[1] = u->lock;
+    ngx_http_csibiz_redis_append(rop, 2, argv);
 
     ngx_str_set(&argv[0], "GET");
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V", &ctx->account);
-    argv[1].len = p - argv[1].data;
+    argv[1] = u->fail_account;
+    ngx_http_csibiz_redis_append(rop, 2, argv);
 
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    argv[1] = u->fail_client;
+    ngx_http_csibiz_redis_append(rop, 2, argv);
 
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:ip:%V", &ctx->client);
-    argv[1].len = p - argv[1].data;
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_counted, u);
+}
 
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
-    if (ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_counted, ctx)
-        != NGX_DONE)
+/* the counters' keys: the account by its blind index, the client by HMAC */
+
+static ngx_int_t
+ngx_http_csibiz_login_keys(ngx_http_request_t *r, ngx_http_csibiz_user_t *u)
+{
+    ngx_str_t                     account, client;
+    uint8_t                       mac[CSIBIZ_HMACBYTES];
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    if (csibiz_hmac_label(cmcf->session_key, "client",
+                          u->client_ip.data, u->client_ip.len, mac)
+        != 0
+        || ngx_http_csibiz_hex(r, &client, "", mac,
+                               NGX_HTTP_CSIBIZ_CLIENT_BYTES)
+           != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
-    return NGX_DONE;
+    /* the index without its "\x" */
+    account.data = u->index.data + 2;
+    account.len = u->index.len - 2;
+
+    if (ngx_http_csibiz_sprintf(r, &u->fail_pair, "csibiz:login:fail:%V:%V",
+                                &account, &client)
+        != NGX_OK
+        || ngx_http_csibiz_sprintf(r, &u->fail_account,
+                                   "csibiz:login:fail:%V", &account)
+           != NGX_OK
+        || ngx_http_csibiz_sprintf(r, &u->fail_client,
+                                   "csibiz:login:fail:ip:%V", &client)
+           != NGX_OK
+        || ngx_http_csibiz_sprintf(r, &u->lock, "csibiz:login:lock:%V:%V",
+                                   &account, &client)
+           != NGX_OK
+        || ngx_http_csibiz_sprintf(r, &u->level,
+                                   "csibiz:login:level:%V:%V",
+                                   &account, &client)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_login_counted(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_int_t                     account, client;
-    ngx_uint_t                    captcha;
+    ngx_int_t                     locked, account, client;
     ngx_http_csibiz_main_conf_t  *cmcf;
 
-    if (status != NGX_HTTP_CSIBIZ_OK || n != 3) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
+    locked = ngx_http_csibiz_redis_integer(res->replies[0]);
 
-    if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
+    if (locked > 0) {
         return ngx_http_csibiz_fail_retry_after(r,
                                                 NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[0]->integer);
+                                                "locked", locked);
     }
 
-    account = (replies[1]->type == REDIS_REPLY_STRING)
-              ? ngx_atoi((u_char *) replies[1]->str, replies[1]->len) : 0;
-    client = (replies[2]->type == REDIS_REPLY_STRING)
-             ? ngx_atoi((u_char *) replies[2]->str, replies[2]->len) : 0;
-
-    captcha = account >= NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA
-              || client >= NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA;
+    account = ngx_http_csibiz_redis_integer(res->replies[1]);
+    client = ngx_http_csibiz_redis_integer(res->replies[2]);
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    if (!captcha || !cmcf->captcha) {
-        return ngx_http_csibiz_login_lookup(r, ctx);
+    if (!cmcf->captcha
+        || (account < NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA
+            && client < NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA))
+    {
+        return ngx_http_csibiz_login_lookup(r, u);
     }
 
-    if (ctx->captcha_id.len == 0 || ctx->captcha_answer.len == 0) {
+    if (u->captcha_id.len == 0 || u->captcha_answer.len == 0) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "captcha_required");
     }
 
-    return ngx_http_csibiz_captcha_check(r, &ctx->captcha_id,
-                                         &ctx->captcha_answer,
+    return ngx_http_csibiz_captcha_check(r, &u->captcha_id,
+                                         &u->captcha_answer,
                                          ngx_http_csibiz_login_captcha_checked,
-                                         ctx);
+                                         u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_captcha_checked(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
+ngx_http_csibiz_login_captcha_checked(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    if (rc != NGX_OK) {
+    if (res->rc != NGX_OK) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "captcha_invalid");
     }
 
-    return ngx_http_csibiz_login_lookup(r, data);
+    return ngx_http_csibiz_login_lookup(r, flow);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_lookup(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx)
+ngx_http_csibiz_login_lookup(ngx_http_request_t *r, ngx_http_csibiz_user_t *u)
 {
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_lookup_stmt,
-                                 &ctx->index,
-                                 ngx_http_csibiz_login_looked_up, ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_lookup_stmt,
+                                    &u->index,
+                                    ngx_http_csibiz_login_looked_up, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_looked_up(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_login_looked_up(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
+    PGresult  *pg;
 
-    if (PQntuples(res) == 1) {
+    pg = res->res;
 
-        if (ngx_atoi((u_char *) PQgetvalue(res, 0, 2),
-                     PQgetlength(res, 0, 2))
+    if (PQntuples(pg) == 1) {
+
+        if (ngx_http_csibiz_user_int(pg, 2)
             >= NGX_HTTP_CSIBIZ_LOGIN_MAX_FAILS)
         {
             return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN,
                                         "reset_required");
         }
 
-        if ((size_t) PQgetlength(res, 0, 1) >= sizeof(ctx->hash)) {
+        if (ngx_http_csibiz_user_hash(u, pg, 1) != NGX_OK) {
             return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                         "internal");
         }
 
-        ngx_cpystrn((u_char *) ctx->hash, (u_char *) PQgetvalue(res, 0, 1),
-                    sizeof(ctx->hash));
-        ctx->have_hash = 1;
+        u->user_id = ngx_http_csibiz_user_int(pg, 0);
+        u->person_id = ngx_http_csibiz_user_int(pg, 3);
 
-        ctx->user_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                                PQgetlength(res, 0, 0));
-        ctx->person_id = ngx_atoi((u_char *) PQgetvalue(res, 0, 3),
-                                  PQgetlength(res, 0, 3));
-
-        if (ngx_http_csibiz_user_copy(r, &ctx->name,
-                                         PQgetvalue(res, 0, 4),
-                                         PQgetlength(res, 0, 4))
-            != NGX_OK
-            || ngx_http_csibiz_user_copy(r, &ctx->id_masked,
-                                            PQgetvalue(res, 0, 5),
-                                            PQgetlength(res, 0, 5))
-               != NGX_OK
-            || ngx_http_csibiz_user_copy(r, &ctx->user_phone,
-                                            PQgetvalue(res, 0, 6),
-                                            PQgetlength(res, 0, 6))
-               != NGX_OK)
+        if (ngx_http_csibiz_pg_copy(r, pg, 4, &u->name) != NGX_OK
+            || ngx_http_csibiz_pg_copy(r, pg, 5, &u->id_masked) != NGX_OK
+            || ngx_http_csibiz_pg_copy(r, pg, 6, &u->user_phone) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    if (ngx_http_csibiz_thread_run(r, ngx_http_csibiz_login_verify,
-                                   ngx_http_csibiz_login_verified, ctx)
-        != NGX_DONE)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return NGX_DONE;
-}
-
-
-/*
- * In a thread of the pool.  An unknown account costs the same hashing as
- * a known one, so that timing does not tell which IDs have accounts.
- */
-
-static void
-ngx_http_csibiz_login_verify(void *data)
-{
-    ngx_http_csibiz_user_ctx_t *ctx = data;
-
-    if (ctx->have_hash) {
-        ctx->work_rc = csibiz_password_verify(ctx->hash,
-                                              (const char *) ctx->password.data,
-                                              ctx->password.len);
-
-    } else {
-        (void) csibiz_password_verify_dummy((const char *) ctx->password.data,
-                                            ctx->password.len);
-        ctx->work_rc = -1;
-    }
-
-    ngx_explicit_memzero(ctx->password.data, ctx->password.len);
+    return ngx_http_csibiz_thread_run(r, ngx_http_csibiz_user_verify,
+                                      ngx_http_csibiz_login_verified, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_verified(ngx_http_request_t *r, void *data)
+ngx_http_csibiz_login_verified(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    u_char     *p;
-    ngx_str_t   params[2];
+    ngx_str_t  params[2];
 
-    if (ctx->work_rc != 0) {
-        return ngx_http_csibiz_login_fail(r, ctx);
+    if (u->work_rc != 0 && !u->have_hash) {
+        return ngx_http_csibiz_login_count_failure(r, u);
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
+    if (ngx_http_csibiz_integer(r, &params[0], u->user_id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    params[0].data = p;
-    params[0].len = ngx_sprintf(p, "%i", ctx->user_id) - p;
-    params[1] = ctx->client_ip;
+    params[1] = u->client_ip;
 
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_ok_stmt, params,
-                                 ngx_http_csibiz_login_recorded, ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (u->work_rc != 0) {
+        /* the account's count of consecutive failures first */
+        return ngx_http_csibiz_pg_query(r,
+                                        &ngx_http_csibiz_login_failed_stmt,
+                                        params,
+                                        ngx_http_csibiz_login_fail_recorded,
+                                        u);
     }
 
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_ok_stmt,
+                                    params, ngx_http_csibiz_login_recorded,
+                                    u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_recorded(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_login_recorded(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    u_char                      *p;
     ngx_str_t                    argv[4];
     ngx_http_csibiz_redis_op_t  *rop;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
 
     /*
      * A success forgets this pair's failures and lock history, and the
@@ -941,231 +988,88 @@ ngx_http_csibiz_login_recorded(ngx_http_request_t *r, void *data,
      * client's, which may be guessing at other accounts.
      */
 
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 3 * 128);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     ngx_str_set(&argv[0], "DEL");
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[1].len = p - argv[1].data;
-    argv[2].data = p;
-    p = ngx_sprintf(p, "csibiz:login:level:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[2].len = p - argv[2].data;
-    argv[3].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V", &ctx->account);
-    argv[3].len = p - argv[3].data;
+    argv[1] = u->fail_pair;
+    argv[2] = u->level;
+    argv[3] = u->fail_account;
 
-    if (ngx_http_csibiz_redis_append(rop, 4, argv) != NGX_OK
-        || ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_cleared, ctx)
-           != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    rop = ngx_http_csibiz_redis_create(r);
+    ngx_http_csibiz_redis_append(rop, 4, argv);
 
-    return NGX_DONE;
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_cleared, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_cleared(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_login_cleared(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
-
-    ngx_http_csibiz_ctx_t  *rctx;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    /* the account is needed again when the session is written */
-    rctx = ngx_http_csibiz_get_ctx(r);
-    rctx->data = ctx;
+    ngx_http_csibiz_user_t  *u = flow;
 
     return ngx_http_csibiz_session_create(
-               r, ctx->user_id, ctx->person_id,
-               ngx_http_csibiz_login_session_created);
+               r, u->user_id, u->person_id,
+               ngx_http_csibiz_login_session_created, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_login_session_created(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
+ngx_http_csibiz_login_session_created(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_ctx_t  *rctx;
+    return ngx_http_csibiz_user_send_user(r, flow, NGX_HTTP_OK,
+                                          ngx_http_csibiz_session_get(r));
+}
 
-    rctx = ngx_http_csibiz_get_ctx(r);
 
-    return ngx_http_csibiz_user_send_user(r, rctx->data, NGX_HTTP_OK, s);
+static ngx_int_t
+ngx_http_csibiz_login_fail_recorded(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    return ngx_http_csibiz_login_count_failure(r, flow);
 }
 
 
 /*
- * A failed login: the account's count of consecutive failures (when there
- * is an account), then the Redis counters, then the answer.  In sequence:
- * the answer must be the request's last operation.
+ * A failed login's Redis counters, then the answer: in sequence after the
+ * account's count, since the answer must be the request's last operation.
  */
 
 static ngx_int_t
-ngx_http_csibiz_login_fail(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx)
+ngx_http_csibiz_login_count_failure(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u)
 {
-    u_char     *p;
-    ngx_str_t   params[2];
+    ngx_str_t  keys[5];
 
-    if (!ctx->have_hash) {
-        return ngx_http_csibiz_login_fail_count(r, ctx, NGX_HTTP_CSIBIZ_OK,
-                                                NULL);
-    }
+    static ngx_int_t  args[] = {
+        NGX_HTTP_CSIBIZ_LOGIN_WINDOW, NGX_HTTP_CSIBIZ_LOGIN_LOCK_AFTER,
+        NGX_HTTP_CSIBIZ_LOGIN_LOCK_BASE, NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX
+    };
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    keys[0] = u->fail_pair;
+    keys[1] = u->fail_account;
+    keys[2] = u->fail_client;
+    keys[3] = u->lock;
+    keys[4] = u->level;
 
-    params[0].data = p;
-    params[0].len = ngx_sprintf(p, "%i", ctx->user_id) - p;
-    params[1] = ctx->client_ip;
-
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_login_failed_stmt,
-                                 params, ngx_http_csibiz_login_fail_count,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_user_count_failure(
+               r, u, &ngx_http_csibiz_login_fail_script, keys, 5, args, 4);
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_login_fail_count(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_http_csibiz_user_ctx_t *ctx = data;
-
-    u_char                      *p;
-    ngx_str_t                    argv[12];
-    ngx_http_csibiz_redis_op_t  *rop;
-
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 5 * 128 + 4 * NGX_INT_T_LEN);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_login_fail_script;
-    ngx_str_set(&argv[2], "5");
-
-    argv[3].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[3].len = p - argv[3].data;
-    argv[4].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:%V", &ctx->account);
-    argv[4].len = p - argv[4].data;
-    argv[5].data = p;
-    p = ngx_sprintf(p, "csibiz:login:fail:ip:%V", &ctx->client);
-    argv[5].len = p - argv[5].data;
-    argv[6].data = p;
-    p = ngx_sprintf(p, "csibiz:login:lock:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[6].len = p - argv[6].data;
-    argv[7].data = p;
-    p = ngx_sprintf(p, "csibiz:login:level:%V:%V", &ctx->account,
-                    &ctx->client);
-    argv[7].len = p - argv[7].data;
-
-    argv[8].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_WINDOW);
-    argv[8].len = p - argv[8].data;
-    argv[9].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_LOCK_AFTER);
-    argv[9].len = p - argv[9].data;
-    argv[10].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_LOCK_BASE);
-    argv[10].len = p - argv[10].data;
-    argv[11].data = p;
-    p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX);
-    argv[11].len = p - argv[11].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 12, argv) != NGX_OK
-        || ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_login_fail_counted,
-                                      ctx)
-           != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_login_fail_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    /* a wrong password, whether or not its count could be kept */
-    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: login failure script: %s", replies[0]->str);
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
-        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED);
-
-        return ngx_http_csibiz_fail_retry_after(r,
-                                                NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[0]->integer);
-    }
-
-    return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials");
-}
-
-
-/* POST /api/logout */
+/* POST /api/logout: end the session → {"logged_out":true} */
 
 ngx_int_t
-ngx_http_csibiz_logout_handler(ngx_http_request_t *r)
+ngx_http_csibiz_logout_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_logout_session,
-                                        1, 0);
+    return ngx_http_csibiz_session_destroy(r, s, ngx_http_csibiz_logout_done,
+                                           NULL);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_logout_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    return ngx_http_csibiz_session_destroy(r, s,
-                                           ngx_http_csibiz_logout_done);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_logout_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
+ngx_http_csibiz_logout_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
     static u_char  body[] = "{\"logged_out\":true}";
 
@@ -1173,237 +1077,147 @@ ngx_http_csibiz_logout_done(ngx_http_request_t *r,
 }
 
 
-/* POST /api/reauth: the password again, for step-up */
+/*
+ * POST /api/reauth, the password again for step-up: counter (locked?) →
+ * lookup → verify (thread) → clear counter → step up the session; a wrong
+ * password: count (may lock) → 401 or 429
+ */
 
 ngx_int_t
-ngx_http_csibiz_reauth_handler(ngx_http_request_t *r)
-{
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_reauth_session,
-                                        1, 1);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_session(ngx_http_request_t *r,
+ngx_http_csibiz_reauth_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
-    ngx_http_csibiz_user_ctx_t  *ctx;
+    ngx_str_t                    argv[2];
+    ngx_http_csibiz_user_t      *u;
+    ngx_http_csibiz_redis_op_t  *rop;
 
-    ctx = ngx_http_csibiz_user_ctx(r);
-    if (ctx == NULL) {
+    u = ngx_http_csibiz_user_flow(r);
+    if (u == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->session = s;
-    ctx->user_id = s->user_id;
+    u->session = s;
+    u->user_id = s->user_id;
 
-    if (ngx_http_csibiz_field(r, "password", &ctx->password) != NGX_OK
-        || ctx->password.len == 0
-        || ctx->password.len > CSIBIZ_PASSWORD_MAX_BYTES)
-    {
+    if (ngx_http_csibiz_user_password(r, u) != NGX_OK) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED,
                                     "bad_credentials");
     }
 
-    return ngx_http_csibiz_reauth_redis(r, ctx, "TTL",
-                                        ngx_http_csibiz_reauth_counted);
-}
+    /* the session holder's failures: the count and how long it lasts */
 
-
-/* one command on the session holder's failure counter */
-
-static ngx_int_t
-ngx_http_csibiz_reauth_redis(ngx_http_request_t *r,
-    ngx_http_csibiz_user_ctx_t *ctx, const char *cmd,
-    ngx_http_csibiz_redis_handler_pt done)
-{
-    u_char                      *p;
-    ngx_str_t                    argv[6];
-    ngx_uint_t                   argc;
-    ngx_http_csibiz_redis_op_t  *rop;
+    if (ngx_http_csibiz_sprintf(r, &u->fail_account, "csibiz:reauth:fail:%i",
+                                u->user_id)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 64 + 3 * NGX_INT_T_LEN);
 
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    argv[1] = u->fail_account;
 
-    argv[0].data = (u_char *) cmd;
-    argv[0].len = ngx_strlen(cmd);
+    ngx_str_set(&argv[0], "GET");
+    ngx_http_csibiz_redis_append(rop, 2, argv);
 
-    argv[1].data = p;
-    p = ngx_sprintf(p, "csibiz:reauth:fail:%i", ctx->user_id);
-    argv[1].len = p - argv[1].data;
+    ngx_str_set(&argv[0], "TTL");
+    ngx_http_csibiz_redis_append(rop, 2, argv);
 
-    argc = 2;
-
-    if (ngx_strcmp(cmd, "EVAL") == 0) {
-        argv[3] = argv[1];
-        argv[1] = ngx_http_csibiz_reauth_fail_script;
-        ngx_str_set(&argv[2], "1");
-        argv[4].data = p;
-        p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_LOGIN_WINDOW);
-        argv[4].len = p - argv[4].data;
-        argv[5].data = p;
-        p = ngx_sprintf(p, "%d", NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS);
-        argv[5].len = p - argv[5].data;
-        argc = 6;
-
-    } else if (ngx_strcmp(cmd, "TTL") == 0) {
-        /* the count and how long it lasts, in one round trip */
-        ngx_str_set(&argv[0], "GET");
-
-        if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_str_set(&argv[0], "TTL");
-    }
-
-    if (ngx_http_csibiz_redis_append(rop, argc, argv) != NGX_OK
-        || ngx_http_csibiz_redis_send(rop, done, ctx) != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_reauth_counted, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_reauth_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_reauth_counted(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    u_char     *p;
-    ngx_str_t   param;
+    ngx_int_t  locked;
+    ngx_str_t  param;
 
-    if (status != NGX_HTTP_CSIBIZ_OK || n != 2) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
+    locked = ngx_http_csibiz_redis_integer(res->replies[1]);
 
-    if (replies[0]->type == REDIS_REPLY_STRING
-        && ngx_atoi((u_char *) replies[0]->str, replies[0]->len)
-           >= NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS
-        && replies[1]->type == REDIS_REPLY_INTEGER
-        && replies[1]->integer > 0)
+    if (ngx_http_csibiz_redis_integer(res->replies[0])
+        >= NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS
+        && locked > 0)
     {
         return ngx_http_csibiz_fail_retry_after(r,
                                                 NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[1]->integer);
+                                                "locked", locked);
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
+    if (ngx_http_csibiz_integer(r, &param, u->user_id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    param.data = p;
-    param.len = ngx_sprintf(p, "%i", ctx->user_id) - p;
-
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_reauth_lookup_stmt,
-                                 &param, ngx_http_csibiz_reauth_looked_up,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_reauth_lookup_stmt,
+                                    &param, ngx_http_csibiz_reauth_looked_up,
+                                    u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_reauth_looked_up(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_reauth_looked_up(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
+    /* a hash that cannot be one is verified as no account: 401 */
+
+    if (PQntuples(res->res) == 1) {
+        (void) ngx_http_csibiz_user_hash(u, res->res, 0);
     }
 
-    if (PQntuples(res) == 1
-        && (size_t) PQgetlength(res, 0, 0) < sizeof(ctx->hash))
-    {
-        ngx_cpystrn((u_char *) ctx->hash, (u_char *) PQgetvalue(res, 0, 0),
-                    sizeof(ctx->hash));
-        ctx->have_hash = 1;
-    }
-
-    if (ngx_http_csibiz_thread_run(r, ngx_http_csibiz_login_verify,
-                                   ngx_http_csibiz_reauth_verified, ctx)
-        != NGX_DONE)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_thread_run(r, ngx_http_csibiz_user_verify,
+                                      ngx_http_csibiz_reauth_verified, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_reauth_verified(ngx_http_request_t *r, void *data)
+ngx_http_csibiz_reauth_verified(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_user_ctx_t *ctx = data;
+    ngx_http_csibiz_user_t  *u = flow;
 
-    if (ctx->work_rc != 0) {
-        return ngx_http_csibiz_reauth_redis(
-                   r, ctx, "EVAL", ngx_http_csibiz_reauth_fail_counted);
+    ngx_str_t                    argv[2];
+    ngx_http_csibiz_redis_op_t  *rop;
+
+    static ngx_int_t  args[] = {
+        NGX_HTTP_CSIBIZ_LOGIN_WINDOW, NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS
+    };
+
+    if (u->work_rc == 0) {
+        ngx_str_set(&argv[0], "DEL");
+        argv[1] = u->fail_account;
+
+        rop = ngx_http_csibiz_redis_create(r);
+        ngx_http_csibiz_redis_append(rop, 2, argv);
+
+        return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_reauth_cleared,
+                                          u);
     }
 
-    return ngx_http_csibiz_reauth_redis(r, ctx, "DEL",
-                                        ngx_http_csibiz_reauth_cleared);
+    return ngx_http_csibiz_user_count_failure(
+               r, u, &ngx_http_csibiz_reauth_fail_script, &u->fail_account, 1,
+               args, 2);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_reauth_fail_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    /* a wrong password, whether or not its count could be kept */
-    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
+    ngx_http_csibiz_user_t  *u = flow;
 
-    if (status != NGX_HTTP_CSIBIZ_OK
-        || replies[0]->type == REDIS_REPLY_ERROR)
-    {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (replies[0]->type == REDIS_REPLY_INTEGER && replies[0]->integer > 0) {
-        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ACCOUNTS_LOCKED);
-
-        return ngx_http_csibiz_fail_retry_after(r,
-                                                NGX_HTTP_TOO_MANY_REQUESTS,
-                                                "locked",
-                                                replies[0]->integer);
-    }
-
-    return ngx_http_csibiz_fail(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials");
+    return ngx_http_csibiz_session_reauth(r, u->session,
+                                          ngx_http_csibiz_reauth_done, u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_reauth_cleared(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
-{
-    ngx_http_csibiz_user_ctx_t *ctx = data;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    return ngx_http_csibiz_session_reauth(r, ctx->session,
-                                          ngx_http_csibiz_reauth_done);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
+ngx_http_csibiz_reauth_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
     u_char  *body;
     size_t   len;
@@ -1425,24 +1239,12 @@ ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
 /*
  * GET /api/session: whether logged in and how long until the idle
  * timeout, without extending it (a page may poll it); POST extends it
- * ("stay logged in") and needs the CSRF token.
+ * ("stay logged in") and needs the CSRF token.  The handler table loads
+ * the session accordingly.
  */
 
 ngx_int_t
-ngx_http_csibiz_session_handler(ngx_http_request_t *r)
-{
-    if (r->method == NGX_HTTP_POST) {
-        return ngx_http_csibiz_session_load(r, ngx_http_csibiz_session_state,
-                                            1, 1);
-    }
-
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_session_state,
-                                        0, 0);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_session_state(ngx_http_request_t *r,
+ngx_http_csibiz_session_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
     u_char                       *body, *p;
