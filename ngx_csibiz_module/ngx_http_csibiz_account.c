@@ -21,8 +21,13 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_postgres.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_session.h"
 
 #include <csibiz_bank.h>
+#include <csibiz_crypto.h>
 
 
 #define NGX_HTTP_CSIBIZ_BANK_KEY_MAX       128
@@ -64,14 +69,6 @@ typedef struct {
 } ngx_http_csibiz_bank_ctx_t;
 
 
-static ngx_int_t ngx_http_csibiz_banks_done(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
-static ngx_int_t ngx_http_csibiz_account_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_account_get(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_account_put(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
 static ngx_int_t ngx_http_csibiz_account_fields(ngx_http_request_t *r,
     ngx_http_csibiz_bank_ctx_t *ctx);
 static void ngx_http_csibiz_account_number(ngx_http_request_t *r,
@@ -88,16 +85,13 @@ static ngx_int_t ngx_http_csibiz_bank_enum(ngx_http_request_t *r,
     const char *name, const char **values, ngx_str_t *out);
 static ngx_int_t ngx_http_csibiz_bank_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
-static ngx_int_t ngx_http_csibiz_bank_copy(ngx_http_request_t *r,
-    ngx_str_t *dst, const char *src, size_t len);
 static void ngx_http_csibiz_bank_common(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s, ngx_str_t *params);
-static ngx_int_t ngx_http_csibiz_bank_safe(ngx_http_request_t *r,
-    u_char *src, size_t len, ngx_str_t *dst);
 
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_banks_stmt =
-    ngx_http_csibiz_pg_stmt("banks", "SELECT banks_json($1)", 1);
+    ngx_http_csibiz_pg_stmt("banks",
+        "SELECT 200, NULL::text, banks_json($1), false", 1);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_get_stmt =
     ngx_http_csibiz_pg_stmt("account_get",
@@ -133,7 +127,8 @@ static const char  *ngx_http_csibiz_relations[] = {
 /* GET /api/banks: no login needed */
 
 ngx_int_t
-ngx_http_csibiz_banks_handler(ngx_http_request_t *r)
+ngx_http_csibiz_banks_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
     ngx_str_t               lang;
     ngx_http_csibiz_ctx_t  *rctx;
@@ -147,62 +142,8 @@ ngx_http_csibiz_banks_handler(ngx_http_request_t *r)
         ngx_str_set(&lang, "zh");
     }
 
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_banks_stmt, &lang,
-                                 ngx_http_csibiz_banks_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_banks_done(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_str_t  body;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
-    }
-
-    if (ngx_http_csibiz_bank_safe(r, (u_char *) PQgetvalue(res, 0, 0),
-                                  PQgetlength(res, 0, 0), &body)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body.data, body.len);
-}
-
-
-/* GET and PUT /api/account: a session is required, PUT needs CSRF too */
-
-ngx_int_t
-ngx_http_csibiz_account_handler(ngx_http_request_t *r)
-{
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_account_session,
-                                        1, 1);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_account_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
-{
-    if (r->method == NGX_HTTP_PUT) {
-        return ngx_http_csibiz_account_put(r, s);
-    }
-
-    return ngx_http_csibiz_account_get(r, s);
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_banks_stmt, &lang,
+                                    ngx_http_csibiz_send_row, NULL);
 }
 
 
@@ -221,7 +162,7 @@ ngx_http_csibiz_bank_common(ngx_http_request_t *r,
     /* NULL: PostgreSQL's own clock */
     params[2] = cmcf->test_now;
 
-    if (ngx_time() - s->auth_at < NGX_HTTP_CSIBIZ_REAUTH_VALID) {
+    if (s->stepped_up) {
         ngx_str_set(&params[3], "t");
 
     } else {
@@ -237,34 +178,34 @@ ngx_http_csibiz_bank_common(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_account_get(ngx_http_request_t *r,
+/* GET /api/account */
+
+ngx_int_t
+ngx_http_csibiz_account_get_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
     ngx_str_t  params[5];
 
-    if (ngx_http_csibiz_bank_integer(r, &params[0], s->user_id) != NGX_OK
-        || ngx_http_csibiz_bank_integer(r, &params[1], s->person_id)
-           != NGX_OK)
+    if (ngx_http_csibiz_integer(r, &params[0], s->user_id) != NGX_OK
+        || ngx_http_csibiz_integer(r, &params[1], s->person_id) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_csibiz_bank_common(r, s, params);
 
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_account_get_stmt,
-                                 params, ngx_http_csibiz_account_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_account_get_stmt,
+                                    params, ngx_http_csibiz_send_row, NULL);
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_account_put(ngx_http_request_t *r,
+/*
+ * PUT /api/account: the Idempotency-Key → the form's fields, all of them
+ * checked → the account number sealed → one function in PostgreSQL.
+ */
+
+ngx_int_t
+ngx_http_csibiz_account_put_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
     size_t                       i;
@@ -316,12 +257,11 @@ ngx_http_csibiz_account_put(ngx_http_request_t *r,
     ctx->params[NGX_HTTP_CSIBIZ_P_FIELDS].len =
         ngx_sprintf(p, "{%*s}", rctx->invalid_len, rctx->invalid) - p;
 
-    if (ngx_http_csibiz_bank_integer(r, &ctx->params[NGX_HTTP_CSIBIZ_P_USER],
-                                     s->user_id)
+    if (ngx_http_csibiz_integer(r, &ctx->params[NGX_HTTP_CSIBIZ_P_USER],
+                                s->user_id)
         != NGX_OK
-        || ngx_http_csibiz_bank_integer(r,
-                                        &ctx->params[NGX_HTTP_CSIBIZ_P_PERSON],
-                                        s->person_id)
+        || ngx_http_csibiz_integer(r, &ctx->params[NGX_HTTP_CSIBIZ_P_PERSON],
+                                   s->person_id)
            != NGX_OK
         || ngx_http_csibiz_account_seal(r, ctx) != NGX_OK
         || ngx_http_csibiz_account_hash(r, ctx) != NGX_OK)
@@ -340,93 +280,9 @@ ngx_http_csibiz_account_put(ngx_http_request_t *r,
         ctx->params[NGX_HTTP_CSIBIZ_P_IP] = r->connection->addr_text;
     }
 
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_account_put_stmt,
-                                 ctx->params, ngx_http_csibiz_account_done,
-                                 ctx)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-/*
- * (status, code, body, replayed): code NULL and the answer, or an error
- * code of the catalogue and its extra members as a JSON object.  The
- * queries' functions (ngx_http_csibiz_query.c) answer the same way.
- */
-
-ngx_int_t
-ngx_http_csibiz_account_done(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
-{
-    ngx_int_t         code;
-    ngx_str_t         body, extra;
-    ngx_table_elt_t  *h;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
-
-    if (PQntuples(res) != 1 || PQnfields(res) != 4) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
-    }
-
-    code = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                    PQgetlength(res, 0, 0));
-
-    if (code < 200 || code > 599) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
-    }
-
-    ngx_str_null(&body);
-
-    if (!PQgetisnull(res, 0, 2)
-        && ngx_http_csibiz_bank_safe(r, (u_char *) PQgetvalue(res, 0, 2),
-                                     PQgetlength(res, 0, 2), &body)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (!PQgetisnull(res, 0, 1)) {
-
-        /* the object's members, without its braces */
-
-        ngx_str_null(&extra);
-
-        if (body.len > 2 && body.data[0] == '{'
-            && body.data[body.len - 1] == '}')
-        {
-            extra.data = body.data + 1;
-            extra.len = body.len - 2;
-        }
-
-        return ngx_http_csibiz_fail_extra(r, code, PQgetvalue(res, 0, 1),
-                                          &extra);
-    }
-
-    if (body.len == 0) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
-    }
-
-    if (PQgetvalue(res, 0, 3)[0] == 't') {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Idempotency-Replayed");
-        ngx_str_set(&h->value, "true");
-    }
-
-    return ngx_http_csibiz_send_json(r, code, body.data, body.len);
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_account_put_stmt,
+                                    ctx->params, ngx_http_csibiz_send_row,
+                                    ctx);
 }
 
 
@@ -469,10 +325,8 @@ ngx_http_csibiz_account_fields(ngx_http_request_t *r,
             ngx_http_csibiz_field_invalid(r, "bank", "unknown");
 
         } else {
-            if (ngx_http_csibiz_bank_copy(r,
-                                          &ctx->params[NGX_HTTP_CSIBIZ_P_BANK],
-                                          (const char *) value.data,
-                                          value.len)
+            if (ngx_http_csibiz_copy(r, &ctx->params[NGX_HTTP_CSIBIZ_P_BANK],
+                                     value.data, value.len)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -508,7 +362,7 @@ ngx_http_csibiz_account_fields(ngx_http_request_t *r,
     {
         ngx_http_csibiz_field_invalid(r, "version", "format");
 
-    } else if (ngx_http_csibiz_bank_integer(r,
+    } else if (ngx_http_csibiz_integer(r,
                    &ctx->params[NGX_HTTP_CSIBIZ_P_VERSION],
                    (ngx_int_t) version)
                != NGX_OK)
@@ -654,9 +508,9 @@ ngx_http_csibiz_account_relative(ngx_http_request_t *r,
             ngx_http_csibiz_field_invalid(r, "relative_phone", "format");
 
         } else {
-            (void) ngx_http_csibiz_bank_copy(r,
-                       &ctx->params[NGX_HTTP_CSIBIZ_P_REL_PHONE], phone,
-                       ngx_strlen(phone));
+            (void) ngx_http_csibiz_copy(r,
+                       &ctx->params[NGX_HTTP_CSIBIZ_P_REL_PHONE],
+                       (u_char *) phone, ngx_strlen(phone));
         }
     }
 
@@ -684,9 +538,9 @@ ngx_http_csibiz_account_relative(ngx_http_request_t *r,
             ngx_http_csibiz_field_invalid(r, "relative_postcode", "format");
 
         } else {
-            (void) ngx_http_csibiz_bank_copy(r,
-                       &ctx->params[NGX_HTTP_CSIBIZ_P_REL_POST], postcode,
-                       CSIBIZ_POSTCODE_LEN);
+            (void) ngx_http_csibiz_copy(r,
+                       &ctx->params[NGX_HTTP_CSIBIZ_P_REL_POST],
+                       (u_char *) postcode, CSIBIZ_POSTCODE_LEN);
         }
     }
 }
@@ -727,18 +581,17 @@ ngx_http_csibiz_account_seal(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, 2 + 2 * written + 4 + CSIBIZ_ACCOUNT_HEAD_LEN
-                             + NGX_INT_T_LEN);
-    if (p == NULL) {
+    if (ngx_http_csibiz_hex(r, &params[NGX_HTTP_CSIBIZ_P_ACCOUNT], "\\x",
+                            sealed, written)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    params[NGX_HTTP_CSIBIZ_P_ACCOUNT].data = p;
-    *p++ = '\\';
-    *p++ = 'x';
-    p = ngx_hex_dump(p, sealed, written);
-    params[NGX_HTTP_CSIBIZ_P_ACCOUNT].len =
-        p - params[NGX_HTTP_CSIBIZ_P_ACCOUNT].data;
+    p = ngx_pnalloc(r->pool, 4 + CSIBIZ_ACCOUNT_HEAD_LEN + NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
     params[NGX_HTTP_CSIBIZ_P_LAST4].data = p;
     p = ngx_cpymem(p, ctx->account + n - 4, 4);
@@ -818,19 +671,8 @@ ngx_http_csibiz_account_hash(ngx_http_request_t *r,
     ngx_explicit_memzero(buf, len);
     ngx_explicit_memzero(ctx->account, sizeof(ctx->account));
 
-    p = ngx_pnalloc(r->pool, 2 + 2 * CSIBIZ_HMACBYTES);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->params[NGX_HTTP_CSIBIZ_P_HASH].data = p;
-    *p++ = '\\';
-    *p++ = 'x';
-    p = ngx_hex_dump(p, mac, CSIBIZ_HMACBYTES);
-    ctx->params[NGX_HTTP_CSIBIZ_P_HASH].len =
-        p - ctx->params[NGX_HTTP_CSIBIZ_P_HASH].data;
-
-    return NGX_OK;
+    return ngx_http_csibiz_hex(r, &ctx->params[NGX_HTTP_CSIBIZ_P_HASH], "\\x",
+                               mac, CSIBIZ_HMACBYTES);
 }
 
 
@@ -925,151 +767,3 @@ ngx_http_csibiz_bank_header(ngx_http_request_t *r, const char *name,
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_bank_copy(ngx_http_request_t *r, ngx_str_t *dst,
-    const char *src, size_t len)
-{
-    dst->data = ngx_pnalloc(r->pool, len ? len : 1);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(dst->data, src, len);
-    dst->len = len;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_csibiz_bank_integer(ngx_http_request_t *r, ngx_str_t *dst,
-    ngx_int_t n)
-{
-    dst->data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    dst->len = ngx_sprintf(dst->data, "%i", n) - dst->data;
-
-    return NGX_OK;
-}
-
-
-/*
- * JSON text from PostgreSQL made safe inside HTML as the module's own
- * escaper makes it: '<', '>', '&', U+2028 and U+2029 as \u escapes.  In
- * JSON they can only be inside strings, where the escape means the same.
- */
-
-static ngx_int_t
-ngx_http_csibiz_bank_safe(ngx_http_request_t *r, u_char *src, size_t len,
-    ngx_str_t *dst)
-{
-    u_char  *p, *last;
-
-    dst->data = ngx_pnalloc(r->pool, 6 * len + 1);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = dst->data;
-    last = src + len;
-
-    while (src < last) {
-
-        switch (*src) {
-
-        case '<':
-            p = ngx_cpymem(p, "\\u003c", 6);
-            src++;
-            continue;
-
-        case '>':
-            p = ngx_cpymem(p, "\\u003e", 6);
-            src++;
-            continue;
-
-        case '&':
-            p = ngx_cpymem(p, "\\u0026", 6);
-            src++;
-            continue;
-
-        case 0xe2:
-            if (last - src >= 3 && src[1] == 0x80
-                && (src[2] == 0xa8 || src[2] == 0xa9))
-            {
-                p = ngx_sprintf(p, "\\u%s",
-                                src[2] == 0xa8 ? "2028" : "2029");
-                src += 3;
-                continue;
-            }
-
-            break;
-        }
-
-        *p++ = *src++;
-    }
-
-    dst->len = p - dst->data;
-
-    return NGX_OK;
-}
-
-
-/*
- * csibiz_test_now "2026-09-25 23:59:00+08";  -- for tests only: the time
- * the window and the debit month are judged at, instead of PostgreSQL's
- * clock.  Checked here for its form; PostgreSQL reads it as timestamptz.
- */
-
-char *
-ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_csibiz_main_conf_t *cmcf = conf;
-
-    u_char      *s;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    static const char  form[] = "dddd-dd-dd dd:dd";
-
-    if (cmcf->test_now.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    s = value[1].data;
-
-    if (value[1].len < sizeof(form) - 1 || value[1].len > 40) {
-        goto invalid;
-    }
-
-    for (i = 0; i < sizeof(form) - 1; i++) {
-        if (form[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != form[i]) {
-            goto invalid;
-        }
-    }
-
-    for ( /* void */ ; i < value[1].len; i++) {
-        if (ngx_strchr("0123456789:.+- ", s[i]) == NULL) {
-            goto invalid;
-        }
-    }
-
-    cmcf->test_now = value[1];
-
-    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                       "csibiz_test_now \"%V\": the declaration window "
-                       "ignores the clock; for tests only", &value[1]);
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid csibiz_test_now \"%V\": "
-                       "\"YYYY-MM-DD HH:MM[:SS][+HH]\" expected", &value[1]);
-
-    return NGX_CONF_ERROR;
-}

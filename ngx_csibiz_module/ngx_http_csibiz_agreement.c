@@ -8,10 +8,13 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_postgres.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
 
 
 static ngx_int_t ngx_http_csibiz_agreement_done(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
+    void *flow, ngx_http_csibiz_result_t *res);
 
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_agreement_stmt =
@@ -22,32 +25,26 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_agreement_stmt =
 
 
 ngx_int_t
-ngx_http_csibiz_agreement_handler(ngx_http_request_t *r)
+ngx_http_csibiz_agreement_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
-    if (ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_agreement_stmt, NULL,
-                                 ngx_http_csibiz_agreement_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_agreement_stmt, NULL,
+                                    ngx_http_csibiz_agreement_done, NULL);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_agreement_done(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_agreement_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *result)
 {
     int                     col;
     u_char                 *body, *p;
     size_t                  len, i;
+    PGresult               *res;
     ngx_str_t               value[3];
     ngx_http_csibiz_ctx_t  *ctx;
 
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail_backend(r, status);
-    }
+    res = result->res;
 
     if (PQntuples(res) != 1) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

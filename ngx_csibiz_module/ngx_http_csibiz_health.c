@@ -7,6 +7,9 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_postgres.h"
+#include "ngx_http_csibiz_redis.h"
+#include "ngx_http_csibiz_response.h"
 
 
 #define NGX_HTTP_CSIBIZ_HEALTH_UNUSED  0
@@ -22,9 +25,9 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_csibiz_health_redis_done(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_health_pg_done(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_health_send(ngx_http_request_t *r,
     ngx_http_csibiz_health_ctx_t *ctx);
 
@@ -33,8 +36,11 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_health_stmt =
     ngx_http_csibiz_pg_stmt("health", "SELECT 1", 0);
 
 
+/* both at once; the steps see failures, which are the answer here */
+
 ngx_int_t
-ngx_http_csibiz_health_handler(ngx_http_request_t *r)
+ngx_http_csibiz_health_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
     ngx_str_t                      ping;
     ngx_http_csibiz_redis_op_t    *rop;
@@ -48,18 +54,18 @@ ngx_http_csibiz_health_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_http_csibiz_step_catch(r);
+
     if (cmcf->redis_pool) {
         ctx->redis = NGX_HTTP_CSIBIZ_HEALTH_DOWN;
         ngx_str_set(&ping, "PING");
 
         rop = ngx_http_csibiz_redis_create(r);
+        ngx_http_csibiz_redis_append(rop, 1, &ping);
 
-        if (rop != NULL
-            && ngx_http_csibiz_redis_append(rop, 1, &ping) == NGX_OK
-            && ngx_http_csibiz_redis_send(rop,
-                                          ngx_http_csibiz_health_redis_done,
-                                          ctx)
-               == NGX_DONE)
+        if (ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_health_redis_done,
+                                       ctx)
+            == NGX_DONE)
         {
             ctx->pending++;
         }
@@ -85,14 +91,13 @@ ngx_http_csibiz_health_handler(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_csibiz_health_redis_done(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_health_redis_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_health_ctx_t  *ctx = data;
+    ngx_http_csibiz_health_ctx_t  *ctx = flow;
 
-    if (status == NGX_HTTP_CSIBIZ_OK
-        && n == 1
-        && replies[0]->type == REDIS_REPLY_STATUS)
+    if (res->status == NGX_HTTP_CSIBIZ_OK
+        && res->replies[0]->type == REDIS_REPLY_STATUS)
     {
         ctx->redis = NGX_HTTP_CSIBIZ_HEALTH_UP;
     }
@@ -106,12 +111,12 @@ ngx_http_csibiz_health_redis_done(ngx_http_request_t *r, void *data,
 
 
 static ngx_int_t
-ngx_http_csibiz_health_pg_done(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_health_pg_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_health_ctx_t  *ctx = data;
+    ngx_http_csibiz_health_ctx_t  *ctx = flow;
 
-    if (status == NGX_HTTP_CSIBIZ_OK && PQntuples(res) == 1) {
+    if (res->status == NGX_HTTP_CSIBIZ_OK && PQntuples(res->res) == 1) {
         ctx->postgres = NGX_HTTP_CSIBIZ_HEALTH_UP;
     }
 

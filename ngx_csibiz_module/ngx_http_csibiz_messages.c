@@ -6,6 +6,8 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
 
 
 typedef struct {

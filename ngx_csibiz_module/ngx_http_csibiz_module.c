@@ -6,6 +6,9 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_pool.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_status.h"
 
 #include <sodium.h>
 
@@ -32,91 +35,141 @@ static ngx_int_t ngx_http_csibiz_init_process(ngx_cycle_t *cycle);
 static void ngx_http_csibiz_exit_process(ngx_cycle_t *cycle);
 
 
-/* the API handlers a location can name with "csibiz NAME;" */
+/*
+ * The API handlers a location can name with "csibiz NAME;": a name may
+ * have several rows, one per method set.  Columns: name, methods, needs,
+ * session, step-up, handler.
+ */
 
 ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
 
     { ngx_string("health"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
       0,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_health_handler },
 
     { ngx_string("test"),
       NGX_HTTP_GET,
+      0,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_test_handler },
 
     { ngx_string("agreement"),
       NGX_HTTP_GET,
       0,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_agreement_handler },
 
     { ngx_string("captcha"),
       NGX_HTTP_GET,
       NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_captcha_handler },
 
     { ngx_string("sms_send"),
       NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_sms_send_handler },
 
     { ngx_string("register"),
       NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_register_handler },
 
     { ngx_string("login"),
       NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_login_handler },
 
     { ngx_string("logout"),
       NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED,
+      0,
       ngx_http_csibiz_logout_handler },
 
     { ngx_string("reauth"),
       NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
+      0,
       ngx_http_csibiz_reauth_handler },
 
     { ngx_string("session"),
-      NGX_HTTP_GET|NGX_HTTP_POST,
+      NGX_HTTP_GET,
       NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_OPTIONAL,
+      0,
+      ngx_http_csibiz_session_handler },
+
+    { ngx_string("session"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
+      0,
       ngx_http_csibiz_session_handler },
 
     { ngx_string("banks"),
       NGX_HTTP_GET,
       0,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_banks_handler },
 
     { ngx_string("account"),
-      NGX_HTTP_GET|NGX_HTTP_PUT,
+      NGX_HTTP_GET|NGX_HTTP_HEAD,
+      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
+      1,
+      ngx_http_csibiz_account_get_handler },
+
+    { ngx_string("account"),
+      NGX_HTTP_PUT,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS,
-      ngx_http_csibiz_account_handler },
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
+      1,
+      ngx_http_csibiz_account_put_handler },
 
     { ngx_string("me"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
+      0,
       ngx_http_csibiz_me_handler },
 
     { ngx_string("declarations"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
+      0,
       ngx_http_csibiz_declarations_handler },
 
     { ngx_string("payments"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
       NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
+      0,
       ngx_http_csibiz_payments_handler },
 
     { ngx_string("status"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
       0,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
       ngx_http_csibiz_status_handler },
 
-    { ngx_null_string, 0, 0, NULL }
+    { ngx_null_string, 0, 0, 0, 0, NULL }
 };
 
 
@@ -646,7 +699,8 @@ ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_csibiz_loc_conf_t *clcf = conf;
 
     ngx_str_t                    *value;
-    ngx_http_csibiz_handler_t    *h;
+    ngx_uint_t                    needs;
+    ngx_http_csibiz_handler_t    *h, *row;
     ngx_http_core_loc_conf_t     *core;
     ngx_http_csibiz_main_conf_t  *cmcf;
 
@@ -670,16 +724,28 @@ ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* the rows of the name, one per method set: what any of them needs */
+
+    needs = 0;
+
+    for (row = h; row->name.len == h->name.len; row++) {
+        if (ngx_strncmp(row->name.data, h->name.data, h->name.len) != 0) {
+            break;
+        }
+
+        needs |= row->needs;
+    }
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_csibiz_module);
 
-    if ((h->needs & NGX_HTTP_CSIBIZ_KEYS) && !cmcf->have_keys) {
+    if ((needs & NGX_HTTP_CSIBIZ_KEYS) && !cmcf->have_keys) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "csibiz handler \"%V\" needs "
                            "\"csibiz_secret_file\" set before it", &h->name);
         return NGX_CONF_ERROR;
     }
 
-    if (h->needs & NGX_HTTP_CSIBIZ_THREADS) {
+    if (needs & NGX_HTTP_CSIBIZ_THREADS) {
         cmcf->need_threads = 1;
     }
 
@@ -852,4 +918,62 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_csibiz_status_exit_process(cycle);
+}
+
+
+/*
+ * csibiz_test_now "2026-09-25 23:59:00+08";  -- for tests only: the time
+ * the window and the debit month are judged at, instead of PostgreSQL's
+ * clock.  Checked here for its form; PostgreSQL reads it as timestamptz.
+ */
+
+char *
+ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_csibiz_main_conf_t *cmcf = conf;
+
+    u_char      *s;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    static const char  form[] = "dddd-dd-dd dd:dd";
+
+    if (cmcf->test_now.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    s = value[1].data;
+
+    if (value[1].len < sizeof(form) - 1 || value[1].len > 40) {
+        goto invalid;
+    }
+
+    for (i = 0; i < sizeof(form) - 1; i++) {
+        if (form[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != form[i]) {
+            goto invalid;
+        }
+    }
+
+    for ( /* void */ ; i < value[1].len; i++) {
+        if (ngx_strchr("0123456789:.+- ", s[i]) == NULL) {
+            goto invalid;
+        }
+    }
+
+    cmcf->test_now = value[1];
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "csibiz_test_now \"%V\": the declaration window "
+                       "ignores the clock; for tests only", &value[1]);
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid csibiz_test_now \"%V\": "
+                       "\"YYYY-MM-DD HH:MM[:SS][+HH]\" expected", &value[1]);
+
+    return NGX_CONF_ERROR;
 }

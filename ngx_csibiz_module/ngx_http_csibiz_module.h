@@ -27,6 +27,20 @@ typedef struct ngx_http_csibiz_pg_conf_s     ngx_http_csibiz_pg_conf_t;
 typedef struct ngx_http_csibiz_session_s     ngx_http_csibiz_session_t;
 
 
+/* what others may know of a backend's connection pool (the metrics) */
+
+typedef struct {
+    ngx_uint_t                     size;
+    ngx_uint_t                     busy;
+    ngx_uint_t                     idle;
+    ngx_uint_t                     waiting;
+} ngx_http_csibiz_pool_state_t;
+
+
+void ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
+    ngx_http_csibiz_pool_state_t *state);
+
+
 /* module configuration */
 
 typedef struct {

@@ -12,6 +12,8 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_pool.h"
+#include "ngx_http_csibiz_status.h"
 
 
 #define NGX_HTTP_CSIBIZ_BACKOFF_MIN  100
@@ -81,7 +83,7 @@ ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool)
 
 /*
  * Starts an operation of a request: the request is suspended (count++)
- * and op->complete() is called later from an event.  Returns NGX_DONE, or
+ * and op->next() is called later from an event.  Returns NGX_DONE, or
  * NGX_ERROR if nothing was started.
  */
 
@@ -464,18 +466,35 @@ ngx_http_csibiz_pool_op_handler(ngx_event_t *ev)
 static void
 ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
 {
-    ngx_int_t            rc;
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    ngx_int_t                  rc;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_csibiz_result_t   res;
 
     r = op->request;
     c = r->connection;
 
     op->done = 1;
 
-    ngx_http_csibiz_status_op(op);
+    ngx_http_csibiz_status_time(r, op->start);
 
-    rc = op->complete(op);
+    if (op->status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
+        ngx_http_csibiz_status_backend(op->pool,
+                                       NGX_HTTP_CSIBIZ_STAT_UNAVAILABLE);
+
+    } else if (op->status == NGX_HTTP_CSIBIZ_QUERY_ERROR) {
+        ngx_http_csibiz_status_backend(op->pool,
+                                       NGX_HTTP_CSIBIZ_STAT_QUERY_ERRORS);
+    }
+
+    ngx_memzero(&res, sizeof(ngx_http_csibiz_result_t));
+    res.status = op->status;
+
+    if (op->status == NGX_HTTP_CSIBIZ_OK) {
+        op->result(op, &res);
+    }
+
+    rc = ngx_http_csibiz_step_resume(r, op->next, op->flow, &res);
 
     if (op->free) {
         op->free(op);
@@ -483,6 +502,37 @@ ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+/* what the metrics show: walks the slots, only of this worker's pool */
+
+void
+ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
+    ngx_http_csibiz_pool_state_t *state)
+{
+    ngx_uint_t               i;
+    ngx_http_csibiz_peer_t  *peer;
+
+    ngx_memzero(state, sizeof(ngx_http_csibiz_pool_state_t));
+
+    state->size = pool->conf->size;
+    state->waiting = pool->nwaiting;
+
+    for (i = 0; i < pool->conf->size; i++) {
+        peer = (ngx_http_csibiz_peer_t *) (pool->peers + i * pool->peer_size);
+
+        if (peer->connection == NULL) {
+            continue;
+        }
+
+        if (peer->idle) {
+            state->idle++;
+
+        } else {
+            state->busy++;
+        }
+    }
 }
 
 

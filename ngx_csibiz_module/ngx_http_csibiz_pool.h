@@ -120,19 +120,6 @@ void ngx_http_csibiz_pool_close_peer(ngx_http_csibiz_peer_t *peer);
 void ngx_http_csibiz_pool_idle_handler(ngx_event_t *ev);
 
 
-/* what the metrics show of a pool */
-
-typedef struct {
-    ngx_uint_t                     size;
-    ngx_uint_t                     busy;
-    ngx_uint_t                     idle;
-    ngx_uint_t                     waiting;
-} ngx_http_csibiz_pool_state_t;
-
-
-void ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
-    ngx_http_csibiz_pool_state_t *state);
-
 
 /* the backends' configuration */
 

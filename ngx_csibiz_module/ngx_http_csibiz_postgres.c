@@ -9,6 +9,10 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_pool.h"
+#include "ngx_http_csibiz_postgres.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_status.h"
 
 #include <sys/stat.h>
 
@@ -40,8 +44,6 @@ typedef struct {
     int                           *lengths;
     ngx_uint_t                     phase;
     PGresult                      *res;
-    ngx_http_csibiz_pg_handler_pt  handler;
-    void                          *data;
 } ngx_http_csibiz_pg_op_t;
 
 
@@ -63,7 +65,8 @@ static void ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
 static void ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
     const char *what);
 static void ngx_http_csibiz_pg_notice(void *arg, const char *message);
-static ngx_int_t ngx_http_csibiz_pg_complete(ngx_http_csibiz_op_t *op);
+static void ngx_http_csibiz_pg_result(ngx_http_csibiz_op_t *op,
+    ngx_http_csibiz_result_t *res);
 static void ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op);
 
 
@@ -104,14 +107,14 @@ ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
 
 /*
  * Runs one statement with text parameters (params[i].data == NULL is SQL
- * NULL); handler(r, data, status, res) gets the result, which is freed
- * after it returns.  Returns NGX_DONE, or NGX_ERROR if nothing started.
+ * NULL); next(r, flow, res) gets the result, which is freed after it
+ * returns.  Returns NGX_DONE, or 500 if nothing started.
  */
 
 ngx_int_t
 ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     ngx_http_csibiz_pg_stmt_t *stmt, ngx_str_t *params,
-    ngx_http_csibiz_pg_handler_pt handler, void *data)
+    ngx_http_csibiz_step_pt next, void *flow)
 {
     u_char                       *p;
     ngx_int_t                     i;
@@ -123,19 +126,19 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     if (cmcf->pg_pool == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "csibiz: \"csibiz_postgres\" is not configured");
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     pop = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_pg_op_t));
     if (pop == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (stmt->nparams) {
         pop->values = ngx_palloc(r->pool, stmt->nparams * sizeof(char *));
         pop->lengths = ngx_palloc(r->pool, stmt->nparams * sizeof(int));
         if (pop->values == NULL || pop->lengths == NULL) {
-            return NGX_ERROR;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         /* libpq wants NUL-terminated text values */
@@ -149,7 +152,7 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
 
             p = ngx_pnalloc(r->pool, params[i].len + 1);
             if (p == NULL) {
-                return NGX_ERROR;
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
             *ngx_cpymem(p, params[i].data, params[i].len) = '\0';
@@ -161,13 +164,28 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
 
     pop->op.request = r;
     pop->op.pool = cmcf->pg_pool;
-    pop->op.complete = ngx_http_csibiz_pg_complete;
+    pop->op.result = ngx_http_csibiz_pg_result;
     pop->op.free = ngx_http_csibiz_pg_free;
+    pop->op.next = next;
+    pop->op.flow = flow;
     pop->stmt = stmt;
-    pop->handler = handler;
-    pop->data = data;
 
-    return ngx_http_csibiz_pool_run(&pop->op);
+    if (ngx_http_csibiz_pool_run(&pop->op) != NGX_DONE) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* a copy of a field of row 0, which outlives the result */
+
+ngx_int_t
+ngx_http_csibiz_pg_copy(ngx_http_request_t *r, PGresult *res, int column,
+    ngx_str_t *dst)
+{
+    return ngx_http_csibiz_copy(r, dst, (u_char *) PQgetvalue(res, 0, column),
+                                PQgetlength(res, 0, column));
 }
 
 
@@ -767,16 +785,15 @@ ngx_http_csibiz_pg_notice(void *arg, const char *message)
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_pg_complete(ngx_http_csibiz_op_t *op)
+static void
+ngx_http_csibiz_pg_result(ngx_http_csibiz_op_t *op,
+    ngx_http_csibiz_result_t *res)
 {
     ngx_http_csibiz_pg_op_t  *pop;
 
     pop = (ngx_http_csibiz_pg_op_t *) op;
 
-    return pop->handler(op->request, pop->data, op->status,
-                        op->status == NGX_HTTP_CSIBIZ_UNAVAILABLE
-                        ? NULL : pop->res);
+    res->res = pop->res;
 }
 
 

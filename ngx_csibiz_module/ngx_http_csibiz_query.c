@@ -1,17 +1,21 @@
 
 /*
- * The parents' queries (issue 5): GET /api/me, GET /api/declarations and
+ * The parents' queries: GET /api/me, GET /api/declarations and
  * GET /api/payments.
  *
- * Each is the session check, then one PostgreSQL function of
- * sql/005_queries.sql (PL/pgSQL since 009) that checks the parent's
- * permission and builds the whole answer: masked personal data, the
- * status texts and the advice for a failed debit are PostgreSQL's (table
- * query_text).  The function's row is answered as GET /api/account's is.
+ * Each is the session (the dispatcher's), then one PostgreSQL function
+ * (sql/functions/) that checks the parent's permission and builds the
+ * whole answer: masked personal data, the status texts and the advice for
+ * a failed debit are PostgreSQL's (table query_text).  The function's row
+ * is answered by ngx_http_csibiz_send_row().
  */
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_postgres.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_session.h"
 
 
 /* the parameters, in the order of the statements: me takes the first 3 */
@@ -23,12 +27,6 @@
 #define NGX_HTTP_CSIBIZ_Q_N           5
 
 
-static ngx_int_t ngx_http_csibiz_me_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_declarations_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_payments_session(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s);
 static ngx_int_t ngx_http_csibiz_query(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s, ngx_http_csibiz_pg_stmt_t *stmt);
 
@@ -51,50 +49,24 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_payments_stmt =
         " $3::text, $5::int)", 5);
 
 
-/* a session is required; reading slides its idle timeout */
-
 ngx_int_t
-ngx_http_csibiz_me_handler(ngx_http_request_t *r)
-{
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_me_session, 1, 1);
-}
-
-
-ngx_int_t
-ngx_http_csibiz_declarations_handler(ngx_http_request_t *r)
-{
-    return ngx_http_csibiz_session_load(r,
-                                        ngx_http_csibiz_declarations_session,
-                                        1, 1);
-}
-
-
-ngx_int_t
-ngx_http_csibiz_payments_handler(ngx_http_request_t *r)
-{
-    return ngx_http_csibiz_session_load(r, ngx_http_csibiz_payments_session,
-                                        1, 1);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_me_session(ngx_http_request_t *r,
+ngx_http_csibiz_me_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
     return ngx_http_csibiz_query(r, s, &ngx_http_csibiz_me_stmt);
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_declarations_session(ngx_http_request_t *r,
+ngx_int_t
+ngx_http_csibiz_declarations_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
     return ngx_http_csibiz_query(r, s, &ngx_http_csibiz_declarations_stmt);
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_payments_session(ngx_http_request_t *r,
+ngx_int_t
+ngx_http_csibiz_payments_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
     return ngx_http_csibiz_query(r, s, &ngx_http_csibiz_payments_stmt);
@@ -112,14 +84,14 @@ ngx_http_csibiz_query(ngx_http_request_t *r, ngx_http_csibiz_session_t *s,
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
     rctx = ngx_http_csibiz_get_ctx(r);
 
-    if (ngx_http_csibiz_bank_integer(r, &params[NGX_HTTP_CSIBIZ_Q_USER],
-                                     s->user_id)
+    if (ngx_http_csibiz_integer(r, &params[NGX_HTTP_CSIBIZ_Q_USER],
+                                s->user_id)
         != NGX_OK
-        || ngx_http_csibiz_bank_integer(r, &params[NGX_HTTP_CSIBIZ_Q_PERSON],
-                                        s->person_id)
+        || ngx_http_csibiz_integer(r, &params[NGX_HTTP_CSIBIZ_Q_PERSON],
+                                   s->person_id)
            != NGX_OK
-        || ngx_http_csibiz_bank_integer(r, &params[NGX_HTTP_CSIBIZ_Q_DAY],
-                                        cmcf->payment_result_day)
+        || ngx_http_csibiz_integer(r, &params[NGX_HTTP_CSIBIZ_Q_DAY],
+                                   cmcf->payment_result_day)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -135,12 +107,6 @@ ngx_http_csibiz_query(ngx_http_request_t *r, ngx_http_csibiz_session_t *s,
     /* NULL: PostgreSQL's own clock */
     params[NGX_HTTP_CSIBIZ_Q_NOW] = cmcf->test_now;
 
-    if (ngx_http_csibiz_pg_query(r, stmt, params,
-                                 ngx_http_csibiz_account_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_pg_query(r, stmt, params, ngx_http_csibiz_send_row,
+                                    NULL);
 }

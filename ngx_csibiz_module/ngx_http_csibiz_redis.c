@@ -10,6 +10,9 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_pool.h"
+#include "ngx_http_csibiz_redis.h"
+#include "ngx_http_csibiz_status.h"
 
 
 #define NGX_HTTP_CSIBIZ_REDIS_CONNECTING  0
@@ -50,8 +53,7 @@ struct ngx_http_csibiz_redis_op_s {
     redisReply                   **replies;
     ngx_uint_t                     nreplies;
 
-    ngx_http_csibiz_redis_handler_pt  handler;
-    void                          *data;
+    ngx_uint_t                     failed;     /* create or append did */
 };
 
 
@@ -66,7 +68,7 @@ static void *ngx_http_csibiz_redis_string(const redisReadTask *task,
     char *str, size_t len);
 static void *ngx_http_csibiz_redis_array(const redisReadTask *task,
     int elements);
-static void *ngx_http_csibiz_redis_integer(const redisReadTask *task,
+static void *ngx_http_csibiz_redis_new_integer(const redisReadTask *task,
     long long value);
 static void *ngx_http_csibiz_redis_nil(const redisReadTask *task);
 static void ngx_http_csibiz_redis_free_reply(void *reply);
@@ -82,7 +84,8 @@ static ngx_int_t ngx_http_csibiz_redis_flush(
 static ngx_int_t ngx_http_csibiz_redis_process(
     ngx_http_csibiz_redis_peer_t *rp);
 static void ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp);
-static ngx_int_t ngx_http_csibiz_redis_complete(ngx_http_csibiz_op_t *op);
+static void ngx_http_csibiz_redis_result(ngx_http_csibiz_op_t *op,
+    ngx_http_csibiz_result_t *res);
 static void ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op);
 
 
@@ -96,7 +99,7 @@ static ngx_pool_t  *ngx_http_csibiz_redis_reply_pool;
 static redisReplyObjectFunctions  ngx_http_csibiz_redis_reply_fns = {
     ngx_http_csibiz_redis_string,
     ngx_http_csibiz_redis_array,
-    ngx_http_csibiz_redis_integer,
+    ngx_http_csibiz_redis_new_integer,
     ngx_http_csibiz_redis_nil,
     ngx_http_csibiz_redis_free_reply
 };
@@ -190,21 +193,28 @@ ngx_http_csibiz_redis_create(ngx_http_request_t *r)
 
     rop->op.request = r;
     rop->op.pool = cmcf->redis_pool;
-    rop->op.complete = ngx_http_csibiz_redis_complete;
+    rop->op.result = ngx_http_csibiz_redis_result;
     rop->op.free = ngx_http_csibiz_redis_free;
 
     return rop;
 }
 
 
-/* adds one command to the pipeline; argv[i].data may hold binary bytes */
+/*
+ * Adds one command to the pipeline; argv[i].data may hold binary bytes.
+ * A failure is kept for send(), which answers it.
+ */
 
-ngx_int_t
+void
 ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
     ngx_uint_t argc, ngx_str_t *argv)
 {
     u_char  *p;
     size_t   len, size;
+
+    if (rop == NULL || rop->failed) {
+        return;
+    }
 
     len = ngx_http_csibiz_redis_size(argc, argv);
 
@@ -214,7 +224,8 @@ ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
 
         p = ngx_pnalloc(rop->op.request->pool, size);
         if (p == NULL) {
-            return NGX_ERROR;
+            rop->failed = 1;
+            return;
         }
 
         if (rop->len) {
@@ -229,38 +240,56 @@ ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
 
     rop->len = p - rop->buf;
     rop->ncommands++;
-
-    return NGX_OK;
 }
 
 
 /*
- * Sends the pipeline; handler(r, data, status, replies, n) is called with
- * one reply per command and returns what the request is finalized with.
+ * Sends the pipeline; next(r, flow, res) gets one reply per command.
+ * Returns NGX_DONE, or 500 if the pipeline could not be built or sent.
  */
 
 ngx_int_t
 ngx_http_csibiz_redis_send(ngx_http_csibiz_redis_op_t *rop,
-    ngx_http_csibiz_redis_handler_pt handler, void *data)
+    ngx_http_csibiz_step_pt next, void *flow)
 {
-    if (rop->ncommands == 0) {
-        return NGX_ERROR;
+    if (rop == NULL || rop->failed || rop->ncommands == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rop->replies = ngx_pcalloc(rop->op.request->pool,
                                rop->ncommands * sizeof(redisReply *));
     if (rop->replies == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rop->handler = handler;
-    rop->data = data;
+    rop->op.next = next;
+    rop->op.flow = flow;
 
-    return ngx_http_csibiz_pool_run(&rop->op);
+    if (ngx_http_csibiz_pool_run(&rop->op) != NGX_DONE) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
 }
 
 
-/* at most what ngx_http_csibiz_redis_encode() writes */
+ngx_int_t
+ngx_http_csibiz_redis_integer(redisReply *reply)
+{
+    ngx_int_t  n;
+
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        return (ngx_int_t) reply->integer;
+    }
+
+    if (reply->type == REDIS_REPLY_STRING) {
+        n = ngx_atoi((u_char *) reply->str, reply->len);
+        return (n == NGX_ERROR) ? 0 : n;
+    }
+
+    return 0;
+}
+
 
 static size_t
 ngx_http_csibiz_redis_size(ngx_uint_t argc, ngx_str_t *argv)
@@ -410,7 +439,8 @@ ngx_http_csibiz_redis_array(const redisReadTask *task, int elements)
 
 
 static void *
-ngx_http_csibiz_redis_integer(const redisReadTask *task, long long value)
+ngx_http_csibiz_redis_new_integer(const redisReadTask *task,
+    long long value)
 {
     redisReply  *r;
 
@@ -833,19 +863,16 @@ ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp)
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_redis_complete(ngx_http_csibiz_op_t *op)
+static void
+ngx_http_csibiz_redis_result(ngx_http_csibiz_op_t *op,
+    ngx_http_csibiz_result_t *res)
 {
     ngx_http_csibiz_redis_op_t  *rop;
 
     rop = (ngx_http_csibiz_redis_op_t *) op;
 
-    if (op->status != NGX_HTTP_CSIBIZ_OK) {
-        return rop->handler(op->request, rop->data, op->status, NULL, 0);
-    }
-
-    return rop->handler(op->request, rop->data, op->status, rop->replies,
-                        rop->nreplies);
+    res->replies = rop->replies;
+    res->nreplies = rop->nreplies;
 }
 
 

@@ -1,18 +1,29 @@
 
 /*
  * What every API request goes through before its handler: the method,
- * the JSON body (content type, size, syntax), and the answer's language.
- * The parsed body and the language live in the request's module context.
+ * the JSON body (content type, size, syntax), the session, and the
+ * answer's language; then what handlers read of the request, and the
+ * builders for what they send on.  The parsed body and the language live
+ * in the request's module context.
  */
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_session.h"
+
+#include <csibiz_utf8.h>
 
 
 static void ngx_http_csibiz_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_csibiz_parse_body(ngx_http_request_t *r,
     ngx_uint_t *status, const char **code);
 static ngx_uint_t ngx_http_csibiz_is_json(ngx_http_request_t *r);
+static ngx_http_csibiz_handler_t *ngx_http_csibiz_find_handler(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_csibiz_run_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_handler_t *h);
 
 
 ngx_http_csibiz_ctx_t *
@@ -44,13 +55,18 @@ ngx_http_csibiz_get_ctx(ngx_http_request_t *r)
 }
 
 
-/* the location's content handler: checks, body, then the API handler */
+/*
+ * The location's content handler: the method picks the handler's row,
+ * then the body is read and parsed, the session loaded, and the handler
+ * called with it.
+ */
 
 ngx_int_t
 ngx_http_csibiz_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_http_csibiz_ctx_t       *ctx;
+    ngx_http_csibiz_handler_t   *h;
     ngx_http_csibiz_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
@@ -60,8 +76,10 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!(r->method & clcf->handler->methods)
-        || !(clcf->handler->needs & NGX_HTTP_CSIBIZ_BODY)
+    h = ngx_http_csibiz_find_handler(r);
+
+    if (h == NULL
+        || !(h->needs & NGX_HTTP_CSIBIZ_BODY)
         || (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
         rc = ngx_http_discard_request_body(r);
@@ -70,12 +88,12 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        if (!(r->method & clcf->handler->methods)) {
+        if (h == NULL) {
             return ngx_http_csibiz_fail(r, NGX_HTTP_NOT_ALLOWED,
                                         "method_not_allowed");
         }
 
-        return clcf->handler->handler(r);
+        return ngx_http_csibiz_run_handler(r, h);
     }
 
     if (!ngx_http_csibiz_is_json(r)) {
@@ -113,20 +131,61 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_csibiz_body_handler(ngx_http_request_t *r)
+/* the row of the location's name whose methods include the request's */
+
+static ngx_http_csibiz_handler_t *
+ngx_http_csibiz_find_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    rc;
-    ngx_uint_t                   status;
-    const char                  *code;
+    ngx_http_csibiz_handler_t   *h;
     ngx_http_csibiz_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
 
+    for (h = clcf->handler; h->handler; h++) {
+
+        if (h->name.len != clcf->handler->name.len
+            || ngx_strncmp(h->name.data, clcf->handler->name.data,
+                           h->name.len)
+               != 0)
+        {
+            break;
+        }
+
+        if (r->method & h->methods) {
+            return h;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_run_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_handler_t *h)
+{
+    if (h->session == NGX_HTTP_CSIBIZ_SESSION_NONE) {
+        return h->handler(r, NULL);
+    }
+
+    return ngx_http_csibiz_session_load(r, h);
+}
+
+
+static void
+ngx_http_csibiz_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  status;
+    const char                 *code;
+    ngx_http_csibiz_handler_t  *h;
+
+    h = ngx_http_csibiz_find_handler(r);
+
     switch (ngx_http_csibiz_parse_body(r, &status, &code)) {
 
     case NGX_OK:
-        rc = clcf->handler->handler(r);
+        rc = ngx_http_csibiz_run_handler(r, h);
         break;
 
     case NGX_DECLINED:
@@ -438,4 +497,80 @@ ngx_http_csibiz_trim(ngx_str_t *value)
 
     value->data = (u_char *) s;
     value->len = n;
+}
+
+
+/* the builders: what handlers send on, in the request's pool */
+
+ngx_int_t
+ngx_http_csibiz_sprintf(ngx_http_request_t *r, ngx_str_t *dst,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+    u_char    buf[512];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    return ngx_http_csibiz_copy(r, dst, buf, p - buf);
+}
+
+
+ngx_int_t
+ngx_http_csibiz_integer(ngx_http_request_t *r, ngx_str_t *dst, ngx_int_t n)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = p;
+    dst->len = ngx_sprintf(p, "%i", n) - p;
+
+    return NGX_OK;
+}
+
+
+/* prefix + hex(bin): a key named by an HMAC, or a bytea literal ("\\x") */
+
+ngx_int_t
+ngx_http_csibiz_hex(ngx_http_request_t *r, ngx_str_t *dst,
+    const char *prefix, const u_char *bin, size_t len)
+{
+    u_char  *p;
+    size_t   plen;
+
+    plen = ngx_strlen(prefix);
+
+    p = ngx_pnalloc(r->pool, plen + 2 * len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = p;
+    p = ngx_cpymem(p, prefix, plen);
+    p = ngx_hex_dump(p, (u_char *) bin, len);
+    dst->len = p - dst->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_csibiz_copy(ngx_http_request_t *r, ngx_str_t *dst,
+    const u_char *src, size_t len)
+{
+    dst->data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src, len);
+    dst->len = len;
+
+    return NGX_OK;
 }

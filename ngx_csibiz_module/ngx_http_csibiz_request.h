@@ -25,6 +25,7 @@
 typedef struct {
     csibiz_lang_t                  lang;
     ngx_uint_t                     catch;      /* steps see failures */
+    ngx_http_csibiz_session_t     *session;
     size_t                         nfields;
     csibiz_json_field_t            fields[NGX_HTTP_CSIBIZ_MAX_FIELDS];
 
@@ -57,6 +58,7 @@ ngx_uint_t ngx_http_csibiz_fields_invalid(ngx_http_request_t *r);
 void ngx_http_csibiz_trim(ngx_str_t *value);
 ngx_int_t ngx_http_csibiz_identity_fields(ngx_http_request_t *r,
     char *id_number, char *si_card, char *phone, csibiz_date_t *birth);
+ngx_int_t ngx_http_csibiz_fail_invalid(ngx_http_request_t *r);
 
 
 /*

@@ -26,7 +26,6 @@ ngx_int_t ngx_http_csibiz_fail_extra(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *extra);
 ngx_int_t ngx_http_csibiz_fail_retry_after(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, long long seconds);
-ngx_int_t ngx_http_csibiz_fail_invalid(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_fail_backend(ngx_http_request_t *r,
     ngx_int_t status);
 ngx_int_t ngx_http_csibiz_send_unavailable(ngx_http_request_t *r);

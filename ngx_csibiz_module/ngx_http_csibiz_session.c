@@ -8,18 +8,23 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_redis.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_session.h"
+#include "ngx_http_csibiz_status.h"
 
 
 #define NGX_HTTP_CSIBIZ_SESSION_PREFIX  "csibiz:sess:"
-#define NGX_HTTP_CSIBIZ_SESSION_KEYLEN                                     \
-    (sizeof(NGX_HTTP_CSIBIZ_SESSION_PREFIX) - 1 + 2 * CSIBIZ_HMACBYTES)
 
 #define NGX_HTTP_CSIBIZ_SESSION_IDBYTES  32
 #define NGX_HTTP_CSIBIZ_CSRF_BYTES       32
 
 
 typedef struct {
-    ngx_http_csibiz_session_pt     next;
+    ngx_http_csibiz_handler_t     *handler;    /* load: whom to call */
+    ngx_http_csibiz_step_pt        next;       /* the others: go on */
+    void                          *flow;
     ngx_http_csibiz_session_t     *session;
     ngx_str_t                      token;      /* X-CSRF-Token */
     ngx_uint_t                     require;
@@ -46,19 +51,18 @@ static ngx_int_t ngx_http_csibiz_session_key(ngx_http_request_t *r,
 static ngx_int_t ngx_http_csibiz_session_cookie_id(ngx_http_request_t *r,
     u_char *id);
 static ngx_int_t ngx_http_csibiz_session_loaded(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_session_written(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_session_csrf_headers(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_csibiz_session_set_cookie(ngx_http_request_t *r,
     u_char *value, size_t len, ngx_uint_t clear);
 static ngx_http_csibiz_session_ctx_t *ngx_http_csibiz_session_ctx(
-    ngx_http_request_t *r, ngx_http_csibiz_session_pt next,
-    ngx_http_csibiz_session_t *s);
-static ngx_int_t ngx_http_csibiz_session_run(ngx_http_csibiz_redis_op_t *rop,
-    ngx_http_csibiz_session_ctx_t *sctx,
-    ngx_http_csibiz_redis_handler_pt done);
+    ngx_http_request_t *r, ngx_http_csibiz_session_t *s);
+static ngx_int_t ngx_http_csibiz_session_write(ngx_http_request_t *r,
+    ngx_http_csibiz_redis_op_t *rop, ngx_http_csibiz_session_t *s,
+    ngx_http_csibiz_step_pt next, void *flow);
 
 
 /* "csibiz:sess:" + hex(HMAC(session key, id)) */
@@ -67,7 +71,6 @@ static ngx_int_t
 ngx_http_csibiz_session_key(ngx_http_request_t *r, u_char *id,
     ngx_str_t *key)
 {
-    u_char                       *p;
     uint8_t                       mac[CSIBIZ_HMACBYTES];
     ngx_http_csibiz_main_conf_t  *cmcf;
 
@@ -80,18 +83,8 @@ ngx_http_csibiz_session_key(ngx_http_request_t *r, u_char *id,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_HTTP_CSIBIZ_SESSION_KEYLEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    key->data = p;
-    p = ngx_cpymem(p, NGX_HTTP_CSIBIZ_SESSION_PREFIX,
-                   sizeof(NGX_HTTP_CSIBIZ_SESSION_PREFIX) - 1);
-    p = ngx_hex_dump(p, mac, CSIBIZ_HMACBYTES);
-    key->len = p - key->data;
-
-    return NGX_OK;
+    return ngx_http_csibiz_hex(r, key, NGX_HTTP_CSIBIZ_SESSION_PREFIX, mac,
+                               CSIBIZ_HMACBYTES);
 }
 
 
@@ -126,18 +119,19 @@ ngx_http_csibiz_session_cookie_id(ngx_http_request_t *r, u_char *id)
 
 
 /*
- * Loads the request's session and calls next(r, s); s->valid says whether
- * there is one.  With require, a missing session gets 401 and a
- * state-changing request without the session's CSRF token gets 403, and
- * next is not called.  touch slides the idle timeout.
+ * Loads the request's session for the handler h and calls it with the
+ * session; s->valid says whether there is one.  With a required session,
+ * a missing one gets 401 and a state-changing request without the
+ * session's CSRF token gets 403, and the handler is not called.  TOUCH
+ * slides the idle timeout.
  */
 
 ngx_int_t
 ngx_http_csibiz_session_load(ngx_http_request_t *r,
-    ngx_http_csibiz_session_pt next, ngx_uint_t require, ngx_uint_t touch)
+    ngx_http_csibiz_handler_t *h)
 {
-    u_char                         *p;
     ngx_str_t                       argv[6], key, ttl;
+    ngx_uint_t                      require, touch;
     ngx_http_csibiz_session_t      *s;
     ngx_http_csibiz_redis_op_t     *rop;
     ngx_http_csibiz_main_conf_t    *cmcf;
@@ -146,15 +140,20 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
+    require = h->session & NGX_HTTP_CSIBIZ_SESSION_REQUIRED;
+    touch = h->session & NGX_HTTP_CSIBIZ_SESSION_TOUCH;
+
     s = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_session_t));
     if (s == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    sctx = ngx_http_csibiz_session_ctx(r, next, s);
+    sctx = ngx_http_csibiz_session_ctx(r, s);
     if (sctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    sctx->handler = h;
 
     if (ngx_http_csibiz_session_cookie_id(r, id) != NGX_OK) {
         if (require) {
@@ -162,7 +161,7 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
                                         "not_logged_in");
         }
 
-        return next(r, s);
+        return h->handler(r, s);
     }
 
     /* what needs no session data is refused before any round trip */
@@ -175,21 +174,16 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
         return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN, "csrf");
     }
 
-    if (ngx_http_csibiz_session_key(r, id, &key) != NGX_OK) {
+    if (ngx_http_csibiz_session_key(r, id, &key) != NGX_OK
+        || ngx_http_csibiz_integer(r, &ttl, cmcf->session_idle_timeout)
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     s->key = key;
 
     rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ttl.data = p;
-    ttl.len = ngx_sprintf(p, "%T", cmcf->session_idle_timeout) - p;
 
     if (touch && sctx->csrf) {
         ngx_str_set(&argv[0], "EVAL");
@@ -199,17 +193,13 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
         argv[4] = sctx->token;
         argv[5] = ttl;
 
-        if (ngx_http_csibiz_redis_append(rop, 6, argv) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_redis_append(rop, 6, argv);
 
     } else {
         ngx_str_set(&argv[0], "HGETALL");
         argv[1] = key;
 
-        if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_redis_append(rop, 2, argv);
 
         if (touch) {
             ngx_str_set(&argv[0], "EXPIRE");
@@ -219,76 +209,90 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
             ngx_str_set(&argv[0], "TTL");
         }
 
-        if (ngx_http_csibiz_redis_append(rop, touch ? 3 : 2, argv)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_redis_append(rop, touch ? 3 : 2, argv);
     }
 
     sctx->require = require;
     sctx->touch = touch;
 
-    return ngx_http_csibiz_session_run(rop, sctx,
-                                       ngx_http_csibiz_session_loaded);
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_session_loaded,
+                                      sctx);
 }
 
 
 static ngx_http_csibiz_session_ctx_t *
 ngx_http_csibiz_session_ctx(ngx_http_request_t *r,
-    ngx_http_csibiz_session_pt next, ngx_http_csibiz_session_t *s)
+    ngx_http_csibiz_session_t *s)
 {
+    ngx_http_csibiz_ctx_t          *ctx;
     ngx_http_csibiz_session_ctx_t  *sctx;
 
+    ctx = ngx_http_csibiz_get_ctx(r);
     sctx = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_session_ctx_t));
-    if (sctx == NULL) {
+
+    if (ctx == NULL || sctx == NULL) {
         return NULL;
     }
 
-    sctx->next = next;
     sctx->session = s;
+    ctx->session = s;
 
     return sctx;
 }
 
 
-static ngx_int_t
-ngx_http_csibiz_session_run(ngx_http_csibiz_redis_op_t *rop,
-    ngx_http_csibiz_session_ctx_t *sctx,
-    ngx_http_csibiz_redis_handler_pt done)
+/* the request's session, as loaded or last written */
+
+ngx_http_csibiz_session_t *
+ngx_http_csibiz_session_get(ngx_http_request_t *r)
 {
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
+
+    return ctx ? ctx->session : NULL;
+}
+
+
+/* sends a write of the session s, then goes on with next(r, flow, res) */
+
+static ngx_int_t
+ngx_http_csibiz_session_write(ngx_http_request_t *r,
+    ngx_http_csibiz_redis_op_t *rop, ngx_http_csibiz_session_t *s,
+    ngx_http_csibiz_step_pt next, void *flow)
+{
+    ngx_http_csibiz_session_ctx_t  *sctx;
+
+    sctx = ngx_http_csibiz_session_ctx(r, s);
     if (sctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_csibiz_redis_send(rop, done, sctx) != NGX_DONE) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    sctx->next = next;
+    sctx->flow = flow;
 
-    return NGX_DONE;
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_session_written,
+                                      sctx);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_session_ctx_t *sctx = data;
+    ngx_http_csibiz_session_ctx_t *sctx = flow;
 
     size_t                        i, len;
     u_char                       *p;
     time_t                        now;
     ngx_int_t                     v;
-    redisReply                   *h, *f, *val;
+    redisReply                   *h, *f, *val, **replies;
     ngx_http_csibiz_session_t    *s;
     ngx_http_csibiz_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
     s = sctx->session;
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
+    replies = res->replies;
 
     h = replies[0];
 
@@ -345,7 +349,7 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
 
             s->idle_left = cmcf->session_idle_timeout;
 
-            if (!sctx->touch && n == 2
+            if (!sctx->touch && res->nreplies == 2
                 && replies[1]->type == REDIS_REPLY_INTEGER)
             {
                 s->idle_left = (time_t) replies[1]->integer;
@@ -354,6 +358,11 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
             /* the absolute limit comes first when it is nearer */
             if (s->created + cmcf->session_timeout - now < s->idle_left) {
                 s->idle_left = s->created + cmcf->session_timeout - now;
+            }
+
+            if (sctx->handler->stepup) {
+                s->stepped_up = now - s->auth_at
+                                < NGX_HTTP_CSIBIZ_REAUTH_VALID;
             }
         }
     }
@@ -371,7 +380,7 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
                                         "not_logged_in");
         }
 
-        return sctx->next(r, s);
+        return sctx->handler->handler(r, s);
     }
 
     if (sctx->csrf
@@ -382,7 +391,7 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *data,
         return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN, "csrf");
     }
 
-    return sctx->next(r, s);
+    return sctx->handler->handler(r, s);
 }
 
 
@@ -486,7 +495,7 @@ ngx_http_csibiz_session_csrf_headers(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
-    ngx_int_t person_id, ngx_http_csibiz_session_pt next)
+    ngx_int_t person_id, ngx_http_csibiz_step_pt next, void *flow)
 {
     u_char                       *p;
     time_t                        now;
@@ -502,13 +511,13 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
     s = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_session_t));
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, 4 * NGX_INT64_LEN
-                             + CSIBIZ_B64URL_SIZE(NGX_HTTP_CSIBIZ_CSRF_BYTES));
+    p = ngx_pnalloc(r->pool, CSIBIZ_B64URL_SIZE(NGX_HTTP_CSIBIZ_CSRF_BYTES));
 
-    if (s == NULL || rop == NULL || p == NULL) {
+    if (s == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    rop = ngx_http_csibiz_redis_create(r);
 
     /* the session the client came with, if any, ends now */
 
@@ -518,9 +527,7 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
         ngx_str_set(&argv[0], "DEL");
         argv[1] = old;
 
-        if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_redis_append(rop, 2, argv);
     }
 
     csibiz_random_token(id, sizeof(id));
@@ -546,53 +553,45 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
     s->idle_left = cmcf->session_idle_timeout;
     s->csrf.data = p;
     s->csrf.len = ngx_strlen(p);
-    p += s->csrf.len + 1;
 
     ngx_http_csibiz_status_user(r, user_id);
 
     ngx_str_set(&argv[0], "HSET");
     argv[1] = key;
     ngx_str_set(&argv[2], "uid");
-    argv[3].data = p;
-    p = ngx_sprintf(p, "%i", user_id);
-    argv[3].len = p - argv[3].data;
     ngx_str_set(&argv[4], "pid");
-    argv[5].data = p;
-    p = ngx_sprintf(p, "%i", person_id);
-    argv[5].len = p - argv[5].data;
     ngx_str_set(&argv[6], "created");
-    argv[7].data = p;
-    p = ngx_sprintf(p, "%T", now);
-    argv[7].len = p - argv[7].data;
     ngx_str_set(&argv[8], "auth_at");
-    argv[9] = argv[7];
     ngx_str_set(&argv[10], "csrf");
     argv[11] = s->csrf;
 
-    if (ngx_http_csibiz_redis_append(rop, 12, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&argv[0], "EXPIRE");
-    argv[1] = key;
-    argv[2].data = p;
-    p = ngx_sprintf(p, "%T", cmcf->session_idle_timeout);
-    argv[2].len = p - argv[2].data;
-
-    if (ngx_http_csibiz_redis_append(rop, 3, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_csibiz_session_set_cookie(r, (u_char *) cookie,
-                                           ngx_strlen(cookie), 0)
-        != NGX_OK)
+    if (ngx_http_csibiz_integer(r, &argv[3], user_id) != NGX_OK
+        || ngx_http_csibiz_integer(r, &argv[5], person_id) != NGX_OK
+        || ngx_http_csibiz_sprintf(r, &argv[7], "%T", now) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_csibiz_session_run(rop,
-                                       ngx_http_csibiz_session_ctx(r, next, s),
-                                       ngx_http_csibiz_session_written);
+    argv[9] = argv[7];
+
+    ngx_http_csibiz_redis_append(rop, 12, argv);
+
+    ngx_str_set(&argv[0], "EXPIRE");
+    argv[1] = key;
+
+    if (ngx_http_csibiz_sprintf(r, &argv[2], "%T",
+                                cmcf->session_idle_timeout)
+        != NGX_OK
+        || ngx_http_csibiz_session_set_cookie(r, (u_char *) cookie,
+                                              ngx_strlen(cookie), 0)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_csibiz_redis_append(rop, 3, argv);
+
+    return ngx_http_csibiz_session_write(r, rop, s, next, flow);
 }
 
 
@@ -600,7 +599,7 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
 
 ngx_int_t
 ngx_http_csibiz_session_destroy(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s, ngx_http_csibiz_session_pt next)
+    ngx_http_csibiz_session_t *s, ngx_http_csibiz_step_pt next, void *flow)
 {
     ngx_str_t                    argv[2];
     ngx_http_csibiz_redis_op_t  *rop;
@@ -612,22 +611,15 @@ ngx_http_csibiz_session_destroy(ngx_http_request_t *r,
     }
 
     rop = ngx_http_csibiz_redis_create(r);
-    if (rop == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     ngx_str_set(&argv[0], "DEL");
     argv[1] = s->key;
 
-    if (ngx_http_csibiz_redis_append(rop, 2, argv) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_csibiz_redis_append(rop, 2, argv);
 
     s->valid = 0;
 
-    return ngx_http_csibiz_session_run(rop,
-                                       ngx_http_csibiz_session_ctx(r, next, s),
-                                       ngx_http_csibiz_session_written);
+    return ngx_http_csibiz_session_write(r, rop, s, next, flow);
 }
 
 
@@ -635,59 +627,46 @@ ngx_http_csibiz_session_destroy(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_csibiz_session_reauth(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s, ngx_http_csibiz_session_pt next)
+    ngx_http_csibiz_session_t *s, ngx_http_csibiz_step_pt next, void *flow)
 {
-    u_char                      *p;
     ngx_str_t                    argv[4];
     ngx_http_csibiz_redis_op_t  *rop;
-
-    rop = ngx_http_csibiz_redis_create(r);
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-
-    if (rop == NULL || p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     s->auth_at = ngx_time();
 
     ngx_str_set(&argv[0], "HSET");
     argv[1] = s->key;
     ngx_str_set(&argv[2], "auth_at");
-    argv[3].data = p;
-    argv[3].len = ngx_sprintf(p, "%T", s->auth_at) - p;
 
-    if (ngx_http_csibiz_redis_append(rop, 4, argv) != NGX_OK) {
+    if (ngx_http_csibiz_sprintf(r, &argv[3], "%T", s->auth_at) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_csibiz_session_run(rop,
-                                       ngx_http_csibiz_session_ctx(r, next, s),
-                                       ngx_http_csibiz_session_written);
+    rop = ngx_http_csibiz_redis_create(r);
+    ngx_http_csibiz_redis_append(rop, 4, argv);
+
+    return ngx_http_csibiz_session_write(r, rop, s, next, flow);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_session_written(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_session_written(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_session_ctx_t *sctx = data;
+    ngx_http_csibiz_session_ctx_t *sctx = flow;
 
     ngx_uint_t  i;
 
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    for (i = 0; i < n; i++) {
-        if (replies[i]->type == REDIS_REPLY_ERROR) {
+    for (i = 0; i < res->nreplies; i++) {
+        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "csibiz: redis refused a session command: %s",
-                          replies[i]->str);
+                          res->replies[i]->str);
             return ngx_http_csibiz_send_unavailable(r);
         }
     }
 
-    return sctx->next(r, sctx->session);
+    return sctx->next(r, sctx->flow, res);
 }
 
 

@@ -19,6 +19,9 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_status.h"
 
 #include <signal.h>
 
@@ -383,31 +386,14 @@ static void
 ngx_http_csibiz_status_publish_pool(ngx_http_csibiz_pool_t *pool,
     ngx_atomic_t *gauge)
 {
-    ngx_uint_t               i, busy, idle;
-    ngx_http_csibiz_peer_t  *peer;
+    ngx_http_csibiz_pool_state_t  state;
 
-    busy = 0;
-    idle = 0;
+    ngx_http_csibiz_pool_state(pool, &state);
 
-    for (i = 0; i < pool->conf->size; i++) {
-        peer = (ngx_http_csibiz_peer_t *) (pool->peers + i * pool->peer_size);
-
-        if (peer->connection == NULL) {
-            continue;
-        }
-
-        if (peer->idle) {
-            idle++;
-
-        } else {
-            busy++;
-        }
-    }
-
-    gauge[NGX_HTTP_CSIBIZ_GAUGE_BUSY] = busy;
-    gauge[NGX_HTTP_CSIBIZ_GAUGE_IDLE] = idle;
-    gauge[NGX_HTTP_CSIBIZ_GAUGE_WAITING] = pool->nwaiting;
-    gauge[NGX_HTTP_CSIBIZ_GAUGE_SIZE] = pool->conf->size;
+    gauge[NGX_HTTP_CSIBIZ_GAUGE_BUSY] = state.busy;
+    gauge[NGX_HTTP_CSIBIZ_GAUGE_IDLE] = state.idle;
+    gauge[NGX_HTTP_CSIBIZ_GAUGE_WAITING] = state.waiting;
+    gauge[NGX_HTTP_CSIBIZ_GAUGE_SIZE] = state.size;
 }
 
 
@@ -445,27 +431,18 @@ ngx_http_csibiz_status_event(ngx_uint_t what)
 }
 
 
-/* an operation has ended: its time for the log, its outcome counted */
+/* an operation has ended: its time, for $csibiz_backend_time */
 
 void
-ngx_http_csibiz_status_op(ngx_http_csibiz_op_t *op)
+ngx_http_csibiz_status_time(ngx_http_request_t *r, ngx_msec_t start)
 {
     ngx_http_csibiz_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(op->request, ngx_http_csibiz_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
 
     if (ctx) {
-        ctx->backend_time += ngx_current_msec - op->start;
+        ctx->backend_time += ngx_current_msec - start;
         ctx->backend_ops++;
-    }
-
-    if (op->status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        ngx_http_csibiz_status_backend(op->pool,
-                                       NGX_HTTP_CSIBIZ_STAT_UNAVAILABLE);
-
-    } else if (op->status == NGX_HTTP_CSIBIZ_QUERY_ERROR) {
-        ngx_http_csibiz_status_backend(op->pool,
-                                       NGX_HTTP_CSIBIZ_STAT_QUERY_ERRORS);
     }
 }
 
@@ -547,7 +524,8 @@ ngx_http_csibiz_status_log_handler(ngx_http_request_t *r)
 /* "csibiz status;": the counters in Prometheus' text format */
 
 ngx_int_t
-ngx_http_csibiz_status_handler(ngx_http_request_t *r)
+ngx_http_csibiz_status_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
     size_t                           size;
     u_char                          *body, *p;

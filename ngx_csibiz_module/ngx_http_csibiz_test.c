@@ -10,6 +10,9 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_postgres.h"
+#include "ngx_http_csibiz_redis.h"
+#include "ngx_http_csibiz_response.h"
 
 
 typedef struct {
@@ -22,9 +25,9 @@ typedef struct {
 static ngx_int_t ngx_http_csibiz_test_arg(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_csibiz_test_redis_done(ngx_http_request_t *r,
-    void *data, ngx_int_t status, redisReply **replies, ngx_uint_t n);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_test_pg_done(ngx_http_request_t *r,
-    void *data, ngx_int_t status, PGresult *res);
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_test_send(ngx_http_request_t *r,
     ngx_http_csibiz_test_ctx_t *ctx, u_char *value, size_t len);
 
@@ -38,9 +41,9 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_test_sleep_stmt =
 
 
 ngx_int_t
-ngx_http_csibiz_test_handler(ngx_http_request_t *r)
+ngx_http_csibiz_test_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
 {
-    ngx_int_t                    rc;
     ngx_str_t                    argv[3], seconds;
     ngx_uint_t                   argc;
     ngx_http_csibiz_test_ctx_t  *ctx;
@@ -88,32 +91,22 @@ ngx_http_csibiz_test_handler(ngx_http_request_t *r)
     if (ctx->backend.len == 8
         && ngx_strncmp(ctx->backend.data, "postgres", 8) == 0)
     {
-        rc = ngx_http_csibiz_pg_query(r, stmt, &ctx->value,
-                                      ngx_http_csibiz_test_pg_done, ctx);
+        return ngx_http_csibiz_pg_query(r, stmt, &ctx->value,
+                                        ngx_http_csibiz_test_pg_done, ctx);
+    }
 
-    } else if (ctx->backend.len == 5
-               && ngx_strncmp(ctx->backend.data, "redis", 5) == 0)
+    if (ctx->backend.len == 5
+        && ngx_strncmp(ctx->backend.data, "redis", 5) == 0)
     {
         rop = ngx_http_csibiz_redis_create(r);
-        if (rop == NULL
-            || ngx_http_csibiz_redis_append(rop, argc, argv) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_http_csibiz_redis_append(rop, argc, argv);
 
-        rc = ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_test_redis_done,
-                                        ctx);
-
-    } else {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "invalid_request");
+        return ngx_http_csibiz_redis_send(rop,
+                                          ngx_http_csibiz_test_redis_done,
+                                          ctx);
     }
 
-    if (rc != NGX_DONE) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST, "invalid_request");
 }
 
 
@@ -145,14 +138,14 @@ ngx_http_csibiz_test_arg(ngx_http_request_t *r, const char *name,
 
 
 static ngx_int_t
-ngx_http_csibiz_test_redis_done(ngx_http_request_t *r, void *data,
-    ngx_int_t status, redisReply **replies, ngx_uint_t n)
+ngx_http_csibiz_test_redis_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_test_ctx_t  *ctx = data;
+    ngx_http_csibiz_test_ctx_t  *ctx = flow;
 
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
+    redisReply  **replies;
+
+    replies = (redisReply **) res->replies;
 
     if (replies[0]->type == REDIS_REPLY_ERROR) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -169,24 +162,15 @@ ngx_http_csibiz_test_redis_done(ngx_http_request_t *r, void *data,
 
 
 static ngx_int_t
-ngx_http_csibiz_test_pg_done(ngx_http_request_t *r, void *data,
-    ngx_int_t status, PGresult *res)
+ngx_http_csibiz_test_pg_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
 {
-    ngx_http_csibiz_test_ctx_t  *ctx = data;
-
-    if (status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
-        return ngx_http_csibiz_send_unavailable(r);
-    }
-
-    if (status != NGX_HTTP_CSIBIZ_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
-    }
+    ngx_http_csibiz_test_ctx_t  *ctx = flow;
 
     if (ctx->op.len == 4) {
         return ngx_http_csibiz_test_send(r, ctx,
-                                         (u_char *) PQgetvalue(res, 0, 0),
-                                         PQgetlength(res, 0, 0));
+                                         (u_char *) PQgetvalue(res->res, 0, 0),
+                                         PQgetlength(res->res, 0, 0));
     }
 
     return ngx_http_csibiz_test_send(r, ctx, NULL, 0);

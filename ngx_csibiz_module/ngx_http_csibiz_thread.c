@@ -15,14 +15,17 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_status.h"
+#include "ngx_http_csibiz_thread.h"
 
 
 typedef struct {
     ngx_http_request_t            *request;
     ngx_event_t                    guard;
     ngx_http_csibiz_work_pt        work;
-    ngx_http_csibiz_work_done_pt   done;
-    void                          *data;
+    ngx_http_csibiz_step_pt        next;
+    void                          *flow;
 } ngx_http_csibiz_thread_ctx_t;
 
 
@@ -32,15 +35,14 @@ static void ngx_http_csibiz_thread_guard(ngx_event_t *ev);
 
 
 /*
- * Runs work(data) in the thread pool, then done(r, data) in the worker,
- * whose result finalizes the request.  Returns NGX_DONE, or NGX_ERROR if
- * the work could not be queued (the pool's queue is full).
+ * Runs work(flow) in the thread pool, then next(r, flow, res) in the
+ * worker, whose result finalizes the request.  Returns NGX_DONE, or the
+ * 503 answer if the work could not be queued (the pool's queue is full).
  */
 
 ngx_int_t
 ngx_http_csibiz_thread_run(ngx_http_request_t *r,
-    ngx_http_csibiz_work_pt work, ngx_http_csibiz_work_done_pt done,
-    void *data)
+    ngx_http_csibiz_work_pt work, ngx_http_csibiz_step_pt next, void *flow)
 {
     ngx_thread_task_t             *task;
     ngx_http_csibiz_main_conf_t   *cmcf;
@@ -51,20 +53,20 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
     if (cmcf->thread_pool == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "csibiz: no thread pool");
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     task = ngx_thread_task_alloc(r->pool,
                                  sizeof(ngx_http_csibiz_thread_ctx_t));
     if (task == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx = task->ctx;
     ctx->request = r;
     ctx->work = work;
-    ctx->done = done;
-    ctx->data = data;
+    ctx->next = next;
+    ctx->flow = flow;
 
     task->handler = ngx_http_csibiz_thread_handler;
     task->event.handler = ngx_http_csibiz_thread_done;
@@ -73,7 +75,7 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
 
     if (ngx_thread_task_post(cmcf->thread_pool, task) != NGX_OK) {
         ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED);
-        return NGX_ERROR;
+        return ngx_http_csibiz_send_unavailable(r);
     }
 
     ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_JOBS);
@@ -95,7 +97,7 @@ ngx_http_csibiz_thread_handler(void *data, ngx_log_t *log)
 {
     ngx_http_csibiz_thread_ctx_t  *ctx = data;
 
-    ctx->work(ctx->data);
+    ctx->work(ctx->flow);
 }
 
 
@@ -105,6 +107,7 @@ ngx_http_csibiz_thread_done(ngx_event_t *ev)
     ngx_int_t                      rc;
     ngx_connection_t              *c;
     ngx_http_request_t            *r;
+    ngx_http_csibiz_result_t       res;
     ngx_http_csibiz_thread_ctx_t  *ctx;
 
     ctx = ev->data;
@@ -119,7 +122,9 @@ ngx_http_csibiz_thread_done(ngx_event_t *ev)
 
     ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_DONE);
 
-    rc = ctx->done(r, ctx->data);
+    ngx_memzero(&res, sizeof(ngx_http_csibiz_result_t));
+
+    rc = ngx_http_csibiz_step_resume(r, ctx->next, ctx->flow, &res);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
