@@ -16,6 +16,7 @@
 #include "ngx_http_csibiz_redis.h"
 #include "ngx_http_csibiz_request.h"
 #include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_step.h"
 
 #include <csibiz_captcha.h>
 

@@ -26,6 +26,7 @@
 #include "ngx_http_csibiz_redis.h"
 #include "ngx_http_csibiz_request.h"
 #include "ngx_http_csibiz_response.h"
+#include "ngx_http_csibiz_step.h"
 #include "ngx_http_csibiz_status.h"
 
 #include <csibiz_validate.h>
