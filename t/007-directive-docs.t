@@ -48,7 +48,10 @@ ok(keys %cmd >= 10, scalar(keys %cmd) . ' directives in the source');
 
 my ($htable) = $code =~ /ngx_http_csibiz_handler_t\s+ngx_http_csibiz_handlers
                          \[\]\s*=\s*\{(.*?)ngx_null_string/sx;
-my @handlers = ($htable // '') =~ /\{\s*ngx_string\("([^"]+)"\)/g;
+# a name has a row per method set: each name once
+my %seen;
+my @handlers = grep { !$seen{$_}++ }
+               ($htable // '') =~ /\{\s*ngx_string\("([^"]+)"\)/g;
 ok(@handlers >= 5, scalar(@handlers) . ' handlers in the source');
 
 # the default the code sets for a conf field, as a number or a string
