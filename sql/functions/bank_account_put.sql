@@ -1,30 +1,36 @@
--- Everything of one PUT in one transaction, in this order: the
--- Idempotency-Key (a key already used: its stored answer, or 422 when it
--- came with another request), permission (the parent's phone is still
--- the one declared through the school), the window, step-up (changing an
--- existing account needs p_reauth_ok), the field errors (the module's,
--- p_fields, and those that depend on the bank), the version; then the
--- account, the pending declaration, the audit row and the key's answer
--- are written.  A refused request writes nothing.
+-- PUT /api/account.  Everything of one PUT in one transaction, in this
+-- order: the Idempotency-Key (a key already used: its stored answer, or
+-- 422 when it came with another request), permission (the parent's phone
+-- is still the one declared through the school), the window, step-up
+-- (changing an existing account needs p_reauth_ok), the field errors (the
+-- module's, p_fields, and those that depend on the bank), the version;
+-- then the account, the pending declaration, the audit row and the key's
+-- answer are written.  A refused request writes nothing.
 --
 -- Returns (status, code, body, replayed) as bank_account_get() does.
--- p_account_head: the first 8 digits, NULL unless the module found the
--- number well-formed for p_method.  Relative's fields are ignored unless
--- p_payer is 'relative'.
+--
+-- p_form: the form's values as the module checked and normalized them,
+-- one JSON object; a value that is missing or that the module refused is
+-- left out (its error is in p_fields):
+--   version (number), payer, method, bank, doc_type, account_enc (the
+--   sealed number in hex), account_head (its first 8 digits, only when the
+--   module found the number well-formed for method), account_last4,
+--   account_len (number), relative_name, relative_gender,
+--   relative_relation, relative_phone, relative_address,
+--   relative_postcode (only when payer is 'relative': the module reads
+--   them for a relative's account only).
+-- The request's context (who, when, from where, the key and the request's
+-- hash, the module's field errors) stays in typed parameters: it is not
+-- what the parent entered, and each has its own type.
 CREATE OR REPLACE FUNCTION bank_account_put(
     p_user bigint, p_person bigint, p_key text, p_request_hash bytea,
     p_now timestamptz, p_reauth_ok boolean, p_client_ip inet, p_lang text,
-                                            p_fields jsonb, p_version int,
-    p_payer text, p_method text, p_bank text, p_doc_type text,
-    p_account_enc bytea, p_account_head text, p_account_last4 text,
-                                            p_account_len int,
-    p_rel_name text, p_rel_gender text, p_rel_relation text,
-    p_rel_phone text, p_rel_address text, p_rel_postcode text)
+    p_fields jsonb, p_form jsonb)
 RETURNS TABLE (status int, code text, body text, replayed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_now     timestamptz := coalesce(p_now, now());
-    v_rel     boolean := p_payer = 'relative';
+    v_form    record;
     v_user    record;
     v_key     idempotency_key%ROWTYPE;
     v_win     record;
@@ -39,6 +45,13 @@ DECLARE
     v_message text;
     v_body    text;
 BEGIN
+    SELECT * INTO v_form FROM jsonb_to_record(p_form) AS x (
+        version int, payer text, method text, bank text, doc_type text,
+        account_enc text, account_head text, account_last4 text,
+        account_len int, relative_name text, relative_gender text,
+        relative_relation text, relative_phone text, relative_address text,
+        relative_postcode text);
+
     -- one writer per insured person at a time; every check below sees
     -- what the previous one committed (READ COMMITTED: a new snapshot per
     -- statement)
@@ -94,8 +107,8 @@ BEGIN
     END IF;
 
     -- the checks that depend on the bank
-    IF p_bank IS NOT NULL THEN
-        SELECT * INTO v_bank FROM bank b WHERE b.code = p_bank;
+    IF v_form.bank IS NOT NULL THEN
+        SELECT * INTO v_bank FROM bank b WHERE b.code = v_form.bank;
 
         IF NOT FOUND THEN
             v_fields := v_fields || '{"bank":"unknown"}';
@@ -103,26 +116,27 @@ BEGIN
         ELSIF NOT v_bank.accepts_debit THEN
             v_fields := v_fields || '{"bank":"no_debit"}';
 
-        ELSIF p_method IS NOT NULL AND NOT p_method = ANY (v_bank.methods)
+        ELSIF v_form.method IS NOT NULL
+              AND NOT v_form.method = ANY (v_bank.methods)
         THEN
             v_fields := v_fields || '{"method":"not_accepted"}';
 
-        ELSIF p_method IS NOT NULL AND p_account_head IS NOT NULL THEN
+        ELSIF v_form.method IS NOT NULL AND v_form.account_head IS NOT NULL THEN
 
-            IF p_method = 'card' THEN
+            IF v_form.method = 'card' THEN
                 SELECT * INTO v_bin FROM bank_bin n
-                 WHERE p_account_head LIKE n.prefix || '%'
+                 WHERE v_form.account_head LIKE n.prefix || '%'
                  ORDER BY length(n.prefix) DESC
                  LIMIT 1;
 
                 IF FOUND AND v_bin.card_type = 'credit' THEN
                     v_fields := v_fields || '{"account_no":"credit_card"}';
-                ELSIF NOT FOUND OR v_bin.bank_code <> p_bank THEN
+                ELSIF NOT FOUND OR v_bin.bank_code <> v_form.bank THEN
                     v_fields := v_fields || '{"account_no":"bin_mismatch"}';
                 END IF;
 
             ELSIF cardinality(v_bank.passbook_lengths) > 0
-                  AND NOT p_account_len = ANY (v_bank.passbook_lengths)
+                  AND NOT v_form.account_len = ANY (v_bank.passbook_lengths)
             THEN
                 v_fields := v_fields || '{"account_no":"length"}';
             END IF;
@@ -132,8 +146,8 @@ BEGIN
                             ELSE n.reason_zh END
                   INTO v_reason
                   FROM non_debitable_account n
-                 WHERE n.bank_code = p_bank AND n.kind = p_method
-                   AND p_account_head LIKE n.prefix || '%'
+                 WHERE n.bank_code = v_form.bank AND n.kind = v_form.method
+                   AND v_form.account_head LIKE n.prefix || '%'
                  ORDER BY length(n.prefix) DESC
                  LIMIT 1;
 
@@ -155,7 +169,7 @@ BEGIN
         RETURN;
     END IF;
 
-    IF p_version IS DISTINCT FROM coalesce(v_old.version, 0) THEN
+    IF v_form.version IS DISTINCT FROM coalesce(v_old.version, 0) THEN
         RETURN QUERY SELECT 409, 'conflict'::text,
             jsonb_build_object('version', coalesce(v_old.version, 0))::text,
             false;
@@ -167,14 +181,12 @@ BEGIN
         (insured_person_id, payer, method, bank_code, doc_type, account_enc,
          account_last4, relative_name, relative_gender, relative_relation,
          relative_phone, relative_address, relative_postcode)
-    VALUES (p_person, p_payer, p_method, p_bank, p_doc_type, p_account_enc,
-            p_account_last4,
-            CASE WHEN v_rel THEN p_rel_name END,
-            CASE WHEN v_rel THEN p_rel_gender END,
-            CASE WHEN v_rel THEN p_rel_relation END,
-            CASE WHEN v_rel THEN p_rel_phone END,
-            CASE WHEN v_rel THEN p_rel_address END,
-            CASE WHEN v_rel THEN p_rel_postcode END)
+    VALUES (p_person, v_form.payer, v_form.method, v_form.bank,
+            v_form.doc_type, decode(v_form.account_enc, 'hex'),
+            v_form.account_last4, v_form.relative_name,
+            v_form.relative_gender, v_form.relative_relation,
+            v_form.relative_phone, v_form.relative_address,
+            v_form.relative_postcode)
     ON CONFLICT (insured_person_id) DO UPDATE SET
         payer = EXCLUDED.payer,
         method = EXCLUDED.method,
