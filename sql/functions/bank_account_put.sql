@@ -188,19 +188,15 @@ BEGIN
             v_form.relative_phone, v_form.relative_address,
             v_form.relative_postcode)
     ON CONFLICT (insured_person_id) DO UPDATE SET
-        payer = EXCLUDED.payer,
-        method = EXCLUDED.method,
-        bank_code = EXCLUDED.bank_code,
-        doc_type = EXCLUDED.doc_type,
-        account_enc = EXCLUDED.account_enc,
-        account_last4 = EXCLUDED.account_last4,
-        relative_name = EXCLUDED.relative_name,
-        relative_gender = EXCLUDED.relative_gender,
-        relative_relation = EXCLUDED.relative_relation,
-        relative_phone = EXCLUDED.relative_phone,
-        relative_address = EXCLUDED.relative_address,
-        relative_postcode = EXCLUDED.relative_postcode,
-        version = a.version + 1
+        (payer, method, bank_code, doc_type, account_enc, account_last4,
+         relative_name, relative_gender, relative_relation, relative_phone,
+         relative_address, relative_postcode, version)
+        = (EXCLUDED.payer, EXCLUDED.method, EXCLUDED.bank_code,
+           EXCLUDED.doc_type, EXCLUDED.account_enc, EXCLUDED.account_last4,
+           EXCLUDED.relative_name, EXCLUDED.relative_gender,
+           EXCLUDED.relative_relation, EXCLUDED.relative_phone,
+           EXCLUDED.relative_address, EXCLUDED.relative_postcode,
+           a.version + 1)
     RETURNING * INTO v_new;
 
     SELECT * INTO v_debit FROM debit_for(v_now);
