@@ -26,6 +26,15 @@
 #endif
 
 
+/* a string in, the string expected out, and what the case is about */
+typedef struct {
+    const char  *in;
+    size_t       len;
+    const char  *out;
+    const char  *what;
+} tap_str_case_t;
+
+
 static int  tap_run;
 static int  tap_failed;
 

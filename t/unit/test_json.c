@@ -608,12 +608,7 @@ test_find_and_integer(void)
 static void
 test_escape(void)
 {
-    static const struct {
-        const char  *in;
-        size_t       len;
-        const char  *out;
-        const char  *what;
-    } cases[] = {
+    static const tap_str_case_t  cases[] = {
         { S(""), "", "empty" },
         { S("plain ASCII 123"), "plain ASCII 123", "plain ASCII" },
         { S("a\"b\\c/d"), "a\\\"b\\\\c/d", "quote and backslash" },

@@ -202,12 +202,7 @@ test_count(void)
 static void
 test_trim(void)
 {
-    static const struct {
-        const char  *in;
-        size_t       len;
-        const char  *out;
-        const char  *what;
-    } cases[] = {
+    static const tap_str_case_t  cases[] = {
         { S(""), "", "empty" },
         { S("abc"), "abc", "nothing to trim" },
         { S("  abc  "), "abc", "ASCII spaces" },
