@@ -19,6 +19,13 @@
 #include <time.h>
 
 
+/* a string literal as (pointer, length), embedded NULs included */
+#define S(lit)  (lit), (sizeof(lit) - 1)
+
+/* the number of elements of an array, for the tables of cases */
+#define N(a)    (sizeof(a) / sizeof((a)[0]))
+
+
 #if defined(__GNUC__)
 #define TAP_PRINTF(fmt, args)  __attribute__((format(printf, fmt, args)))
 #else

@@ -14,10 +14,6 @@
 #include "tap.h"
 
 
-#define S(lit)  (lit), (sizeof(lit) - 1)
-#define N(a)    (sizeof(a) / sizeof((a)[0]))
-
-
 /* an account number typed, the answer expected, and on ok its digits */
 typedef struct {
     const char        *in;

@@ -18,10 +18,6 @@
 #include "tap.h"
 
 
-/* a string literal as (pointer, length), embedded NULs included */
-#define S(lit)  (lit), (sizeof(lit) - 1)
-
-
 static void test_text(void);
 static void test_png(void);
 static void test_speed(void);

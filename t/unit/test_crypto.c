@@ -17,10 +17,6 @@
 #include "tap.h"
 
 
-/* a string literal as (pointer, length), embedded NULs included */
-#define S(lit)  (lit), (sizeof(lit) - 1)
-
-
 static void test_hmac(void);
 static void test_hmac_with(const uint8_t *key);
 static void test_seal(void);
@@ -433,7 +429,7 @@ test_b64url(void)
 
     tap_is_int(CSIBIZ_B64URL_SIZE(32), 44, "32 bytes: 43 characters");
 
-    for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+    for (i = 0; i < N(vectors); i++) {
         n = strlen(vectors[i].bin);
 
         csibiz_b64url_encode((const uint8_t *) vectors[i].bin, n, b64,
@@ -449,7 +445,7 @@ test_b64url(void)
     }
 
     /* "Zm9vYmF" has non-zero unused bits; "Zm9" and "Zh" as well */
-    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    for (i = 0; i < N(refused); i++) {
         tap_is_int(csibiz_b64url_decode(refused[i], strlen(refused[i]),
                                         back, sizeof(back), &n),
                    -1, "refused: \"%s\"", refused[i]);

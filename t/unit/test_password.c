@@ -16,11 +16,6 @@
 #include "tap.h"
 
 
-/* a string literal as (pointer, length), embedded NULs included */
-#define S(lit)  (lit), (sizeof(lit) - 1)
-#define N(a)    (sizeof(a) / sizeof((a)[0]))
-
-
 /* a password, the answer expected for it and what the case is about */
 typedef struct {
     const char      *pw;
