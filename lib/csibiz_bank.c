@@ -20,6 +20,8 @@ static csibiz_acct_rc_t csibiz_digits_check(const char *in, size_t len,
 static int csibiz_name_letter(uint32_t cp);
 static int csibiz_name_separator(uint32_t cp);
 static int csibiz_landline_valid(const char *s, size_t len);
+static int csibiz_trimmed_copy(const char *in, size_t len, char *out,
+    int (*valid)(const char *s, size_t len));
 
 
 /*
@@ -302,25 +304,26 @@ csibiz_contact_phone_normalize(const char *in, size_t len, char *out)
         return 0;
     }
 
-    csibiz_utf8_trim(&in, &len);
-
-    if (!csibiz_landline_valid(in, len)) {
-        return -1;
-    }
-
-    memcpy(out, in, len);
-    out[len] = '\0';
-
-    return 0;
+    return csibiz_trimmed_copy(in, len, out, csibiz_landline_valid);
 }
 
 
 int
 csibiz_postcode_normalize(const char *in, size_t len, char *out)
 {
+    return csibiz_trimmed_copy(in, len, out, csibiz_postcode_valid);
+}
+
+
+/* the value trimmed, copied into out with a NUL if valid() accepts it */
+
+static int
+csibiz_trimmed_copy(const char *in, size_t len, char *out,
+    int (*valid)(const char *s, size_t len))
+{
     csibiz_utf8_trim(&in, &len);
 
-    if (!csibiz_postcode_valid(in, len)) {
+    if (!valid(in, len)) {
         return -1;
     }
 

@@ -671,43 +671,25 @@ csibiz_json_escape_unit(const char *in, size_t len, size_t *consumed,
 {
     static const char  hex[] = "0123456789abcdef";
 
+    /* the characters with a two-character escape, and its second one */
+    static const char  short_in[] = "\"\\\b\f\n\r\t";
+    static const char  short_out[] = "\"\\bfnrt";
+
     size_t         n;
     uint32_t       cp;
+    const char    *e;
     unsigned char  c;
 
     c = (unsigned char) in[0];
     *consumed = 1;
 
-    switch (c) {
+    /* the length excludes the terminating NUL, which is escaped as \u0000 */
+    e = memchr(short_in, c, sizeof(short_in) - 1);
 
-    case '"':
-    case '\\':
+    if (e != NULL) {
         unit[0] = '\\';
-        unit[1] = (char) c;
+        unit[1] = short_out[e - short_in];
         return 2;
-
-    case '\b':
-        memcpy(unit, "\\b", 2);
-        return 2;
-
-    case '\f':
-        memcpy(unit, "\\f", 2);
-        return 2;
-
-    case '\n':
-        memcpy(unit, "\\n", 2);
-        return 2;
-
-    case '\r':
-        memcpy(unit, "\\r", 2);
-        return 2;
-
-    case '\t':
-        memcpy(unit, "\\t", 2);
-        return 2;
-
-    default:
-        break;
     }
 
     /* '<' '>' '&' would let a string close a <script> or start markup */

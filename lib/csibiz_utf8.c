@@ -33,40 +33,21 @@ csibiz_utf8_decode(const char *s, size_t len, uint32_t *code_point)
         return 1;
     }
 
-    /* the allowed range of the second byte depends on the lead byte */
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        need = 2;
-        cp = p[0] & 0x1f;
-
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        need = 3;
-        cp = p[0] & 0x0f;
-
-        if (p[0] == 0xe0) {
-            lo = 0xa0;              /* below: overlong */
-
-        } else if (p[0] == 0xed) {
-            hi = 0x9f;              /* above: UTF-16 surrogates */
-        }
-
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        need = 4;
-        cp = p[0] & 0x07;
-
-        if (p[0] == 0xf0) {
-            lo = 0x90;              /* below: overlong */
-
-        } else if (p[0] == 0xf4) {
-            hi = 0x8f;              /* above: beyond U+10FFFF */
-        }
-
-    } else {
-        /* a continuation byte, C0/C1 (always overlong) or F5..FF */
+    /* a continuation byte, C0/C1 (always overlong) or F5..FF */
+    if (p[0] < 0xc2 || p[0] > 0xf4) {
         return 0;
     }
+
+    need = (p[0] >= 0xf0) ? 4 : (p[0] >= 0xe0) ? 3 : 2;
+    cp = p[0] & (0x7f >> need);
+
+    /*
+     * The second byte is 80..BF but after four lead bytes: it starts higher
+     * after E0 and F0 (below: overlong), and ends lower after ED (above:
+     * UTF-16 surrogates) and F4 (above: beyond U+10FFFF).
+     */
+    lo = (p[0] == 0xe0) ? 0xa0 : (p[0] == 0xf0) ? 0x90 : 0x80;
+    hi = (p[0] == 0xed) ? 0x9f : (p[0] == 0xf4) ? 0x8f : 0xbf;
 
     if (len < need || p[1] < lo || p[1] > hi) {
         return 0;

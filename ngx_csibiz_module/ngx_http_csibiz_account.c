@@ -7,12 +7,13 @@
  * Luhn digit, the passbook number entered twice), seals the account number
  * (AEAD under the seal key, associated data "account_no") and hands
  * everything to one PL/pgSQL function, bank_account_put() of
- * sql/004_bank_account.sql, which in one transaction checks the
+ * sql/functions/bank_account_put.sql, which in one transaction checks the
  * Idempotency-Key, the permission, the window, step-up, the bank's rules
  * and the version, and writes the account, the declaration, the audit row
- * and the key's answer.  PostgreSQL sees the sealed number, its last 4
- * digits and its first 8 (the BIN and product, to check against the
- * bank's); never the whole number in plain text.
+ * and the key's answer.  The form's values reach it as one JSON object.
+ * PostgreSQL sees the sealed number, its last 4 digits and its first 8
+ * (the BIN and product, to check against the bank's); never the whole
+ * number in plain text.
  *
  * The answers of the functions are JSON built by PostgreSQL: sent as they
  * are, after escaping the characters that are unsafe in HTML (the
@@ -34,7 +35,7 @@
 #define NGX_HTTP_CSIBIZ_BANK_SEAL_VERSION  1
 #define NGX_HTTP_CSIBIZ_BANK_AD            "account_no"
 
-/* bank_account_put()'s parameters */
+/* bank_account_put()'s parameters: the request's context, then the form */
 #define NGX_HTTP_CSIBIZ_P_USER        0
 #define NGX_HTTP_CSIBIZ_P_PERSON      1
 #define NGX_HTTP_CSIBIZ_P_KEY         2
@@ -44,22 +45,25 @@
 #define NGX_HTTP_CSIBIZ_P_IP          6
 #define NGX_HTTP_CSIBIZ_P_LANG        7
 #define NGX_HTTP_CSIBIZ_P_FIELDS      8
-#define NGX_HTTP_CSIBIZ_P_VERSION     9
-#define NGX_HTTP_CSIBIZ_P_PAYER       10
-#define NGX_HTTP_CSIBIZ_P_METHOD      11
-#define NGX_HTTP_CSIBIZ_P_BANK        12
-#define NGX_HTTP_CSIBIZ_P_DOC_TYPE    13
-#define NGX_HTTP_CSIBIZ_P_ACCOUNT     14
-#define NGX_HTTP_CSIBIZ_P_HEAD        15
-#define NGX_HTTP_CSIBIZ_P_LAST4       16
-#define NGX_HTTP_CSIBIZ_P_LEN         17
-#define NGX_HTTP_CSIBIZ_P_REL_NAME    18
-#define NGX_HTTP_CSIBIZ_P_REL_GENDER  19
-#define NGX_HTTP_CSIBIZ_P_REL_REL     20
-#define NGX_HTTP_CSIBIZ_P_REL_PHONE   21
-#define NGX_HTTP_CSIBIZ_P_REL_ADDR    22
-#define NGX_HTTP_CSIBIZ_P_REL_POST    23
-#define NGX_HTTP_CSIBIZ_P_N           24
+#define NGX_HTTP_CSIBIZ_P_FORM        9
+
+/* the form's values, the members of the JSON object $10 */
+#define NGX_HTTP_CSIBIZ_P_VERSION     10
+#define NGX_HTTP_CSIBIZ_P_PAYER       11
+#define NGX_HTTP_CSIBIZ_P_METHOD      12
+#define NGX_HTTP_CSIBIZ_P_BANK        13
+#define NGX_HTTP_CSIBIZ_P_DOC_TYPE    14
+#define NGX_HTTP_CSIBIZ_P_ACCOUNT     15
+#define NGX_HTTP_CSIBIZ_P_HEAD        16
+#define NGX_HTTP_CSIBIZ_P_LAST4       17
+#define NGX_HTTP_CSIBIZ_P_LEN         18
+#define NGX_HTTP_CSIBIZ_P_REL_NAME    19
+#define NGX_HTTP_CSIBIZ_P_REL_GENDER  20
+#define NGX_HTTP_CSIBIZ_P_REL_REL     21
+#define NGX_HTTP_CSIBIZ_P_REL_PHONE   22
+#define NGX_HTTP_CSIBIZ_P_REL_ADDR    23
+#define NGX_HTTP_CSIBIZ_P_REL_POST    24
+#define NGX_HTTP_CSIBIZ_P_N           25
 
 
 typedef struct {
@@ -78,6 +82,8 @@ static void ngx_http_csibiz_account_relative(ngx_http_request_t *r,
 static ngx_int_t ngx_http_csibiz_account_seal(ngx_http_request_t *r,
     ngx_http_csibiz_bank_ctx_t *ctx);
 static ngx_int_t ngx_http_csibiz_account_hash(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx);
+static ngx_int_t ngx_http_csibiz_account_form(ngx_http_request_t *r,
     ngx_http_csibiz_bank_ctx_t *ctx);
 static ngx_int_t ngx_http_csibiz_bank_required(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
@@ -104,9 +110,7 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_put_stmt =
         "SELECT status, code, body, replayed"
         " FROM bank_account_put($1::bigint, $2::bigint, $3::text,"
         " $4::bytea, $5::timestamptz, $6::boolean, $7::inet, $8::text,"
-        " $9::jsonb, $10::int, $11::text, $12::text, $13::text, $14::text,"
-        " $15::bytea, $16::text, $17::text, $18::int, $19::text, $20::text,"
-        " $21::text, $22::text, $23::text, $24::text)", 24);
+        " $9::jsonb, $10::jsonb)", 10);
 
 
 static const char  *ngx_http_csibiz_payers[] = { "self", "relative", NULL };
@@ -264,7 +268,8 @@ ngx_http_csibiz_account_put_handler(ngx_http_request_t *r,
                                    s->person_id)
            != NGX_OK
         || ngx_http_csibiz_account_seal(r, ctx) != NGX_OK
-        || ngx_http_csibiz_account_hash(r, ctx) != NGX_OK)
+        || ngx_http_csibiz_account_hash(r, ctx) != NGX_OK
+        || ngx_http_csibiz_account_form(r, ctx) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -673,6 +678,94 @@ ngx_http_csibiz_account_hash(ngx_http_request_t *r,
 
     return ngx_http_csibiz_hex(r, &ctx->params[NGX_HTTP_CSIBIZ_P_HASH], "\\x",
                                mac, CSIBIZ_HMACBYTES);
+}
+
+
+/*
+ * The form's values as one JSON object for bank_account_put(): strings
+ * through the module's JSON escaper, the version and the length as
+ * numbers, the sealed number as hex (bytea's text without its \x).  A value
+ * that is missing or was refused is left out: NULL in PostgreSQL.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_account_form(ngx_http_request_t *r,
+    ngx_http_csibiz_bank_ctx_t *ctx)
+{
+    u_char     *p, *last;
+    size_t      len, i, skip;
+    ngx_str_t  *v;
+
+    static const struct {
+        ngx_uint_t   param;
+        const char  *name;
+        ngx_uint_t   number;
+    } members[] = {
+        { NGX_HTTP_CSIBIZ_P_VERSION, "version", 1 },
+        { NGX_HTTP_CSIBIZ_P_PAYER, "payer", 0 },
+        { NGX_HTTP_CSIBIZ_P_METHOD, "method", 0 },
+        { NGX_HTTP_CSIBIZ_P_BANK, "bank", 0 },
+        { NGX_HTTP_CSIBIZ_P_DOC_TYPE, "doc_type", 0 },
+        { NGX_HTTP_CSIBIZ_P_ACCOUNT, "account_enc", 0 },
+        { NGX_HTTP_CSIBIZ_P_HEAD, "account_head", 0 },
+        { NGX_HTTP_CSIBIZ_P_LAST4, "account_last4", 0 },
+        { NGX_HTTP_CSIBIZ_P_LEN, "account_len", 1 },
+        { NGX_HTTP_CSIBIZ_P_REL_NAME, "relative_name", 0 },
+        { NGX_HTTP_CSIBIZ_P_REL_GENDER, "relative_gender", 0 },
+        { NGX_HTTP_CSIBIZ_P_REL_REL, "relative_relation", 0 },
+        { NGX_HTTP_CSIBIZ_P_REL_PHONE, "relative_phone", 0 },
+        { NGX_HTTP_CSIBIZ_P_REL_ADDR, "relative_address", 0 },
+        { NGX_HTTP_CSIBIZ_P_REL_POST, "relative_postcode", 0 }
+    };
+
+    len = sizeof("{}");
+
+    for (i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        len += sizeof(",\"\":\"\"") + ngx_strlen(members[i].name)
+               + CSIBIZ_JSON_ESCAPE_MAX(ctx->params[members[i].param].len);
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->params[NGX_HTTP_CSIBIZ_P_FORM].data = p;
+    last = p + len;
+    *p++ = '{';
+
+    for (i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        v = &ctx->params[members[i].param];
+
+        if (v->data == NULL) {
+            continue;
+        }
+
+        if (p[-1] != '{') {
+            *p++ = ',';
+        }
+
+        p = ngx_sprintf(p, "\"%s\":", members[i].name);
+
+        if (members[i].number) {
+            p = ngx_cpymem(p, v->data, v->len);
+            continue;
+        }
+
+        skip = (members[i].param == NGX_HTTP_CSIBIZ_P_ACCOUNT) ? 2 : 0;
+
+        *p++ = '"';
+        p += csibiz_json_escape((const char *) v->data + skip, v->len - skip,
+                                (char *) p, last - p);
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+
+    ctx->params[NGX_HTTP_CSIBIZ_P_FORM].len =
+        p - ctx->params[NGX_HTTP_CSIBIZ_P_FORM].data;
+
+    return NGX_OK;
 }
 
 

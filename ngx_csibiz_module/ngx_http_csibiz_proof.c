@@ -2,8 +2,8 @@
 /*
  * Proofs a request may carry: the answer to a captcha image
  * (ngx_http_csibiz_captcha.c hands them out) and an SMS code
- * (ngx_http_csibiz_sms.c sends them).  Registration, login and password
- * reset take them here; the keys both sides use are built here too.
+ * (ngx_http_csibiz_sms.c sends them).  Registration and login take them
+ * here; the keys both sides use are built here too.
  *
  * Redis holds only HMACs: a captcha under a key derived from its id, an
  * SMS code as HMAC(sms key, purpose|phone|code) under a key derived from

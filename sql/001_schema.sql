@@ -6,23 +6,9 @@
 --
 -- Tables whose comment contains "[reference]" hold data seeded by
 -- migrations; `tools/stack test reset` keeps them and truncates the rest.
-
--- ------------------------------------------------------------ helpers
-
-CREATE FUNCTION set_updated_at() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-
-CREATE FUNCTION refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
-END
-$$;
+--
+-- Tables and data only: the functions, and the triggers with their
+-- functions (set_updated_at, refuse_change), are in sql/functions/.
 
 -- ----------------------------------------------------- reference data
 
@@ -99,8 +85,6 @@ CREATE TABLE insured_person (
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
-CREATE TRIGGER insured_person_updated_at BEFORE UPDATE ON insured_person
-    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- A parent's account on the portal: one per insured person.
 CREATE TABLE portal_user (
@@ -156,8 +140,6 @@ CREATE TABLE bank_account (
                                                   relative_postcode) = 0)
 );
 CREATE INDEX bank_account_bank_code_idx ON bank_account (bank_code);
-CREATE TRIGGER bank_account_updated_at BEFORE UPDATE ON bank_account
-    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- Each submission of bank details, with its receipt number and progress.
 CREATE TABLE declaration (
@@ -180,8 +162,6 @@ CREATE INDEX declaration_person_idx
     ON declaration (insured_person_id, created_at DESC);
 CREATE INDEX declaration_open_idx ON declaration (applies_to_month, status)
     WHERE status IN ('submitted', 'sent_to_bank');
-CREATE TRIGGER declaration_updated_at BEFORE UPDATE ON declaration
-    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- Debits, one per insured person and month.
 CREATE TABLE payment (
@@ -217,8 +197,6 @@ CREATE INDEX audit_log_actor_idx ON audit_log (actor_user_id, at)
 CREATE INDEX audit_log_receipt_idx ON audit_log (receipt_no)
     WHERE receipt_no IS NOT NULL;
 CREATE INDEX audit_log_at_idx ON audit_log (at);
-CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION refuse_change();
 
 -- Replayed responses for retried POSTs (Idempotency-Key header).
 CREATE TABLE idempotency_key (

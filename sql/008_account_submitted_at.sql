@@ -1,28 +1,7 @@
 -- GET /api/account showed the declaration's updated_at as its submission
 -- time, which moves whenever the debit export or the result import changes
 -- the status.  005 added declaration.submitted_at; the answer now uses it.
--- bank_account_get() keeps its signature (the module calls it by name) and
--- wraps the 004 function rather than repeating it.
-
-ALTER FUNCTION bank_account_get(bigint, bigint, timestamptz, boolean, text)
-    RENAME TO bank_account_get_base;
-
-CREATE FUNCTION bank_account_get(p_user bigint, p_person bigint,
-                                 p_now timestamptz, p_reauth_ok boolean,
-                                 p_lang text)
-RETURNS TABLE (status int, code text, body text)
-LANGUAGE sql STABLE AS $$
-    SELECT g.status, g.code,
-           CASE WHEN d.submitted_at IS NULL THEN g.body
-                ELSE jsonb_set(g.body::jsonb, '{declaration,submitted_at}',
-                               to_jsonb(csibiz_iso(d.submitted_at)))::text
-           END
-      FROM bank_account_get_base(p_user, p_person, p_now, p_reauth_ok,
-                                 p_lang) g
-      LEFT JOIN declaration d
-        ON d.insured_person_id = p_person
-       -- an error row's body is not a JSON document: never cast it
-       AND d.receipt_no = CASE WHEN g.status = 200
-                               THEN g.body::jsonb #>> '{declaration,receipt_no}'
-                          END
-$$;
+--
+-- This migration only renamed bank_account_get() to bank_account_get_base()
+-- and wrapped it in a new bank_account_get(); both are in sql/functions/.
+-- It changes no table.

@@ -16,6 +16,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+
+/* a string literal as (pointer, length), embedded NULs included */
+#define S(lit)  (lit), (sizeof(lit) - 1)
+
+/* the number of elements of an array, for the tables of cases */
+#define N(a)    (sizeof(a) / sizeof((a)[0]))
 
 
 #if defined(__GNUC__)
@@ -23,6 +31,15 @@
 #else
 #define TAP_PRINTF(fmt, args)
 #endif
+
+
+/* a string in, the string expected out, and what the case is about */
+typedef struct {
+    const char  *in;
+    size_t       len;
+    const char  *out;
+    const char  *what;
+} tap_str_case_t;
 
 
 static int  tap_run;
@@ -37,6 +54,7 @@ static inline int tap_is_int(long long got, long long expected,
 static inline int tap_is_str(const char *got, size_t got_len,
     const char *expected, const char *fmt, ...) TAP_PRINTF(4, 5);
 static inline void tap_diag(const char *fmt, ...) TAP_PRINTF(1, 2);
+static inline double tap_now(void);
 
 
 /* control characters in a description would break the TAP line */
@@ -156,6 +174,19 @@ tap_diag(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\n");
+}
+
+
+/* seconds on the monotonic clock, for the tests that bound a duration */
+
+static inline double
+tap_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 

@@ -10,7 +10,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <gd.h>
 #include <sodium.h>
@@ -19,16 +18,11 @@
 #include "tap.h"
 
 
-/* a string literal as (pointer, length), embedded NULs included */
-#define S(lit)  (lit), (sizeof(lit) - 1)
-
-
 static void test_text(void);
 static void test_png(void);
 static void test_speed(void);
 static void test_check(void);
 static void write_sample(const char *argv0);
-static double now(void);
 static uint32_t be32(const uint8_t *p);
 
 
@@ -47,17 +41,6 @@ main(int argc, char **argv)
     write_sample(argv[0]);
 
     return tap_done();
-}
-
-
-static double
-now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 
@@ -222,7 +205,7 @@ test_speed(void)
     double    t;
     uint8_t  *png;
 
-    t = now();
+    t = tap_now();
 
     for (i = 0; i < 200; i++) {
         csibiz_captcha_text(text, 5);
@@ -232,7 +215,7 @@ test_speed(void)
         }
     }
 
-    t = (now() - t) / 200;
+    t = (tap_now() - t) / 200;
 
     /* under 1 ms without sanitizers; this bound is for busy machines */
     tap_diag("%.3f ms for a text and its PNG", t * 1e3);

@@ -14,8 +14,6 @@
 #include "tap.h"
 
 
-#define S(lit)  (lit), (sizeof(lit) - 1)
-
 #define MAX_FIELDS  16
 
 
@@ -214,7 +212,7 @@ test_strings(void)
     parsed_t          p;
     csibiz_json_rc_t  rc;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         rc = parse(&p, cases[i].json, cases[i].len, MAX_FIELDS);
         tap_ok(rc == CSIBIZ_JSON_OK
                && field_is(&p, 0, "k", CSIBIZ_JSON_STRING, cases[i].value,
@@ -242,7 +240,7 @@ test_numbers(void)
     parsed_t          p;
     csibiz_json_rc_t  rc;
 
-    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    for (i = 0; i < N(ok); i++) {
         snprintf(json, sizeof(json), "{\"n\":%s}", ok[i]);
         rc = parse(&p, json, strlen(json), MAX_FIELDS);
         tap_ok(rc == CSIBIZ_JSON_OK
@@ -252,7 +250,7 @@ test_numbers(void)
         parsed_free(&p);
     }
 
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (i = 0; i < N(bad); i++) {
         snprintf(json, sizeof(json), "{\"n\":%s}", bad[i]);
         rc = parse(&p, json, strlen(json), MAX_FIELDS);
         tap_ok(rc == CSIBIZ_JSON_SYNTAX && p.nfields == 0,
@@ -399,7 +397,7 @@ test_errors(void)
     parsed_t          p;
     csibiz_json_rc_t  rc;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         rc = parse(&p, cases[i].json, cases[i].len, MAX_FIELDS);
         tap_ok(rc == cases[i].rc && p.nfields == 0,
                "refused as %s: %s (got %s)",
@@ -586,7 +584,7 @@ test_find_and_integer(void)
            "find in no fields");
     parsed_free(&p);
 
-    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+    for (i = 0; i < N(ints); i++) {
         (void) parse(&p, ints[i].json, ints[i].len, MAX_FIELDS);
         value = 12345;
         rc = csibiz_json_integer(&p.fields[0], &value);
@@ -608,12 +606,7 @@ test_find_and_integer(void)
 static void
 test_escape(void)
 {
-    static const struct {
-        const char  *in;
-        size_t       len;
-        const char  *out;
-        const char  *what;
-    } cases[] = {
+    static const tap_str_case_t  cases[] = {
         { S(""), "", "empty" },
         { S("plain ASCII 123"), "plain ASCII 123", "plain ASCII" },
         { S("a\"b\\c/d"), "a\\\"b\\\\c/d", "quote and backslash" },
@@ -639,7 +632,7 @@ test_escape(void)
     char    out[128];
     size_t  i, n;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         memset(out, 'Q', sizeof(out));
         n = csibiz_json_escape(cases[i].in, cases[i].len, out, sizeof(out));
         tap_ok(n == strlen(cases[i].out) && strcmp(out, cases[i].out) == 0,
@@ -706,7 +699,7 @@ test_escape_round_trip(void)
     parsed_t          p;
     csibiz_json_rc_t  rc;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         n = csibiz_json_escape(cases[i].s, cases[i].len, escaped,
                                sizeof(escaped));
         snprintf(doc, sizeof(doc), "{\"k\":\"%s\"}", escaped);

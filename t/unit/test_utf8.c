@@ -13,10 +13,6 @@
 #include "tap.h"
 
 
-/* a string literal as (pointer, length), embedded NULs included */
-#define S(lit)  (lit), (sizeof(lit) - 1)
-
-
 static void test_decode(void);
 static void test_encode(void);
 static void test_valid(void);
@@ -87,7 +83,7 @@ test_decode(void)
     size_t    i, n;
     uint32_t  cp;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         cp = 0xdeadbeef;
         n = csibiz_utf8_decode(cases[i].bytes, cases[i].len, &cp);
 
@@ -119,7 +115,7 @@ test_encode(void)
     size_t    i, n, m;
     uint32_t  cp;
 
-    for (i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+    for (i = 0; i < N(cps); i++) {
         n = csibiz_utf8_encode(cps[i], buf);
         m = csibiz_utf8_decode(buf, n, &cp);
         tap_ok(n > 0 && m == n && cp == cps[i],
@@ -165,7 +161,7 @@ test_valid(void)
 
     size_t  i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         tap_is_int(csibiz_utf8_valid(cases[i].s, cases[i].len),
                    cases[i].valid, "valid is %d: %s", cases[i].valid,
                    cases[i].what);
@@ -202,12 +198,7 @@ test_count(void)
 static void
 test_trim(void)
 {
-    static const struct {
-        const char  *in;
-        size_t       len;
-        const char  *out;
-        const char  *what;
-    } cases[] = {
+    static const tap_str_case_t  cases[] = {
         { S(""), "", "empty" },
         { S("abc"), "abc", "nothing to trim" },
         { S("  abc  "), "abc", "ASCII spaces" },
@@ -229,7 +220,7 @@ test_trim(void)
     size_t       i, len;
     const char  *s;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         s = cases[i].in;
         len = cases[i].len;
         csibiz_utf8_trim(&s, &len);

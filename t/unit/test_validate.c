@@ -14,9 +14,6 @@
 #include "tap.h"
 
 
-#define S(lit)  (lit), (sizeof(lit) - 1)
-
-
 static const csibiz_date_t  today = { 2024, 3, 1 };
 
 
@@ -84,7 +81,7 @@ test_dates(void)
     size_t               i;
     const csibiz_date_t *d;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         d = &cases[i].date;
         tap_is_int(csibiz_date_valid(d), cases[i].valid,
                    "date %04d-%02d-%02d valid is %d",
@@ -132,7 +129,7 @@ test_date_from_unix(void)
     size_t         i;
     csibiz_date_t  d;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         memset(&d, 0, sizeof(d));
         rc = csibiz_date_from_unix(cases[i].seconds, cases[i].offset, &d);
         tap_ok(rc == 0 && csibiz_date_compare(&d, &cases[i].date) == 0,
@@ -225,7 +222,7 @@ test_id_valid(void)
     csibiz_date_t   birth;
     csibiz_id_rc_t  rc;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         memset(&birth, 0, sizeof(birth));
         rc = csibiz_id_number_check(cases[i].id, strlen(cases[i].id),
                                     &birth, &today);
@@ -311,7 +308,7 @@ test_id_refused(void)
     csibiz_date_t   birth, untouched = { 7, 7, 7 };
     csibiz_id_rc_t  rc;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         birth = untouched;
         rc = csibiz_id_number_check(cases[i].id, cases[i].len, &birth,
                                     &today);
@@ -343,7 +340,7 @@ test_id_typos(void)
     accepted = 0;
     tried = 0;
 
-    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    for (i = 0; i < N(ids); i++) {
         for (pos = 0; pos < CSIBIZ_ID_NUMBER_LEN; pos++) {
             for (c = '0'; c <= '9' + 1; c++) {
                 memcpy(id, ids[i], sizeof(id));
@@ -371,7 +368,7 @@ test_id_typos(void)
     accepted = 0;
     tried = 0;
 
-    for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    for (i = 0; i < N(ids); i++) {
         for (pos = 0; pos + 1 < CSIBIZ_ID_NUMBER_LEN; pos++) {
             memcpy(id, ids[i], sizeof(id));
 
@@ -465,7 +462,7 @@ test_phone(void)
     char    out[CSIBIZ_PHONE_SIZE];
     size_t  i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         memset(out, 0, sizeof(out));
         rc = csibiz_phone_normalize(cases[i].in, cases[i].len, out);
 
@@ -627,7 +624,7 @@ test_mask(void)
     char    out[64];
     size_t  i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < N(cases); i++) {
         memset(out, 'Q', sizeof(out));
         tap_ok(csibiz_mask(cases[i].in, cases[i].len, cases[i].head,
                            cases[i].tail, out, sizeof(out)) == 0

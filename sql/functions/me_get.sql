@@ -1,0 +1,29 @@
+-- (status, code, body) as bank_account_get() returns them; the answer is
+-- built only when access is granted.
+CREATE OR REPLACE FUNCTION me_get(p_user bigint, p_person bigint,
+                                  p_lang text)
+RETURNS TABLE (status int, code text, body text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+        SELECT a.status, a.code, CASE WHEN a.code IS NULL THEN (
+            SELECT jsonb_build_object('person', jsonb_build_object(
+                       'name', p.name,
+                       'gender', p.gender,
+                       'gender_text', query_text('gender', p.gender, p_lang),
+                       'birth_date', to_char(p.birth_date, 'YYYY-MM-DD'),
+                       'category', p.category,
+                       'category_text', query_text('category', p.category,
+                                                   p_lang),
+                       'school', p.school,
+                       'si_card_no_masked', csibiz_mask(p.si_card_no, 3, 4),
+                       'id_number_masked', p.id_number_masked,
+                       'phone_masked', csibiz_mask(p.declared_phone, 3, 4),
+                       'registered_at', csibiz_iso(u.created_at)))::text
+              FROM portal_user u
+              JOIN insured_person p ON p.id = u.insured_person_id
+             WHERE u.id = p_user) END
+          FROM query_access(p_user, p_person) AS a;
+END
+$$;

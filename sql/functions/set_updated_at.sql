@@ -1,0 +1,21 @@
+-- The trigger function that keeps updated_at, and its triggers (one file:
+-- a table with an updated_at column gets its trigger here).
+CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER insured_person_updated_at
+    BEFORE UPDATE ON insured_person
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE OR REPLACE TRIGGER bank_account_updated_at
+    BEFORE UPDATE ON bank_account
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE OR REPLACE TRIGGER declaration_updated_at
+    BEFORE UPDATE ON declaration
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
