@@ -102,7 +102,11 @@ my $bad = json_post('/api/login', { id_number => $p->{id},
                     headers => { 'X-Real-IP' => '10.8.0.1' });
 code_is($bad, 401, 'bad_credentials', 'a wrong password');
 
-$m = metrics();
+# counted in the log phase, which runs after the answer is sent
+wait_until(sub { $m = metrics();
+                 m_get($m, 'csibiz_errors_total{handler="login",'
+                           . 'code="bad_credentials"}') >= 1 },
+           timeout => 10);
 cmp_ok(m_get($m, 'csibiz_sms_sent_total'), '>=', 1, 'SMS codes counted');
 cmp_ok(m_get($m, 'csibiz_argon2_jobs_total'), '>=', 3,
        'argon2 jobs counted (register, login, wrong login)');
