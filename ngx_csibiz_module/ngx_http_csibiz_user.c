@@ -169,13 +169,15 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
         "  jsonb_build_object('agreement_version', $4::text) FROM u)"
         " SELECT u.id, to_char(u.created_at AT TIME ZONE 'Asia/Shanghai',"
         "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'),"
-        "  p.name, p.id_number_masked"
+        "  csibiz_mask(p.name, 1, 1), p.id_number_masked,"
+        "  csibiz_mask($2::text, 3, 4)"
         " FROM u JOIN insured_person p ON p.id = $1", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
     ngx_http_csibiz_pg_stmt("login_lookup",
-        "SELECT u.id, u.password_hash, u.failed_logins, p.id, p.name,"
-        " p.id_number_masked, u.phone"
+        "SELECT u.id, u.password_hash, u.failed_logins, p.id,"
+        " csibiz_mask(p.name, 1, 1), p.id_number_masked,"
+        " csibiz_mask(u.phone, 3, 4)"
         " FROM insured_person p"
         " JOIN portal_user u ON u.insured_person_id = p.id"
         " WHERE p.id_number_hmac = $1::bytea", 1);
@@ -422,7 +424,10 @@ ngx_http_csibiz_user_failed(ngx_http_request_t *r, void *flow,
 }
 
 
-/* the account as a parent may see it: every personal field masked */
+/*
+ * The account as a parent may see it: every personal field masked, by
+ * PostgreSQL's csibiz_mask() in the statement that read it.
+ */
 
 static ngx_int_t
 ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
@@ -432,29 +437,14 @@ ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
     u_char                       *body, *p;
     size_t                        len;
     ngx_http_csibiz_main_conf_t  *cmcf;
-    char                          name[256], phone[CSIBIZ_PHONE_SIZE];
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
-
-    if (csibiz_mask_name((const char *) u->name.data, u->name.len,
-                         name, sizeof(name))
-        != 0)
-    {
-        ngx_cpystrn((u_char *) name, (u_char *) "*", sizeof(name));
-    }
-
-    if (csibiz_mask_phone((const char *) u->user_phone.data,
-                          u->user_phone.len, phone, sizeof(phone))
-        != 0)
-    {
-        phone[0] = '\0';
-    }
 
     len = sizeof("{\"csrf_token\":\"\",\"idle_timeout\":,"
                  "\"user\":{\"name\":\"\",\"id_number\":\"\","
                  "\"phone\":\"\",\"registered_at\":\"\"}}")
           + (s ? s->csrf.len : 0) + NGX_TIME_T_LEN
-          + 6 * ngx_strlen(name) + u->id_masked.len + ngx_strlen(phone)
+          + 6 * u->name.len + u->id_masked.len + 6 * u->user_phone.len
           + u->created.len;
 
     body = ngx_pnalloc(r->pool, len);
@@ -471,9 +461,11 @@ ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
 
     p = ngx_cpymem(p, "\"user\":{\"name\":\"",
                    sizeof("\"user\":{\"name\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) name, ngx_strlen(name));
-    p = ngx_sprintf(p, "\",\"id_number\":\"%V\",\"phone\":\"%s\"",
-                    &u->id_masked, phone);
+    p = (u_char *) ngx_escape_json(p, u->name.data, u->name.len);
+    p = ngx_sprintf(p, "\",\"id_number\":\"%V\",\"phone\":\"",
+                    &u->id_masked);
+    p = (u_char *) ngx_escape_json(p, u->user_phone.data, u->user_phone.len);
+    *p++ = '"';
 
     if (u->created.len) {
         p = ngx_sprintf(p, ",\"registered_at\":\"%V\"", &u->created);
@@ -706,13 +698,11 @@ ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *flow,
 
     if (ngx_http_csibiz_pg_copy(r, res->res, 1, &u->created) != NGX_OK
         || ngx_http_csibiz_pg_copy(r, res->res, 2, &u->name) != NGX_OK
-        || ngx_http_csibiz_pg_copy(r, res->res, 3, &u->id_masked) != NGX_OK)
+        || ngx_http_csibiz_pg_copy(r, res->res, 3, &u->id_masked) != NGX_OK
+        || ngx_http_csibiz_pg_copy(r, res->res, 4, &u->user_phone) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    u->user_phone.data = (u_char *) u->phone;
-    u->user_phone.len = CSIBIZ_PHONE_LEN;
 
     return ngx_http_csibiz_user_send_user(r, u, NGX_HTTP_CREATED, NULL);
 }
