@@ -32,7 +32,7 @@ sub bad_log_lines {
 
 # -------------------------------------------- PostgreSQL pool=2, 20 waiting
 
-ok(wait_until(sub { pg_conns() == 0 }, timeout => 5),
+ok(wait_until(sub { pg_conns() == 0 }, timeout => 30),
    "no $APP connections left from before");
 
 start_nginx(http_config => <<"EOF", config => <<'EOF');

@@ -477,7 +477,7 @@ code_is(login($A, $A->{pw}, ip => '10.0.8.2'), 503, 'backend_unavailable',
         'PostgreSQL down');
 backend_start('postgres');
 wait_until(sub { login($A, $A->{pw}, ip => '10.0.8.3')->{status} == 200 },
-           timeout => 5);
+           timeout => 30);
 is(login($A, $A->{pw}, ip => '10.0.8.4')->{status}, 200, 'back: 200');
 logs_clean('captcha-off nginx');
 

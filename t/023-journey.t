@@ -209,7 +209,7 @@ my @inflight = map {
 } 1 .. 40;
 reload_nginx(wait => 1);
 my @answers = map { http_finish($_) } @inflight;
-wait_until(sub { worker_pids(all => 1) == 1 }, timeout => 5);
+wait_until(sub { worker_pids(all => 1) == 1 }, timeout => 30);
 {
     is(scalar(grep { ($_->{status} // 0) == 200 } @answers), 40,
        '40 logins in flight during a reload: all answered 200')

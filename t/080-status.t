@@ -73,7 +73,7 @@ my $H = 'csibiz_requests_total{handler="health",status="200"}';
 my $after;
 ok(wait_until(sub { $after = metrics();
                     m_get($after, $H) - m_get($before, $H) == 10 },
-              timeout => 3),
+              timeout => 30),
    '10 health requests counted, over both workers')
     or diag(m_get($after, $H) - m_get($before, $H));
 ok(!grep(/handler="(?:plain)?"/, keys %$after),
@@ -83,7 +83,7 @@ ok(!grep(/handler="(?:plain)?"/, keys %$after),
 my $m;
 ok(wait_until(sub { $m = metrics(); m_get($m, 'csibiz_workers') == 2
                     && m_get($m, 'csibiz_pool_size{backend="redis"}') == 32 },
-              timeout => 5),
+              timeout => 30),
    'two workers, 2 x 16 Redis connections configured')
     or diag(explain($m));
 cmp_ok(m_get($m, 'csibiz_pool_idle{backend="redis"}')
@@ -139,7 +139,7 @@ is($r->{status}, 200, 'GET /api/account with a session');
 
 my @lines;
 ok(wait_until(sub { @lines = access_lines(); grep { m{/api/account} } @lines },
-              timeout => 3), 'the access log has the account request');
+              timeout => 30), 'the access log has the account request');
 my ($acc) = grep { m{/api/account$} } @lines;
 like($acc, qr/^200 "account" "-" "([0-9a-f]{16})" "\d+\.\d{3}" /,
      'handler, no error, a 16-hex user pseudonym, the backend time');
@@ -168,10 +168,10 @@ wait_until(sub { my $x = m_get(metrics(), $H); my $same = defined $n
                  && $x == $n; $n = $x; $same }, timeout => 3);
 reload_nginx(wait => 1);
 is(http_req(GET => '/h')->{status}, 200, 'health after the reload');
-ok(wait_until(sub { m_get(metrics(), $H) == $n + 1 }, timeout => 3),
+ok(wait_until(sub { m_get(metrics(), $H) == $n + 1 }, timeout => 30),
    'counters survive a reload')
     or diag("before $n, after " . m_get(metrics(), $H));
-ok(wait_until(sub { m_get(metrics(), 'csibiz_workers') == 2 }, timeout => 10),
+ok(wait_until(sub { m_get(metrics(), 'csibiz_workers') == 2 }, timeout => 30),
    'the old workers\' slots are gone once they exit');
 
 ok(stop_nginx(), 'nginx stops gracefully');

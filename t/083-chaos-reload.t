@@ -57,7 +57,8 @@ my $reloads = 0;
 my $end = time + $SECONDS;
 while (time < $end) {
     sleep 1;
-    reload_nginx();
+    # the new workers must exist before they are counted below
+    reload_nginx(wait => 1, timeout => 30);
     $reloads++;
     $seen{$_} = 1 for worker_pids(all => 1);
 }
@@ -76,7 +77,7 @@ is(nginx_pid(), $master, 'same master');
 
 my @now;
 ok(wait_until(sub { @now = worker_pids(all => 1); @now == $WORKERS },
-              timeout => 15), "the old workers exit, $WORKERS remain")
+              timeout => 30), "the old workers exit, $WORKERS remain")
     or diag(explain([worker_procs()]));
 my @old = grep { my $p = $_; !grep { $_ == $p } @now } keys %seen;
 cmp_ok(scalar @old, '>=', $reloads, 'one generation of workers per reload');
@@ -85,7 +86,7 @@ my ($pg1, $redis1);
 ok(wait_until(sub { ($pg1, $redis1) = (pg_server_conns(),
                                        redis_server_conns());
                     $pg1 == backend_conns('postgres')
-                    && $redis1 == backend_conns('redis') }, timeout => 5),
+                    && $redis1 == backend_conns('redis') }, timeout => 30),
    'every server-side connection belongs to a live worker')
     or diag("server: pg $pg1 redis $redis1; nginx: pg "
             . backend_conns('postgres') . ' redis ' . backend_conns('redis'));
