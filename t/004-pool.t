@@ -13,7 +13,8 @@ my $APP = 'csibiz-test';
 
 sub pg_conns {
     psql_value("SELECT count(*) FROM pg_stat_activity"
-               . " WHERE application_name = '$APP'");
+               . " WHERE application_name = '$APP'"
+               . " AND datname = current_database()");
 }
 
 # Redis clients that are connections of our nginx (CLIENT LIST, minus

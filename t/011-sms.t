@@ -18,6 +18,9 @@ use Test::More;
 
 use Time::HiRes ();
 
+# it stops PostgreSQL: a cluster of its own, not the shared one
+own_postgres();
+
 my $CONFIG = <<'EOF';
     location = /api/sms/send { csibiz sms_send; }
     location = /api/register { csibiz register; }

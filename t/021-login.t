@@ -23,6 +23,9 @@ use Encode ();
 use List::Util qw(max min);
 use Time::HiRes ();
 
+# it stops PostgreSQL: a cluster of its own, not the shared one
+own_postgres();
+
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 

@@ -32,7 +32,8 @@ EOF2
 
 sub pg_server_conns {
     return psql_value("SELECT count(*) FROM pg_stat_activity"
-                      . " WHERE application_name = 'csibiz_chaos'");
+                      . " WHERE application_name = 'csibiz_chaos'"
+                      . " AND datname = current_database()");
 }
 
 sub redis_server_conns {

@@ -31,9 +31,8 @@ our @EXPORT = qw(
     json_post code_is current_agreement register_account
 );
 
-# The key file tools/stack test start-backends makes (var/test/secret.key).
-our $SECRET_CONF =
-    'csibiz_secret_file $TEST_NGINX_ROOT/var/test/secret.key;';
+# The key file of the file's test stack (var/test/t/FILE/secret.key).
+our $SECRET_CONF = 'csibiz_secret_file $TEST_NGINX_SECRET_KEY;';
 
 # id_number('11010520100315005') -> '11010520100315005X': the first 17
 # characters and the GB 11643-1999 MOD 11-2 check character.
