@@ -604,17 +604,17 @@ sub _start_nginx {
     }
 
     my $pid;
-    wait_until(sub { $pid = nginx_pid() }, timeout => 5)
+    wait_until(sub { $pid = nginx_pid() }, timeout => 30)
         or return (0, $NginxError = "nginx wrote no pid file:\n"
                                     . _slurp(error_log_path()));
     $NginxPid = $pid;
 
-    wait_until(sub { _port_listening($port) }, timeout => 5)
+    wait_until(sub { _port_listening($port) }, timeout => 30)
         or return (0, $NginxError = "nginx is not listening on $port:\n"
                                     . _slurp(error_log_path()));
 
     my $want = $o{workers} // $Workers;
-    wait_until(sub { worker_pids() >= $want }, timeout => 5)
+    wait_until(sub { worker_pids() >= $want }, timeout => 30)
         or return (0, $NginxError = "nginx workers did not start:\n"
                                     . _slurp(error_log_path()));
     return (1, '');
@@ -652,7 +652,7 @@ sub stop_nginx {
         wait_until(sub { !pid_alive($pid) }, timeout => 5);
     }
     my $port = server_port();
-    wait_until(sub { !_port_listening($port) }, timeout => 5);
+    wait_until(sub { !_port_listening($port) }, timeout => 30);
     return $graceful;
 }
 
