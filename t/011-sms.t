@@ -61,10 +61,8 @@ sub send_sms {
 
 sub register {
     my ($p, $code) = @_;
-    return json_post('/api/register', {
-        id_number => $p->{id}, si_card_no => $p->{card},
-        phone => $p->{phone}, sms_code => $code,
-        password => 'a long enough passphrase 42', agree_version => $AGREE });
+    return register_request($p, sms_code => $code, agree_version => $AGREE,
+                            password => 'a long enough passphrase 42');
 }
 
 sub sent_ok {
@@ -122,14 +120,8 @@ sub flush {
 sub logs_clean {
     my ($name) = @_;
     push @codes, map { $_->{code} } @{ sms_outbox() };
-    my $all = join '', map { local (@ARGV, $/) = ($_); <> }
-                       grep { -f } map { servroot() . "/logs/$_" }
-                       qw(error.log access.log);
-    my @found = grep { index($all, $_) >= 0 }
-                @secrets, map { lc } @secrets, @codes;
-    is_deeply(\@found, [], "$name: no ID number, phone or code in "
-                           . 'error.log or access.log');
-    unlike($all, qr/\[(?:alert|crit|emerg)\]/, "$name: no alert");
+    logs_have_none($name, 'ID number, phone or code',
+                   @secrets, map { lc } @secrets, @codes);
 }
 
 start_nginx(http_config => $HTTP, config => $CONFIG);
