@@ -56,7 +56,9 @@ demo: deps build
 # themselves; these lines are for a run that was cut short.
 stop:
 	-tools/stack demo stop
-	-for d in var/test/t/*/; do [ -d "$$d" ] || continue; \
+	-for d in var/test/t/*; do \
+	    [ -e "$$d/redis/redis.pid" ] || [ -e "$$d/pg/postmaster.pid" ] \
+	        || continue; \
 	    CSIBIZ_TEST_VAR=$(CURDIR)/$$d tools/stack test stop; done
 	-tools/stack test stop
 
