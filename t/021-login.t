@@ -437,6 +437,10 @@ backend_stop('redis');
 code_is(login($A, $A->{pw}, ip => '10.0.8.1'), 503, 'backend_unavailable',
         'Redis down');
 backend_start('redis');
+# Redis back for the module too (its pool backs off for up to a second),
+# so that the next 503 is PostgreSQL's
+wait_until(sub { login($A, $A->{pw}, ip => '10.0.8.5')->{status} == 200 },
+           timeout => 30);
 backend_stop('postgres');
 code_is(login($A, $A->{pw}, ip => '10.0.8.2'), 503, 'backend_unavailable',
         'PostgreSQL down');
