@@ -102,7 +102,14 @@ my $bad = json_post('/api/login', { id_number => $p->{id},
                     headers => { 'X-Real-IP' => '10.8.0.1' });
 code_is($bad, 401, 'bad_credentials', 'a wrong password');
 
-$m = metrics();
+# requests and errors are counted in the log phase, after the answer went
+# out: poll until the 401 is counted
+wait_until(sub {
+    $m = metrics();
+    m_get($m, 'csibiz_errors_total{handler="login",code="bad_credentials"}')
+        >= 1
+    && m_get($m, 'csibiz_requests_total{handler="login",status="401"}') >= 1
+}, timeout => 30);
 cmp_ok(m_get($m, 'csibiz_sms_sent_total'), '>=', 1, 'SMS codes counted');
 cmp_ok(m_get($m, 'csibiz_argon2_jobs_total'), '>=', 3,
        'argon2 jobs counted (register, login, wrong login)');
@@ -120,7 +127,9 @@ cmp_ok(m_get($m, 'csibiz_errors_total{handler="login",'
 my $t0 = metrics();
 $r = http_req(GET => '/t?backend=redis&op=sleep&seconds=3');
 code_is($r, 503, 'backend_unavailable', 'a Redis reply past timeout=');
-$m = metrics();
+my $E = 'csibiz_errors_total{handler="test",code="backend_unavailable"}';
+wait_until(sub { $m = metrics(); m_get($m, $E) > m_get($t0, $E) },
+           timeout => 30);
 is(m_get($m, 'csibiz_backend_timeouts_total{backend="redis"}')
    - m_get($t0, 'csibiz_backend_timeouts_total{backend="redis"}'), 1,
    'the timeout is counted');

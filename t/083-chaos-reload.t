@@ -96,6 +96,9 @@ diag("  connections: postgres $pg0 -> $pg1, redis $redis0 -> $redis1 "
 cmp_ok($pg1, '<=', $WORKERS * $POOL, 'PostgreSQL: at most workers x pool');
 cmp_ok($redis1, '<=', $WORKERS * $POOL, 'Redis: at most workers x pool');
 
+# an exited worker's slot is freed after it is gone: poll
+wait_until(sub { m_get(metrics(), 'csibiz_workers') == $WORKERS },
+           timeout => 30);
 my $m = metrics();
 is(m_get($m, 'csibiz_workers'), $WORKERS, 'the metrics count the live workers');
 
