@@ -170,6 +170,9 @@ sub _init_env {
         $SharedEnv{"CSIBIZ_TEST_$k"} = $ENV{"CSIBIZ_TEST_$k"}
             if defined $ENV{"CSIBIZ_TEST_$k"};
     }
+    # a pinned PostgreSQL port is the shared cluster's too (for a file
+    # with own_postgres(), that cluster is not used)
+    $SharedEnv{CSIBIZ_TEST_PG_PORT} = $PinnedPgPort if $PinnedPgPort;
     %Shared = _stack_env_of(%SharedEnv);
     my $base = $Shared{PORT_BASE} || $ENV{CSIBIZ_TEST_PORT_BASE} || 20000;
     $Slot = _slot();
