@@ -52,20 +52,30 @@ deps:
 demo: deps build
 	tools/stack demo start
 
+# The test files' own stacks (var/test/t/*) are stopped by the files
+# themselves; these lines are for a run that was cut short.
 stop:
 	-tools/stack demo stop
+	-for d in var/test/t/*; do \
+	    [ -e "$$d/redis/redis.pid" ] || [ -e "$$d/pg/postmaster.pid" ] \
+	        || continue; \
+	    CSIBIZ_TEST_VAR=$(CURDIR)/$$d tools/stack test stop; done
 	-tools/stack test stop
 
 include mk/unit.mk
 include mk/keytool.mk
 include mk/fuzz.mk
 
+# Two files at a time: each has its own nginx, Redis and database (see
+# t/lib/README.md); the shared PostgreSQL cluster is started first.
+TEST_JOBS ?= 2
+
 test: deps build unit
 	tools/stack test start-backends
-	rc=0; prove -r t || rc=$$?; tools/stack test stop; exit $$rc
+	rc=0; prove -j$(TEST_JOBS) -r t || rc=$$?; tools/stack test stop; exit $$rc
 
 clean:
-	rm -rf $(BUILD) t/servroot
+	rm -rf $(BUILD) t/servroot t/servroot-*
 
 distclean: stop clean
 	rm -rf var

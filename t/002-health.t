@@ -6,6 +6,9 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::Csibiz;
 
+# it stops PostgreSQL: a cluster of its own, not the shared one
+own_postgres();
+
 repeat_each(2);
 
 run_blocks();

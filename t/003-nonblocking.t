@@ -34,6 +34,7 @@ for my $backend (qw(postgres redis)) {
         $backend eq 'postgres'
             ? psql_value("SELECT count(*) FROM pg_stat_activity"
                          . " WHERE application_name = 'csibiz-nb'"
+                         . " AND datname = current_database()"
                          . " AND state = 'active'"
                          . " AND query LIKE '%pg_sleep%'") >= 1
             : grep { ($_->{cmd} // '') eq 'blpop' } redis_clients();

@@ -13,7 +13,8 @@ my $APP = 'csibiz-test';
 
 sub pg_conns {
     psql_value("SELECT count(*) FROM pg_stat_activity"
-               . " WHERE application_name = '$APP'");
+               . " WHERE application_name = '$APP'"
+               . " AND datname = current_database()");
 }
 
 # Redis clients that are connections of our nginx (CLIENT LIST, minus
@@ -32,7 +33,7 @@ sub bad_log_lines {
 
 # -------------------------------------------- PostgreSQL pool=2, 20 waiting
 
-ok(wait_until(sub { pg_conns() == 0 }, timeout => 5),
+ok(wait_until(sub { pg_conns() == 0 }, timeout => 30),
    "no $APP connections left from before");
 
 start_nginx(http_config => <<"EOF", config => <<'EOF');

@@ -36,7 +36,8 @@ my $load = background(sub {
 
 sleep 0.5;
 for my $i (1 .. 3) {
-    reload_nginx();
+    # wait for the new worker: a fixed pause may end before it exists
+    reload_nginx(wait => 1, timeout => 30);
     sleep 1;
     $workers{$_} = 1 for worker_pids(all => 1);
 }
@@ -49,12 +50,12 @@ is(scalar @{ $got->{failed} }, 0, 'no request failed during the reloads')
 is(nginx_pid(), $master, 'same master');
 
 my @now;
-ok(wait_until(sub { @now = worker_pids(all => 1); @now == 1 }, timeout => 10),
+ok(wait_until(sub { @now = worker_pids(all => 1); @now == 1 }, timeout => 30),
    'exactly one worker remains')
     or diag(explain([worker_procs()]));
 my @old = grep { my $p = $_; !grep { $_ == $p } @now } keys %workers;
 cmp_ok(scalar @old, '>=', 3, 'there were old workers (one per reload)');
-ok(wait_until(sub { !grep { pid_alive($_) } @old }, timeout => 5),
+ok(wait_until(sub { !grep { pid_alive($_) } @old }, timeout => 30),
    'the old workers have exited')
     or diag('still alive: ' . join ' ', grep { pid_alive($_) } @old);
 

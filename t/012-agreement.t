@@ -13,6 +13,9 @@ use Test::More;
 
 use Encode ();
 
+# it stops PostgreSQL: a cluster of its own, not the shared one
+own_postgres();
+
 ensure_backends();
 
 # psql() with a Perl text: the command line takes UTF-8 bytes

@@ -19,21 +19,14 @@ use Test::Csibiz;
 use Test::Csibiz::Fixtures;
 use Test::More;
 
-use Encode ();
 use Time::HiRes ();
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 
-my $MAIN = 'thread_pool csibiz threads=2;';
+my $MAIN = $ACCOUNT_MAIN;
 
-my $HTTP = <<"EOF";
-    $SECRET_CONF
-    csibiz_thread_pool csibiz;
-    csibiz_session_secure off;
-    csibiz_session_cookie csibiz;
-    csibiz_captcha off;
-EOF
+my $HTTP = "$ACCOUNT_HTTP    csibiz_captcha off;\n";
 
 my $CONFIG = <<'EOF';
     location = /api/sms/send  { csibiz sms_send; }
@@ -105,33 +98,17 @@ sub code_for {
 
 sub register {
     my ($p, %o) = @_;
-    my $headers = delete $o{headers};
-    my %f = (id_number => $p->{id}, si_card_no => $p->{card},
-             phone => $p->{phone}, sms_code => '000000', password => $PW,
-             agree_version => $AGREE, %o);
-    delete $f{$_} for grep { !defined $f{$_} } keys %f;
-    return json_post('/api/register', \%f,
-                     $headers ? (headers => $headers) : ());
+    return register_request($p, password => $PW, agree_version => $AGREE,
+                            %o);
 }
 
-sub set_cookies {
-    my ($r) = @_;
-    return grep { lc $_->[0] eq 'set-cookie' } @{ $r->{header_list} };
-}
-
-# every log nginx wrote (each start_nginx() makes a fresh servroot, so
-# before each restart): no ID number, phone, password or SMS code
+# every log nginx wrote (before each restart): no ID number, phone,
+# password or SMS code
 sub logs_clean {
     my ($name) = @_;
     push @codes, map { $_->{code} } @{ sms_outbox() };
-    my $all = join '', map { local (@ARGV, $/) = ($_); <> }
-                       grep { -f } map { servroot() . "/logs/$_" }
-                       qw(error.log access.log);
-    my @found = grep { index($all, $_) >= 0 }
-                map { Encode::encode('UTF-8', $_) } @secrets, @codes;
-    is_deeply(\@found, [], "$name: no ID number, phone, password or code "
-                           . 'in error.log or access.log');
-    unlike($all, qr/\[(?:alert|crit|emerg)\]/, "$name: no alert");
+    logs_have_none($name, 'ID number, phone, password or code',
+                   @secrets, @codes);
 }
 
 start_nginx(main_config => $MAIN, http_config => $HTTP, config => $CONFIG);

@@ -15,21 +15,14 @@ use Test::Csibiz;
 use Test::Csibiz::Fixtures;
 use Test::More;
 
-use Encode ();
 use Time::HiRes ();
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 
-my $MAIN = 'thread_pool csibiz threads=2;';
+my $MAIN = $ACCOUNT_MAIN;
 
-my $HTTP = <<"EOF";
-    $SECRET_CONF
-    csibiz_thread_pool csibiz;
-    csibiz_session_secure off;
-    csibiz_session_cookie csibiz;
-    csibiz_captcha off;
-EOF
+my $HTTP = "$ACCOUNT_HTTP    csibiz_captcha off;\n";
 
 my $CONFIG = <<'EOF';
     set_real_ip_from 127.0.0.1;
@@ -58,13 +51,7 @@ my $ip = 0;
 # no captcha is ever asked for
 sub login {
     my ($p) = @_;
-    my $r = json_post('/api/login', { id_number => $p->{id},
-                                      password => $p->{pw} },
-                      headers => { 'X-Real-IP' => '10.1.0.' . ++$ip });
-    my ($sid) = map { $_->[1] =~ /^csibiz=([^;]+)/ ? $1 : () }
-                grep { lc $_->[0] eq 'set-cookie' } @{ $r->{header_list} };
-    die "login: $r->{status} $r->{body}" unless $r->{status} == 200 && $sid;
-    return { sid => $sid, csrf => $r->{json}{csrf_token} };
+    return login_session($p, ip => '10.1.0.' . ++$ip);
 }
 
 # req(METHOD => path, $session | undef, csrf => token | undef,
@@ -92,22 +79,10 @@ sub session_key {
     return $keys->[0];
 }
 
-sub set_cookies {
-    my ($r) = @_;
-    return map { $_->[1] } grep { lc $_->[0] eq 'set-cookie' }
-                           @{ $r->{header_list} };
-}
-
 sub logs_clean {
     my ($name) = @_;
-    my $all = join '', map { local (@ARGV, $/) = ($_); <> }
-                       grep { -f } map { servroot() . "/logs/$_" }
-                       qw(error.log access.log);
-    my @found = grep { index($all, $_) >= 0 }
-                map { Encode::encode('UTF-8', $_) } @secrets, @codes;
-    is_deeply(\@found, [], "$name: no ID number, phone, password or code "
-                           . 'in error.log or access.log');
-    unlike($all, qr/\[(?:alert|crit|emerg)\]/, "$name: no alert");
+    logs_have_none($name, 'ID number, phone, password or code',
+                   @secrets, @codes);
 }
 
 # ---------------------------------------------------------- accounts

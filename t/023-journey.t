@@ -27,12 +27,7 @@ workers(1);
 # the backends and this client need one of them
 my $MAIN = 'thread_pool csibiz threads=1;';
 
-my $HTTP = <<"EOF";
-    $SECRET_CONF
-    csibiz_thread_pool csibiz;
-    csibiz_session_secure off;
-    csibiz_session_cookie csibiz;
-EOF
+my $HTTP = $ACCOUNT_HTTP;
 
 my $CONFIG = <<'EOF';
     location = /api/health    { csibiz health; }
@@ -60,8 +55,7 @@ my $mark = error_log_mark();
 
 sub cookie_of {
     my ($r) = @_;
-    my ($c) = map { $_->[1] } grep { lc $_->[0] eq 'set-cookie' }
-                              @{ $r->{header_list} };
+    my ($c) = set_cookies($r);
     return $c;
 }
 
@@ -184,9 +178,7 @@ cmp_ok($slowest, '<', $logins_time / 3,
 
 my $log = error_log_since($mark);
 unlike($log, qr/\[(?:alert|crit|emerg|error)\]/, 'no errors logged');
-my $all = join '', map { local (@ARGV, $/) = ($_); <> }
-                   grep { -f } map { servroot() . "/logs/$_" }
-                   qw(error.log access.log);
+my $all = logs_text();
 my @found = grep { index($all, $_) >= 0 }
             map { Encode::encode('UTF-8', $_) }
             $child{id}, $child{phone}, $child{card}, $PW, $code, $answer,
@@ -209,7 +201,7 @@ my @inflight = map {
 } 1 .. 40;
 reload_nginx(wait => 1);
 my @answers = map { http_finish($_) } @inflight;
-wait_until(sub { worker_pids(all => 1) == 1 }, timeout => 5);
+wait_until(sub { worker_pids(all => 1) == 1 }, timeout => 30);
 {
     is(scalar(grep { ($_->{status} // 0) == 200 } @answers), 40,
        '40 logins in flight during a reload: all answered 200')

@@ -19,15 +19,9 @@ use Test::More;
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 
-my $MAIN = 'thread_pool csibiz threads=2;';
+my $MAIN = $ACCOUNT_MAIN;
 
-my $HTTP = <<"EOF";
-    $SECRET_CONF
-    csibiz_thread_pool csibiz;
-    csibiz_session_secure off;
-    csibiz_session_cookie csibiz;
-    csibiz_captcha off;
-EOF
+my $HTTP = "$ACCOUNT_HTTP    csibiz_captcha off;\n";
 
 my $CONFIG = <<'EOF';
     location = /api/health    { csibiz health; }

@@ -101,11 +101,11 @@ my $row = (psql("SELECT encode(account_enc, 'hex'), account_last4, version"
                 . " FROM bank_account WHERE insured_person_id = $A->{pid}"))[0];
 is($row->[1], substr($form->{account_no}, -4), 'last4 stored');
 my $keytool = repo_root() . '/build/csibiz-keytool';
-my $opened = `$keytool -k @{[ repo_root() ]}/var/test/secret.key -a account_no open $row->[0]`;
+my $opened = `$keytool -k $ENV{TEST_NGINX_SECRET_KEY} -a account_no open $row->[0]`;
 chomp $opened;
 is($opened, $form->{account_no},
    'account_enc opens with the seal key and associated data "account_no"');
-my $wrong = `$keytool -k @{[ repo_root() ]}/var/test/secret.key -a id_number open $row->[0] 2>/dev/null`;
+my $wrong = `$keytool -k $ENV{TEST_NGINX_SECRET_KEY} -a id_number open $row->[0] 2>/dev/null`;
 isnt($?, 0, 'and not with other associated data');
 
 my $dump = join "\n", map { psql_value("SELECT coalesce(string_agg("

@@ -16,6 +16,9 @@ use Test::Csibiz::Bank;
 use Test::Csibiz::Query;
 use Test::More;
 
+# it stops PostgreSQL: a cluster of its own, not the shared one
+own_postgres();
+
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 
@@ -105,12 +108,15 @@ backend_stop('postgres');
 $r = query_get($A, '/api/me');
 code_is($r, 503, 'backend_unavailable', 'PostgreSQL down');
 backend_start('postgres');
-wait_until(sub { query_get($A, '/api/me')->{status} == 200 }, timeout => 10);
+wait_until(sub { query_get($A, '/api/me')->{status} == 200 }, timeout => 30);
 is(query_get($A, '/api/me')->{status}, 200, 'PostgreSQL back: 200');
 
 backend_stop('redis');
 code_is(query_get($A, '/api/me'), 503, 'backend_unavailable', 'Redis down');
 backend_start('redis');
+# the worker's pool backs off for up to a second after the failures, so
+# Redis answering is not yet the module answering
+wait_until(sub { query_get($A, '/api/me')->{status} != 503 }, timeout => 30);
 
 # the test Redis keeps nothing on disk: the sessions are gone
 code_is(query_get($A, '/api/me'), 401, 'not_logged_in',

@@ -21,6 +21,9 @@ use Test::Csibiz::Bank;
 use Test::Csibiz::Query;
 use Test::More;
 
+# it stops PostgreSQL: a cluster of its own, not the shared one
+own_postgres();
+
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 

@@ -213,8 +213,7 @@ is_deeply(\@leaks, [], 'no ID number or phone in the tool\'s output');
 
 # ------------------------------------- the keytool's other batch modes
 
-my $kt = repo_root() . '/build/csibiz-keytool -k ' . repo_root()
-         . '/var/test/secret.key';
+my $kt = repo_root() . "/build/csibiz-keytool -k $ENV{TEST_NGINX_SECRET_KEY}";
 my $tsv = ops_file('ids.tsv', "1\t$A\tx\n2\t$badcheck\ty\n3\t$B\tz\n");
 my $err = ops_dir() . '/ids.err';
 my $ids = `$kt -f 2 id < $tsv 2>$err`;

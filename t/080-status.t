@@ -73,7 +73,7 @@ my $H = 'csibiz_requests_total{handler="health",status="200"}';
 my $after;
 ok(wait_until(sub { $after = metrics();
                     m_get($after, $H) - m_get($before, $H) == 10 },
-              timeout => 3),
+              timeout => 30),
    '10 health requests counted, over both workers')
     or diag(m_get($after, $H) - m_get($before, $H));
 ok(!grep(/handler="(?:plain)?"/, keys %$after),
@@ -83,7 +83,7 @@ ok(!grep(/handler="(?:plain)?"/, keys %$after),
 my $m;
 ok(wait_until(sub { $m = metrics(); m_get($m, 'csibiz_workers') == 2
                     && m_get($m, 'csibiz_pool_size{backend="redis"}') == 32 },
-              timeout => 5),
+              timeout => 30),
    'two workers, 2 x 16 Redis connections configured')
     or diag(explain($m));
 cmp_ok(m_get($m, 'csibiz_pool_idle{backend="redis"}')
@@ -102,11 +102,14 @@ my $bad = json_post('/api/login', { id_number => $p->{id},
                     headers => { 'X-Real-IP' => '10.8.0.1' });
 code_is($bad, 401, 'bad_credentials', 'a wrong password');
 
-# counted in the log phase, which runs after the answer is sent
-wait_until(sub { $m = metrics();
-                 m_get($m, 'csibiz_errors_total{handler="login",'
-                           . 'code="bad_credentials"}') >= 1 },
-           timeout => 10);
+# requests and errors are counted in the log phase, after the answer went
+# out: poll until the 401 is counted
+wait_until(sub {
+    $m = metrics();
+    m_get($m, 'csibiz_errors_total{handler="login",code="bad_credentials"}')
+        >= 1
+    && m_get($m, 'csibiz_requests_total{handler="login",status="401"}') >= 1
+}, timeout => 30);
 cmp_ok(m_get($m, 'csibiz_sms_sent_total'), '>=', 1, 'SMS codes counted');
 cmp_ok(m_get($m, 'csibiz_argon2_jobs_total'), '>=', 3,
        'argon2 jobs counted (register, login, wrong login)');
@@ -124,7 +127,9 @@ cmp_ok(m_get($m, 'csibiz_errors_total{handler="login",'
 my $t0 = metrics();
 $r = http_req(GET => '/t?backend=redis&op=sleep&seconds=3');
 code_is($r, 503, 'backend_unavailable', 'a Redis reply past timeout=');
-$m = metrics();
+my $E = 'csibiz_errors_total{handler="test",code="backend_unavailable"}';
+wait_until(sub { $m = metrics(); m_get($m, $E) > m_get($t0, $E) },
+           timeout => 30);
 is(m_get($m, 'csibiz_backend_timeouts_total{backend="redis"}')
    - m_get($t0, 'csibiz_backend_timeouts_total{backend="redis"}'), 1,
    'the timeout is counted');
@@ -143,7 +148,7 @@ is($r->{status}, 200, 'GET /api/account with a session');
 
 my @lines;
 ok(wait_until(sub { @lines = access_lines(); grep { m{/api/account} } @lines },
-              timeout => 3), 'the access log has the account request');
+              timeout => 30), 'the access log has the account request');
 my ($acc) = grep { m{/api/account$} } @lines;
 like($acc, qr/^200 "account" "-" "([0-9a-f]{16})" "\d+\.\d{3}" /,
      'handler, no error, a 16-hex user pseudonym, the backend time');
@@ -172,10 +177,10 @@ wait_until(sub { my $x = m_get(metrics(), $H); my $same = defined $n
                  && $x == $n; $n = $x; $same }, timeout => 3);
 reload_nginx(wait => 1);
 is(http_req(GET => '/h')->{status}, 200, 'health after the reload');
-ok(wait_until(sub { m_get(metrics(), $H) == $n + 1 }, timeout => 3),
+ok(wait_until(sub { m_get(metrics(), $H) == $n + 1 }, timeout => 30),
    'counters survive a reload')
     or diag("before $n, after " . m_get(metrics(), $H));
-ok(wait_until(sub { m_get(metrics(), 'csibiz_workers') == 2 }, timeout => 10),
+ok(wait_until(sub { m_get(metrics(), 'csibiz_workers') == 2 }, timeout => 30),
    'the old workers\' slots are gone once they exit');
 
 ok(stop_nginx(), 'nginx stops gracefully');

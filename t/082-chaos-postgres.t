@@ -18,6 +18,9 @@ use Test::Csibiz::Chaos;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
+# it stops PostgreSQL: a cluster of its own, not the shared one
+own_postgres();
+
 my $CLIENTS = 3;
 my $SECONDS = chaos_seconds(6);
 

@@ -32,7 +32,8 @@ EOF2
 
 sub pg_server_conns {
     return psql_value("SELECT count(*) FROM pg_stat_activity"
-                      . " WHERE application_name = 'csibiz_chaos'");
+                      . " WHERE application_name = 'csibiz_chaos'"
+                      . " AND datname = current_database()");
 }
 
 sub redis_server_conns {
@@ -57,7 +58,8 @@ my $reloads = 0;
 my $end = time + $SECONDS;
 while (time < $end) {
     sleep 1;
-    reload_nginx();
+    # the new workers must exist before they are counted below
+    reload_nginx(wait => 1, timeout => 30);
     $reloads++;
     $seen{$_} = 1 for worker_pids(all => 1);
 }
@@ -76,7 +78,7 @@ is(nginx_pid(), $master, 'same master');
 
 my @now;
 ok(wait_until(sub { @now = worker_pids(all => 1); @now == $WORKERS },
-              timeout => 15), "the old workers exit, $WORKERS remain")
+              timeout => 30), "the old workers exit, $WORKERS remain")
     or diag(explain([worker_procs()]));
 my @old = grep { my $p = $_; !grep { $_ == $p } @now } keys %seen;
 cmp_ok(scalar @old, '>=', $reloads, 'one generation of workers per reload');
@@ -85,7 +87,7 @@ my ($pg1, $redis1);
 ok(wait_until(sub { ($pg1, $redis1) = (pg_server_conns(),
                                        redis_server_conns());
                     $pg1 == backend_conns('postgres')
-                    && $redis1 == backend_conns('redis') }, timeout => 5),
+                    && $redis1 == backend_conns('redis') }, timeout => 30),
    'every server-side connection belongs to a live worker')
     or diag("server: pg $pg1 redis $redis1; nginx: pg "
             . backend_conns('postgres') . ' redis ' . backend_conns('redis'));
@@ -94,6 +96,9 @@ diag("  connections: postgres $pg0 -> $pg1, redis $redis0 -> $redis1 "
 cmp_ok($pg1, '<=', $WORKERS * $POOL, 'PostgreSQL: at most workers x pool');
 cmp_ok($redis1, '<=', $WORKERS * $POOL, 'Redis: at most workers x pool');
 
+# an exited worker's slot is freed after it is gone: poll
+wait_until(sub { m_get(metrics(), 'csibiz_workers') == $WORKERS },
+           timeout => 30);
 my $m = metrics();
 is(m_get($m, 'csibiz_workers'), $WORKERS, 'the metrics count the live workers');
 

@@ -23,7 +23,7 @@ use Time::HiRes ();
 
 our @EXPORT = qw(
     run_tests run_blocks block_tests
-    repeat_each workers log_level no_backends module_optional
+    repeat_each workers log_level no_backends module_optional own_postgres
 
     start_nginx stop_nginx reload_nginx nginx_pid worker_pids worker_procs
     nginx_error pid_alive
@@ -36,6 +36,7 @@ our @EXPORT = qw(
     backend_stop backend_start ensure_backends reset_data
 
     env_subst repo_root servroot server_port redis_port pg_port pg_conninfo
+    stack_env test_file test_slot spare_port
 
     background background_wait wait_until json_like
     done_testing note explain BAIL_OUT subtest
@@ -60,7 +61,11 @@ Test::More->builder->plan();
 
 my $ROOT = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
                          . '/../../..');
-my $SERVROOT  = $ENV{TEST_NGINX_SERVROOT} || "$ROOT/t/servroot";
+# Each .t file has its own name (for its servroot, stack and database)
+# and slot (for its ports), so that files can run in parallel (prove -j).
+my $FILE = File::Basename::basename($0) =~ s/\.t\z//r;
+$FILE =~ s/[^A-Za-z0-9_-]/_/g;
+my $SERVROOT  = $ENV{TEST_NGINX_SERVROOT} || "$ROOT/t/servroot-$FILE";
 my $NGINX_BIN = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 my $MODULE    = "$ROOT/build/ngx_http_csibiz_module.so";
 my $STACK     = "$ROOT/tools/stack";
@@ -76,9 +81,13 @@ my $StopTimeout  = 5;       # graceful QUIT, then SIGKILL
 my $LogSettle    = 0.05;    # pause before reading a request's log slice
 my $BadLogRe     = qr/\[(?:alert|crit|emerg)\]|exited on signal/;
 
-my %Stack;                  # tools/stack test env
+my %Stack;                  # tools/stack test env of this file's stack
+my %Shared;                 # ... of the shared stack (its PostgreSQL)
+my %SharedEnv;              # the CSIBIZ_TEST_* variables we were given
+my $Slot;
+my $PinnedPgPort = $ENV{TEST_NGINX_PG_PORT};
+my $OwnPostgres = 0;
 my $BackendsReady = 0;
-my %StoppedBackends;
 my $NginxPid;               # master pid of the nginx we started
 my $NginxError = '';
 
@@ -88,6 +97,9 @@ sub server_port { $ENV{TEST_NGINX_SERVER_PORT} }
 sub redis_port  { $ENV{TEST_NGINX_REDIS_PORT} }
 sub pg_port     { $ENV{TEST_NGINX_PG_PORT} }
 sub pg_conninfo { $ENV{TEST_NGINX_PG_CONNINFO} }
+sub test_file   { $FILE }
+sub test_slot   { $Slot }
+sub stack_env   { $Stack{ $_[0] } }
 sub error_log_path { "$SERVROOT/logs/error.log" }
 sub nginx_error { $NginxError }
 
@@ -118,38 +130,107 @@ sub module_optional {
 
 # --------------------------------------------------- environment, stack
 
-# The test ports: TEST_NGINX_*_PORT, if set, are handed to tools/stack as
-# CSIBIZ_TEST_*_PORT so that the stack and the harness agree; then the
-# stack's own view (tools/stack test env) is the source of truth.
-sub _init_env {
-    $ENV{CSIBIZ_TEST_REDIS_PORT} = $ENV{TEST_NGINX_REDIS_PORT}
-        if $ENV{TEST_NGINX_REDIS_PORT};
-    $ENV{CSIBIZ_TEST_PG_PORT} = $ENV{TEST_NGINX_PG_PORT}
-        if $ENV{TEST_NGINX_PG_PORT};
-
-    if (-x $STACK) {
-        my ($rc, $out) = _run_cmd([$STACK, 'test', 'env']);
-        if ($rc == 0) {
-            for my $line (split /\n/, $out) {
-                my ($k, $v) = split /=/, $line, 2;
-                $Stack{$k} = $v if defined $v;
-            }
-        }
+# Ports.  The shared test stack (tools/stack test: its PostgreSQL cluster
+# holds the migrated template database) sits at CSIBIZ_TEST_PORT_BASE
+# (default 20000) .. +2.  Each .t file has a slot, its place among
+# t/*.t, and the ports BASE+10+4*slot: nginx, +1 its own Redis, +2 its own
+# PostgreSQL (own_postgres()), +3 a spare for the file (spare_port()).
+# TEST_NGINX_SERVER_PORT, TEST_NGINX_REDIS_PORT and TEST_NGINX_PG_PORT
+# still pin a port.
+#
+# The file's stack (tools/stack test with CSIBIZ_TEST_VAR =
+# var/test/t/FILE) has its own Redis, key file and database: a copy of
+# the shared cluster's csibiz database, or, with own_postgres(), a cluster
+# of its own, for files that stop PostgreSQL.
+sub _stack_env_of {
+    my (%env) = @_;
+    my %out;
+    return %out unless -x $STACK;
+    my ($rc, $o) = _run_cmd([$STACK, 'test', 'env'], env => \%env,
+                            clear => [keys %SharedEnv]);
+    return %out if $rc;
+    for my $line (split /\n/, $o) {
+        my ($k, $v) = split /=/, $line, 2;
+        $out{$k} = $v if defined $v;
     }
+    return %out;
+}
 
-    my $redis = $Stack{REDIS_PORT} || $ENV{CSIBIZ_TEST_REDIS_PORT} || 6480;
-    my $pg    = $Stack{PG_PORT} || $ENV{CSIBIZ_TEST_PG_PORT} || 5480;
+sub _slot {
+    opendir my $dh, "$ROOT/t" or return 0;
+    my @files = sort map { s/\.t\z//r } grep { /\.t\z/ } readdir $dh;
+    for my $i (0 .. $#files) {
+        return $i if $files[$i] eq $FILE;
+    }
+    return scalar @files;              # not a t/*.t file: the next slot
+}
 
-    $ENV{TEST_NGINX_SERVER_PORT} ||= $ENV{CSIBIZ_TEST_PORT} || 1984;
-    $ENV{TEST_NGINX_REDIS_PORT} = $redis;
-    $ENV{TEST_NGINX_PG_PORT}    = $pg;
-    $ENV{TEST_NGINX_PG_CONNINFO} = $Stack{PG_CONNINFO}
-        || "hostaddr=127.0.0.1 port=$pg dbname=csibiz user=csibiz";
+sub _init_env {
+    for my $k (qw(VAR PG_VAR DB REDIS_PORT PG_PORT PORT PORT_BASE)) {
+        $SharedEnv{"CSIBIZ_TEST_$k"} = $ENV{"CSIBIZ_TEST_$k"}
+            if defined $ENV{"CSIBIZ_TEST_$k"};
+    }
+    # a pinned PostgreSQL port is the shared cluster's too (for a file
+    # with own_postgres(), that cluster is not used)
+    $SharedEnv{CSIBIZ_TEST_PG_PORT} = $PinnedPgPort if $PinnedPgPort;
+    %Shared = _stack_env_of(%SharedEnv);
+    my $base = $Shared{PORT_BASE} || $ENV{CSIBIZ_TEST_PORT_BASE} || 20000;
+    $Slot = _slot();
+    my $first = $base + 10 + 4 * $Slot;
+
+    $ENV{TEST_NGINX_SERVER_PORT} ||= $first;
+    $ENV{TEST_NGINX_REDIS_PORT}  ||= $first + 1;
     $ENV{TEST_NGINX_SERVROOT} = $SERVROOT;
     $ENV{TEST_NGINX_ROOT}     = $ROOT;
+    $ENV{CSIBIZ_TEST_PORT_BASE} = $base;
+    $ENV{CSIBIZ_TEST_VAR} = "$ROOT/var/test/t/$FILE";
+    $ENV{CSIBIZ_TEST_PORT} = $ENV{TEST_NGINX_SERVER_PORT};
+    $ENV{CSIBIZ_TEST_REDIS_PORT} = $ENV{TEST_NGINX_REDIS_PORT};
+    _init_pg_env();
+}
+
+# The PostgreSQL part of the file's stack, and the stack's view of it all
+# (tools/stack test env, with the file's variables, as the ops tools
+# called with --env test by the tests see it).
+sub _init_pg_env {
+    if ($OwnPostgres) {
+        delete $ENV{CSIBIZ_TEST_PG_VAR};
+        $ENV{CSIBIZ_TEST_DB} = 'csibiz';
+        $ENV{CSIBIZ_TEST_PG_PORT} = $PinnedPgPort
+            || $ENV{CSIBIZ_TEST_PORT_BASE} + 10 + 4 * $Slot + 2;
+    } else {
+        $ENV{CSIBIZ_TEST_PG_VAR} = $Shared{CSIBIZ_VAR}
+            || "$ROOT/var/test";
+        $ENV{CSIBIZ_TEST_DB} = lc "csibiz_t_$FILE" =~ s/[^a-z0-9_]/_/gir;
+        $ENV{CSIBIZ_TEST_PG_PORT} = $PinnedPgPort
+            || $Shared{PG_PORT} || $ENV{CSIBIZ_TEST_PORT_BASE};
+    }
+    %Stack = _stack_env_of(map { $_ => $ENV{$_} } grep { /^CSIBIZ_TEST_/ }
+                           keys %ENV);
+    my $pg = $ENV{CSIBIZ_TEST_PG_PORT};
+    $ENV{TEST_NGINX_PG_PORT} = $pg;
+    $ENV{TEST_NGINX_PG_CONNINFO} = $Stack{PG_CONNINFO}
+        || "hostaddr=127.0.0.1 port=$pg dbname=$ENV{CSIBIZ_TEST_DB}"
+           . " user=csibiz";
+    $ENV{TEST_NGINX_SECRET_KEY} = $Stack{SECRET_KEY}
+        || "$ENV{CSIBIZ_TEST_VAR}/secret.key";
 }
 
 _init_env();
+
+# File-level: a PostgreSQL cluster of the file's own instead of a database
+# in the shared one, for files that stop PostgreSQL (backend_stop).
+sub own_postgres {
+    Carp::croak("own_postgres() must come before anything that starts the"
+                . " backends") if $BackendsReady;
+    $OwnPostgres = @_ ? shift : 1;
+    _init_pg_env();
+}
+
+# The file's spare port (for a server of its own, e.g. a foreign Redis).
+sub spare_port {
+    return $ENV{CSIBIZ_TEST_PORT_BASE} + 10 + 4 * $Slot + 3;
+}
 
 sub _stack {
     my @args = @_;
@@ -160,9 +241,23 @@ sub _stack {
     return $out;
 }
 
-# Test backends up, data reset: once per process (i.e. per .t file).
+# tools/stack test with the variables we were given: the shared stack.
+sub _shared_stack {
+    my @args = @_;
+    my ($rc, $out) = _run_cmd([$STACK, 'test', @args], merge => 1,
+                              env => \%SharedEnv,
+                              clear => [grep { /^CSIBIZ_TEST_/ } keys %ENV]);
+    Carp::croak("tools/stack test @args (the shared stack) failed"
+                . " (exit $rc):\n$out") if $rc;
+    return $out;
+}
+
+# The file's backends up, its data reset: once per process (i.e. per .t
+# file).  The shared cluster is started (and migrated) if need be, the
+# file's database copied from it.
 sub ensure_backends {
     return 1 if $BackendsReady;
+    _shared_stack('start-backends') unless $OwnPostgres;
     _stack('start-backends');
     _stack('reset');
     $BackendsReady = 1;
@@ -192,7 +287,9 @@ sub _backend_names {
 sub backend_stop {
     ensure_backends();
     for my $n (_backend_names(@_)) {
-        $StoppedBackends{$n} = 1;
+        Carp::croak("backend_stop('postgres'): the PostgreSQL cluster is"
+                    . " shared; declare own_postgres() first")
+            if $n eq 'pg' && !$OwnPostgres;
         _stack("$n-stop");
     }
     return 1;
@@ -201,7 +298,6 @@ sub backend_stop {
 sub backend_start {
     for my $n (_backend_names(@_)) {
         _stack("$n-start");
-        delete $StoppedBackends{$n};
     }
     return 1;
 }
@@ -219,8 +315,8 @@ sub env_subst {
 
 # ------------------------------------------------------ small utilities
 
-# _run_cmd([cmd, args...], merge => 1, env => {...}) -> (exit code,
-# stdout, stderr).  Output goes through files: a daemon that inherits
+# _run_cmd([cmd, args...], merge => 1, env => {...}, clear => [names])
+# -> (exit code, stdout, stderr).  Output goes through files: a daemon that inherits
 # them cannot hold up the caller.
 sub _run_cmd {
     my ($cmd, %o) = @_;
@@ -232,6 +328,7 @@ sub _run_cmd {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>&', $out or POSIX::_exit(126);
         open STDERR, '>&', ($o{merge} ? $out : $err) or POSIX::_exit(126);
+        delete @ENV{ @{ $o{clear} } } if $o{clear};
         @ENV{keys %{ $o{env} }} = values %{ $o{env} } if $o{env};
         { exec { $cmd->[0] } @$cmd; }
         print STDERR "exec $cmd->[0]: $!\n";
@@ -510,17 +607,17 @@ sub _start_nginx {
     }
 
     my $pid;
-    wait_until(sub { $pid = nginx_pid() }, timeout => 5)
+    wait_until(sub { $pid = nginx_pid() }, timeout => 30)
         or return (0, $NginxError = "nginx wrote no pid file:\n"
                                     . _slurp(error_log_path()));
     $NginxPid = $pid;
 
-    wait_until(sub { _port_listening($port) }, timeout => 5)
+    wait_until(sub { _port_listening($port) }, timeout => 30)
         or return (0, $NginxError = "nginx is not listening on $port:\n"
                                     . _slurp(error_log_path()));
 
     my $want = $o{workers} // $Workers;
-    wait_until(sub { worker_pids() >= $want }, timeout => 5)
+    wait_until(sub { worker_pids() >= $want }, timeout => 30)
         or return (0, $NginxError = "nginx workers did not start:\n"
                                     . _slurp(error_log_path()));
     return (1, '');
@@ -558,7 +655,7 @@ sub stop_nginx {
         wait_until(sub { !pid_alive($pid) }, timeout => 5);
     }
     my $port = server_port();
-    wait_until(sub { !_port_listening($port) }, timeout => 5);
+    wait_until(sub { !_port_listening($port) }, timeout => 30);
     return $graceful;
 }
 
@@ -1049,13 +1146,19 @@ sub psql {
     my ($sql) = @_;
     ensure_backends();
     my ($rc, $out, $err) = _run_cmd(
-        ['psql', '-X', '-q', '-A', '-t', '-F', "\x1f",
-         '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', pg_port(),
-         '-U', 'csibiz', '-d', 'csibiz', '-c', $sql],
+        [_psql_bin(), '-X', '-q', '-A', '-t', '-F', "\x1f",
+         '-v', 'ON_ERROR_STOP=1', '-d', pg_conninfo(), '-c', $sql],
         env => { PGCONNECT_TIMEOUT => 5 });
     Carp::croak("psql failed (exit $rc): $err") if $rc;
     my @rows = map { [split /\x1f/, $_, -1] } split /\n/, $out;
     return wantarray ? @rows : \@rows;
+}
+
+# The server's own client binary: Debian's /usr/bin/psql is a Perl
+# wrapper that costs some 60 ms of CPU a call.
+sub _psql_bin {
+    my $bin = $Stack{PG_BIN} ? "$Stack{PG_BIN}/psql" : '';
+    return -x $bin ? $bin : 'psql';
 }
 
 sub psql_value {
@@ -1487,10 +1590,14 @@ $SIG{INT} = $SIG{TERM} = sub { exit 130 } unless $SIG{INT} || $SIG{TERM};
 END {
     if ($$ == $MAIN_PID) {
         local $?;
-        stop_nginx() unless $ENV{TEST_NGINX_NO_CLEAN};
-        for my $n (sort keys %StoppedBackends) {
-            eval { _stack("$n-start") };
-            print STDERR "# could not restart $n: $@" if $@;
+        # the file's stack goes, unless nginx is left for a look
+        if (!$ENV{TEST_NGINX_NO_CLEAN}) {
+            stop_nginx();
+            if ($BackendsReady) {
+                eval { _stack('db-drop') unless $OwnPostgres;
+                       _stack('stop') };
+                print STDERR "# could not stop the file's stack: $@" if $@;
+            }
         }
     }
 }

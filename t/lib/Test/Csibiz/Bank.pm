@@ -35,13 +35,7 @@ our @EXPORT = qw(
 # every personal value a test used, for the log checks
 our %SECRETS;
 
-our $BANK_HTTP = <<"EOF";
-    $SECRET_CONF
-    csibiz_thread_pool csibiz;
-    csibiz_session_secure off;
-    csibiz_session_cookie csibiz;
-    csibiz_captcha off;
-EOF
+our $BANK_HTTP = "$ACCOUNT_HTTP    csibiz_captcha off;\n";
 
 our $BANK_CONFIG = <<'EOF';
     location = /api/sms/send  { csibiz sms_send; }
@@ -65,7 +59,7 @@ sub start_bank_nginx {
     $http = "csibiz_postgres \"\$TEST_NGINX_PG_CONNINFO "
             . "options='-c TimeZone=$tz'\";\n$http";
     Test::Csibiz::start_nginx(
-        main_config => "thread_pool csibiz threads=2;\nenv TZ="
+        main_config => "$ACCOUNT_MAIN\nenv TZ="
                        . ($o{tz} // 'UTC') . ";\n" . ($o{main} // ''),
         http_config => $http,
         config => $BANK_CONFIG . ($o{config} // ''),
@@ -131,15 +125,8 @@ sub parent {
 # a new session for $p: sets $p->{sid} and $p->{csrf}
 sub login {
     my ($p) = @_;
-    my $r = json_post('/api/login',
-                      { id_number => $p->{id}, password => $p->{pw} },
-                      headers => { 'X-Real-IP' => '10.9.0.' . ++$Ip });
-    my ($sid) = map { $_->[1] =~ /^csibiz=([^;]+)/ ? $1 : () }
-                grep { lc $_->[0] eq 'set-cookie' } @{ $r->{header_list} };
-    Carp::croak("login: $r->{status} $r->{body}")
-        unless $r->{status} == 200 && $sid;
-    $p->{sid} = $sid;
-    $p->{csrf} = $r->{json}{csrf_token};
+    my $s = login_session($p, ip => '10.9.0.' . ++$Ip);
+    @$p{qw(sid csrf)} = @$s{qw(sid csrf)};
     return $p;
 }
 
@@ -213,14 +200,6 @@ sub declaration_rows {
         "SELECT receipt_no, status, to_char(applies_to_month, 'YYYY-MM')"
         . " FROM declaration WHERE insured_person_id = $p->{pid}"
         . " ORDER BY id")];
-}
-
-# error.log and access.log of the running (or last) nginx, as bytes
-sub logs_text {
-    return join '', map { local (@ARGV, $/) = ($_); <> }
-                    grep { -f }
-                    map { Test::Csibiz::servroot() . "/logs/$_" }
-                    qw(error.log access.log);
 }
 
 1;

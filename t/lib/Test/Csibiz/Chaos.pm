@@ -110,7 +110,7 @@ sub summary {
 }
 
 sub redis_pid {
-    my $f = Test::Csibiz::repo_root() . '/var/test/redis/redis.pid';
+    my $f = Test::Csibiz::stack_env('CSIBIZ_VAR') . '/redis/redis.pid';
     open my $fh, '<', $f or return undef;
     my $pid = <$fh>;
     chomp $pid if defined $pid;

@@ -26,14 +26,26 @@ use JSON::PP ();
 use Test::Csibiz ();
 
 our @EXPORT = qw(
-    $SECRET_CONF
+    $SECRET_CONF $ACCOUNT_MAIN $ACCOUNT_HTTP
     id_number roster_add captcha_new sms_outbox sms_last redis_keys
     json_post code_is current_agreement register_account
+    register_request login_request login_session set_cookies sid_of
+    logs_text logs_have_none
 );
 
-# The key file tools/stack test start-backends makes (var/test/secret.key).
-our $SECRET_CONF =
-    'csibiz_secret_file $TEST_NGINX_ROOT/var/test/secret.key;';
+# The key file of the file's test stack (var/test/t/FILE/secret.key).
+our $SECRET_CONF = 'csibiz_secret_file $TEST_NGINX_SECRET_KEY;';
+
+# The account flows' nginx: main and http config (hashing in a thread
+# pool, a plain-HTTP session cookie named csibiz).  Tests add their own
+# lines, e.g. "    csibiz_captcha off;\n".
+our $ACCOUNT_MAIN = 'thread_pool csibiz threads=2;';
+our $ACCOUNT_HTTP = <<"EOF";
+    $SECRET_CONF
+    csibiz_thread_pool csibiz;
+    csibiz_session_secure off;
+    csibiz_session_cookie csibiz;
+EOF
 
 # id_number('11010520100315005') -> '11010520100315005X': the first 17
 # characters and the GB 11643-1999 MOD 11-2 check character.
@@ -140,6 +152,91 @@ sub current_agreement {
         . ' WHERE published_at <= now() ORDER BY published_at DESC LIMIT 1');
 }
 
+# register_request($p, sms_code => ..., password => ..., agree_version =>
+# ..., headers => {...}): POST /api/register for person $p ({id, card,
+# phone, pw}); sms_code defaults to 000000, password to $p->{pw},
+# agree_version to the agreement in force; a field given as undef is left
+# out.  Returns the response.
+sub register_request {
+    my ($p, %o) = @_;
+    my $headers = delete $o{headers};
+    my %f = (id_number => $p->{id}, si_card_no => $p->{card},
+             phone => $p->{phone}, sms_code => '000000',
+             password => $p->{pw}, %o);
+    $f{agree_version} = current_agreement() unless exists $f{agree_version};
+    delete $f{$_} for grep { !defined $f{$_} } keys %f;
+    return json_post('/api/register', \%f,
+                     $headers ? (headers => $headers) : ());
+}
+
+# login_request($p | $id_number, $password, ip => '10.0.0.1',
+#               captcha => 1 | [id, answer], sid => cookie value,
+#               lang => 'en', fields => {...}): POST /api/login (the
+# client address in X-Real-IP); returns the response.
+sub login_request {
+    my ($who, $pw, %o) = @_;
+    my %f = (id_number => ref $who ? $who->{id} : $who, password => $pw,
+             %{ $o{fields} || {} });
+    if ($o{captcha}) {
+        my ($cid, $answer) = ref $o{captcha} ? @{ $o{captcha} }
+                                             : captcha_new();
+        @f{qw(captcha_id captcha_answer)} = ($cid, $answer);
+    }
+    delete $f{$_} for grep { !defined $f{$_} } keys %f;
+    my %h = ('X-Real-IP' => $o{ip} // '10.255.0.1');
+    $h{Cookie} = "csibiz=$o{sid}" if defined $o{sid};
+    $h{'Accept-Language'} = $o{lang} if $o{lang};
+    return json_post('/api/login', \%f, headers => \%h);
+}
+
+# login_session($p, ip => ...): logs $p ({id, pw}) in, dies unless it
+# worked; returns the new session {sid, csrf}.  Give each login its own
+# address, so that no captcha is ever asked for.
+sub login_session {
+    my ($p, %o) = @_;
+    my $r = login_request($p, $p->{pw}, ip => $o{ip});
+    my $sid = sid_of($r);
+    Carp::croak("login: $r->{status} $r->{body}")
+        unless $r->{status} == 200 && $sid;
+    return { sid => $sid, csrf => $r->{json}{csrf_token} };
+}
+
+# The Set-Cookie header values of a response.
+sub set_cookies {
+    my ($r) = @_;
+    return map { $_->[1] } grep { lc $_->[0] eq 'set-cookie' }
+                           @{ $r->{header_list} };
+}
+
+# The csibiz session cookie a response sets, or undef.
+sub sid_of {
+    my ($r) = @_;
+    my ($sid) = map { /^csibiz=([^;]*)/ ? $1 : () } set_cookies($r);
+    return $sid;
+}
+
+# error.log and access.log of the running (or last) nginx, as bytes
+sub logs_text {
+    return join '', map { local (@ARGV, $/) = ($_); <> }
+                    grep { -f }
+                    map { Test::Csibiz::servroot() . "/logs/$_" }
+                    qw(error.log access.log);
+}
+
+# logs_have_none($name, $what, @secrets): two tests on the logs of the last
+# nginx (each start_nginx() makes a fresh servroot, so call it before each
+# restart): none of @secrets (as UTF-8) in error.log or access.log
+# ("$name: no $what in ..."), and no alert.
+sub logs_have_none {
+    my ($name, $what, @secrets) = @_;
+    my $all = logs_text();
+    my @found = grep { index($all, $_) >= 0 }
+                map { my $v = $_; utf8::encode($v); $v } @secrets;
+    Test::More::is_deeply(\@found, [],
+                          "$name: no $what in error.log or access.log");
+    Test::More::unlike($all, qr/\[(?:alert|crit|emerg)\]/, "$name: no alert");
+}
+
 # register_account({id, card, phone, pw}, $agree_version): registers the
 # person through the API (the captcha must be off), dies on failure, and
 # returns the SMS code that was used; $p->{uid} is set to the new
@@ -154,10 +251,8 @@ sub register_account {
         si_card_no => $p->{card}, phone => $p->{phone} });
     die "SMS for $p->{card}: $r->{body}" unless $r->{status} == 200;
     my $code = sms_last($p->{phone})->{code};
-    $r = json_post('/api/register', {
-        id_number => $p->{id}, si_card_no => $p->{card},
-        phone => $p->{phone}, sms_code => $code, password => $p->{pw},
-        agree_version => $agree // current_agreement() });
+    $r = register_request($p, sms_code => $code,
+                          agree_version => $agree // current_agreement());
     die "register $p->{card}: $r->{body}" unless $r->{status} == 201;
     $p->{uid} = Test::Csibiz::psql_value(
         "SELECT u.id FROM portal_user u JOIN insured_person p"

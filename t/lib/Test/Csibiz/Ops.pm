@@ -79,7 +79,7 @@ sub keytool {
     my $in = File::Temp->new;
     print {$in} "$value\n";
     close $in;
-    my $cmd = "$root/build/csibiz-keytool -k $root/var/test/secret.key";
+    my $cmd = "$root/build/csibiz-keytool -k $ENV{TEST_NGINX_SECRET_KEY}";
     my $out = qx{$cmd @args - < $in};
     Carp::croak("csibiz-keytool @args failed") if $?;
     chomp $out;
