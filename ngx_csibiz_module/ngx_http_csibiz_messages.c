@@ -23,6 +23,11 @@ static ngx_http_csibiz_message_t  ngx_http_csibiz_messages[] = {
       "服务繁忙，请稍后再试。",
       "The service is busy. Please try again shortly." },
 
+    { "busy",
+      "当前访问人数较多，请稍后再试。",
+      "Too many people are signing in right now. Please try again in a "
+      "moment." },
+
     { "method_not_allowed",
       "不支持该请求方法。",
       "This method is not allowed here." },

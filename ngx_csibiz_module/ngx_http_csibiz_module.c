@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_limit.h"
 #include "ngx_http_csibiz_pool.h"
 #include "ngx_http_csibiz_request.h"
 #include "ngx_http_csibiz_status.h"
@@ -272,6 +273,27 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
       offsetof(ngx_http_csibiz_main_conf_t, payment_result_day),
       &ngx_http_csibiz_payment_result_day_bounds },
 
+    { ngx_string("csibiz_limit_client"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_csibiz_limit_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, limit_client),
+      NULL },
+
+    { ngx_string("csibiz_limit_identity"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_csibiz_limit_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, limit_identity),
+      NULL },
+
+    { ngx_string("csibiz_hash_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, hash_queue),
+      NULL },
+
     { ngx_string("csibiz"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_csibiz,
@@ -354,6 +376,9 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
     cmcf->session_idle_timeout = NGX_CONF_UNSET;
     cmcf->session_timeout = NGX_CONF_UNSET;
     cmcf->payment_result_day = NGX_CONF_UNSET;
+    cmcf->limit_client.burst = NGX_CONF_UNSET_UINT;
+    cmcf->limit_identity.burst = NGX_CONF_UNSET_UINT;
+    cmcf->hash_queue = NGX_CONF_UNSET;
 
     return cmcf;
 }
@@ -375,6 +400,20 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->session_idle_timeout, 900);
     ngx_conf_init_value(cmcf->session_timeout, 12 * 60 * 60);
     ngx_conf_init_value(cmcf->payment_result_day, 5);
+
+    /* a client: a hash a second, 30 at once; an identity: 6 a minute */
+
+    if (cmcf->limit_client.burst == NGX_CONF_UNSET_UINT) {
+        cmcf->limit_client.interval = 1000;
+        cmcf->limit_client.burst = 30;
+    }
+
+    if (cmcf->limit_identity.burst == NGX_CONF_UNSET_UINT) {
+        cmcf->limit_identity.interval = 10000;
+        cmcf->limit_identity.burst = 6;
+    }
+
+    ngx_conf_init_value(cmcf->hash_queue, 64);
 
     if (!cmcf->session_secure
         && ngx_strncmp(cmcf->session_cookie.data, "__Host-", 7) == 0)

@@ -43,6 +43,14 @@ void ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
 
 /* module configuration */
 
+/* a request rate: one per interval sustained, burst at once */
+
+typedef struct {
+    ngx_msec_t                     interval;   /* 0: off */
+    ngx_uint_t                     burst;
+} ngx_http_csibiz_rate_t;
+
+
 typedef struct {
     ngx_http_csibiz_redis_conf_t  *redis;
     ngx_http_csibiz_pg_conf_t     *postgres;
@@ -74,6 +82,11 @@ typedef struct {
 
     /* the day of the next month from which a debit's result is shown */
     ngx_int_t                      payment_result_day;
+
+    /* the flows that hash a password: their limits */
+    ngx_http_csibiz_rate_t         limit_client;
+    ngx_http_csibiz_rate_t         limit_identity;
+    ngx_int_t                      hash_queue;     /* per worker */
 
     /* this worker's pools, set in init_process */
     ngx_http_csibiz_pool_t        *redis_pool;

@@ -574,3 +574,41 @@ ngx_http_csibiz_copy(ngx_http_request_t *r, ngx_str_t *dst,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_http_csibiz_client(ngx_http_request_t *r, ngx_str_t *client)
+{
+#if (NGX_HAVE_INET6)
+    u_char               *p;
+    struct sockaddr_in6   sin6;
+
+    if (r->connection->sockaddr->sa_family == AF_INET6) {
+        ngx_memcpy(&sin6, r->connection->sockaddr,
+                   sizeof(struct sockaddr_in6));
+
+        /* an IPv4 client of a dual-stack listener is one address */
+
+        if (!IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
+            ngx_memzero(&sin6.sin6_addr.s6_addr[8], 8);
+
+            p = ngx_pnalloc(r->pool, NGX_INET6_ADDRSTRLEN + sizeof("/64"));
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            client->data = p;
+            p += ngx_inet6_ntop(sin6.sin6_addr.s6_addr, p,
+                                NGX_INET6_ADDRSTRLEN);
+            p = ngx_cpymem(p, "/64", 3);
+            client->len = p - client->data;
+
+            return NGX_OK;
+        }
+    }
+#endif
+
+    *client = r->connection->addr_text;
+
+    return NGX_OK;
+}

@@ -78,4 +78,13 @@ ngx_int_t ngx_http_csibiz_copy(ngx_http_request_t *r, ngx_str_t *dst,
     const u_char *src, size_t len);
 
 
+/*
+ * The client as per-client limits count it: its address as the realip
+ * module left it (the load balancer's client), an IPv6 address by its
+ * /64 ("2001:db8:1:2::/64"), since one subscriber holds a whole /64.
+ */
+
+ngx_int_t ngx_http_csibiz_client(ngx_http_request_t *r, ngx_str_t *client);
+
+
 #endif /* _NGX_HTTP_CSIBIZ_REQUEST_H_INCLUDED_ */

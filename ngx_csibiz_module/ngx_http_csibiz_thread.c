@@ -34,6 +34,10 @@ static void ngx_http_csibiz_thread_done(ngx_event_t *ev);
 static void ngx_http_csibiz_thread_guard(ngx_event_t *ev);
 
 
+/* this worker's tasks posted and not back yet */
+static ngx_int_t  ngx_http_csibiz_thread_pending;
+
+
 /*
  * Runs work(flow) in the thread pool, then next(r, flow, res) in the
  * worker, whose result finalizes the request.  Returns NGX_DONE, or the
@@ -49,6 +53,18 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
     ngx_http_csibiz_thread_ctx_t  *ctx;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    /*
+     * A longer queue would only make every hash wait longer, and logins
+     * with them: refuse at once, so that the client retries later.
+     */
+
+    if (cmcf->hash_queue
+        && ngx_http_csibiz_thread_pending >= cmcf->hash_queue)
+    {
+        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED);
+        return ngx_http_csibiz_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE, "busy");
+    }
 
     if (cmcf->thread_pool == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -79,6 +95,7 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
     }
 
     ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_JOBS);
+    ngx_http_csibiz_thread_pending++;
 
     ctx->guard.handler = ngx_http_csibiz_thread_guard;
     ctx->guard.data = ctx;
@@ -119,6 +136,7 @@ ngx_http_csibiz_thread_done(ngx_event_t *ev)
     }
 
     r->main->blocked--;
+    ngx_http_csibiz_thread_pending--;
 
     ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_DONE);
 
