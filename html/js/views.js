@@ -308,6 +308,10 @@
             {
                 errs.push(['password2', ui.t('field.error.mismatch')]);
             }
+            if (!errs.length && !ticket) {
+                /* a code asked for before a reload: ask for a new one */
+                errs.push(['sms_code', ui.t('api.sms_code_invalid')]);
+            }
             if (errs.length) {
                 return ui.showErrors(form, errs);
             }
