@@ -86,6 +86,13 @@ ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
       0,
       ngx_http_csibiz_register_handler },
 
+    { ngx_string("password_reset"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
+      ngx_http_csibiz_password_reset_handler },
+
     { ngx_string("login"),
       NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
