@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_limit.h"
 #include "ngx_http_csibiz_request.h"
 #include "ngx_http_csibiz_response.h"
 #include "ngx_http_csibiz_redis.h"
@@ -110,6 +111,10 @@ static ngx_int_t ngx_http_csibiz_user_new_password(ngx_http_request_t *r,
 static ngx_int_t ngx_http_csibiz_user_prove(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u, const char *purpose,
     ngx_http_csibiz_step_pt looked_up);
+static ngx_int_t ngx_http_csibiz_user_client_limited(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_user_identity_limited(
+    ngx_http_request_t *r, void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_user_sms_checked(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_user_roster(ngx_http_request_t *r,
@@ -588,8 +593,9 @@ ngx_http_csibiz_user_new_password(ngx_http_request_t *r,
 
 
 /*
- * The start of register and reset: the fields, then the SMS code with its
- * ticket; once proven, the roster lookup goes on with looked_up.
+ * The start of register and reset: the fields, the client's rate, then
+ * the SMS code with its ticket; once proven, the identity's rate, and the
+ * roster lookup goes on with looked_up.
  */
 
 static ngx_int_t
@@ -610,6 +616,18 @@ ngx_http_csibiz_user_prove(ngx_http_request_t *r, ngx_http_csibiz_user_t *u,
 
     u->looked_up = looked_up;
 
+    return ngx_http_csibiz_limit_client(r, purpose,
+                                        ngx_http_csibiz_user_client_limited,
+                                        u);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_user_client_limited(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
     return ngx_http_csibiz_sms_check(r, &u->sms,
                                      ngx_http_csibiz_user_sms_checked, u);
 }
@@ -627,8 +645,6 @@ ngx_http_csibiz_user_sms_checked(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t  params[2];
-
     if (res->rc == NGX_HTTP_CSIBIZ_SMS_OTHER) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "identity_mismatch");
@@ -642,6 +658,24 @@ ngx_http_csibiz_user_sms_checked(ngx_http_request_t *r, void *flow,
     if (ngx_http_csibiz_user_index(r, u) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* the index without its "\x": the identity, counted once proven */
+
+    return ngx_http_csibiz_limit_identity(r,
+                                          (const char *) u->sms.purpose.data,
+                                          u->index.data + 2, u->index.len - 2,
+                                          ngx_http_csibiz_user_identity_limited,
+                                          u);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_user_identity_limited(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    ngx_str_t  params[2];
 
     params[0] = u->index;
     params[1].data = (u_char *) u->si_card;
