@@ -14,6 +14,7 @@ use Test::Csibiz;
 use Test::Csibiz::Fixtures;
 use Test::Csibiz::Bank;
 use Test::Csibiz::Query;
+use Test::Csibiz::Ops qw(keytool);
 use Test::More;
 
 # it stops PostgreSQL: a cluster of its own, not the shared one
@@ -29,11 +30,17 @@ my $B = parent(2, name => '王小红', category => 'child');
 
 # what the roster holds, to compare with
 my ($gender, $birth, $registered) = psql(
-    "SELECT p.gender, p.birth_date, to_char(u.created_at AT TIME ZONE"
+    "SELECT p.gender, encode(p.birth_date_enc, 'hex'),"
+    . " to_char(u.created_at AT TIME ZONE"
     . " 'Asia/Shanghai', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"')"
     . " FROM insured_person p JOIN portal_user u"
     . " ON u.insured_person_id = p.id WHERE p.id = $A->{pid}");
 ($gender, $birth, $registered) = @$gender;
+# sealed in the database; the fixture's is the ID number's
+is(keytool('-a', 'birth_date', 'open', $birth),
+   join('-', unpack('x6 A4 A2 A2', $A->{id})),
+   'the birth date is sealed with associated data birth_date');
+$birth = join('-', unpack('x6 A4 A2 A2', $A->{id}));
 
 my $r = query_get($A, '/api/me');
 is($r->{status}, 200, 'GET /api/me: 200') or diag($r->{body});
