@@ -23,7 +23,7 @@
 #include "ngx_http_csibiz_response.h"
 #include "ngx_http_csibiz_session.h"
 
-#include "csibiz_crypto.h"
+#include <csibiz_crypto.h>
 
 
 /* the parameters, in the order of the statements: me takes the first 3 */
