@@ -66,6 +66,7 @@ ngx_int_t
 ngx_http_csibiz_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_pool_cleanup_t          *cln;
     ngx_http_csibiz_ctx_t       *ctx;
     ngx_http_csibiz_handler_t   *h;
     ngx_http_csibiz_loc_conf_t  *clcf;
@@ -118,6 +119,18 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
         return ngx_http_csibiz_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                     "body_too_large");
     }
+
+    /*
+     * passwords and account numbers: wiped when the request ends, even if
+     * it ends before the body is read to its end
+     */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_csibiz_body_wipe;
+    cln->data = r;
 
     /* the whole body in one memory buffer, never in a temporary file */
     r->request_body_in_single_buf = 1;
@@ -210,22 +223,12 @@ ngx_http_csibiz_parse_body(ngx_http_request_t *r, ngx_uint_t *status,
     u_char                      *buf, *p;
     size_t                       len;
     ngx_chain_t                 *cl;
-    ngx_pool_cleanup_t          *cln;
     csibiz_json_rc_t             jrc;
     ngx_http_csibiz_ctx_t       *ctx;
     ngx_http_csibiz_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
     ctx = ngx_http_csibiz_get_ctx(r);
-
-    /* passwords and account numbers: wiped when the request ends */
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    cln->handler = ngx_http_csibiz_body_wipe;
-    cln->data = r;
 
     len = 0;
 
