@@ -599,7 +599,17 @@ sub _start_nginx {
         return (0, $NginxError = "port $port is in use by another process");
     }
 
-    my ($src, $sout, $serr) = _nginx_cmd_run();
+    # The port may be held in TIME-WAIT by another program's connection
+    # (the kernel hands ports of our range out as ephemeral ones): free
+    # within 60 s, so nginx is started again until then.
+    my ($src, $sout, $serr);
+    my $until = time + 90;
+    while (1) {
+        ($src, $sout, $serr) = _nginx_cmd_run();
+        last unless $src && "$sout$serr" =~ /bind\(\) to \S+ failed \(98:/
+                    && time < $until && !_port_listening($port);
+        sleep 2;
+    }
     if ($src) {
         my $log = _slurp(error_log_path());
         return (0, $NginxError = "nginx did not start (exit $src):\n"
