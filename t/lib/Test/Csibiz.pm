@@ -608,6 +608,8 @@ sub _start_nginx {
         ($src, $sout, $serr) = _nginx_cmd_run();
         last unless $src && "$sout$serr" =~ /bind\(\) to \S+ failed \(98:/
                     && time < $until && !_port_listening($port);
+        # the failed try's [emerg] lines are not the test's
+        truncate(error_log_path(), 0);
         sleep 2;
     }
     if ($src) {
