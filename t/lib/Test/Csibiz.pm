@@ -258,8 +258,13 @@ sub _shared_stack {
 sub ensure_backends {
     return 1 if $BackendsReady;
     _shared_stack('start-backends') unless $OwnPostgres;
-    _stack('start-backends');
-    _stack('reset');
+    # a start that fails half-way (a migration refused) leaves nothing
+    # running behind it
+    unless (eval { _stack('start-backends'); _stack('reset'); 1 }) {
+        my $err = $@;
+        eval { _stack('stop') };
+        die $err;
+    }
     $BackendsReady = 1;
     return 1;
 }
