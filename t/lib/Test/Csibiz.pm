@@ -599,7 +599,17 @@ sub _start_nginx {
         return (0, $NginxError = "port $port is in use by another process");
     }
 
-    my ($src, $sout, $serr) = _nginx_cmd_run();
+    # A client connection of this machine may have had the port as its
+    # own (ephemeral) port: its socket waits in TIME_WAIT for up to 60 s
+    # and the bind fails until then (nginx itself tries for 2.5 s).  The
+    # failed tries' lines leave the error log, which tests read.
+    my ($src, $sout, $serr);
+    wait_until(sub {
+        ($src, $sout, $serr) = _nginx_cmd_run();
+        return 1 if !$src || "$sout$serr" !~ /Address already in use/;
+        truncate error_log_path(), 0;
+        return 0;
+    }, timeout => 75, interval => 0.5);
     if ($src) {
         my $log = _slurp(error_log_path());
         return (0, $NginxError = "nginx did not start (exit $src):\n"
