@@ -1,12 +1,13 @@
 # The debit cut-off (docs/operations.md, "A declaration's life"), through
 # the HTTP API under the test clock and the real ops tools.  A failed
 # September debit; one parent changes the card on the October cut-off day
-# (in October's file), the other a second after it (in November's, the
-# answer says so); October's file, made "on the 18th at 23:59" (in a
+# (in October's file) and again a second after it, the other a second
+# after it (in November's, the answer says so); October's file, made "on the 18th at 23:59" (in a
 # transaction rolled back), on the 20th and again, is the same and holds
 # the card in force at the cut-off; the October result lands on the
-# declaration exported; November's file takes the later change.  Every
-# time a request writes follows the test clock.
+# declaration exported; November's file takes the later change, and a
+# change after November's cut-off is for the next year.  Every time a
+# request writes follows the test clock.
 
 use strict;
 use warnings;
@@ -148,6 +149,7 @@ is($r->{out}, "3 rows: 3 applied, 0 unchanged, 0 rejected\n",
 at('2026-10-18 23:59:59+08');
 $card{ $B->{card} }{oct} = self_card(seed => 311);
 my $put = put($B, $card{ $B->{card} }{oct});
+my $put_b18 = $put->{receipt_no};
 is_deeply([@{ $put->{debit} }{qw(month too_late_for_this_month)}],
           ['2026-10', JSON::PP::false()],
           'B on 18 Oct 23:59:59: for October');
@@ -164,6 +166,12 @@ is_deeply([@{ $put->{debit} }{qw(month too_late_for_this_month)}],
           ['2026-11', JSON::PP::true()],
           'A on 19 Oct 00:00:00: too late, for November');
 my $a_new = $put->{receipt_no};
+
+# B changes again after the cut-off: November's; the declaration of the
+# 18th stays October's
+$card{ $B->{card} }{nov} = self_card(seed => 313);
+my $b_put = put($B, $card{ $B->{card} }{nov});
+is($b_put->{debit}{month}, '2026-11', 'B on 19 Oct: for November');
 like($a_new, qr/^R20261019-/, 'the receipt number follows the test clock');
 
 my $dec = query_get($A, '/api/declarations')->{json}{declarations};
@@ -220,6 +228,12 @@ is_deeply(decl($A), ["$A->{sep} sent_to_bank 2026-10 -",
           'A: the exported declaration sent_to_bank for October, the '
           . 'new one waits for November');
 
+is_deeply([@{ decl($B) }[1, 2]],
+          ["$put_b18 sent_to_bank 2026-10 -",
+           "$b_put->{receipt_no} submitted 2026-11 -"],
+          'B: the declaration of the 18th sent_to_bank for October, the '
+          . 'change of the 19th waits for November');
+
 # ------------------------------------------------- October's result
 
 my $ref_a = $oct->{ $card{ $A->{card} }{sep}{account_no} }[0];
@@ -256,6 +270,14 @@ is_deeply([keys %$nov], [$card{ $A->{card} }{nov}{account_no}],
 is_deeply(decl($A), ["$A->{sep} failed 2026-10 insufficient_balance",
                      "$a_new sent_to_bank 2026-11 -"],
           'A: the new declaration sent_to_bank for November');
+
+# after November's cut-off: nothing more this year
+at('2026-11-19 00:00:00+08');
+$card{ $A->{card} }{later} = self_card(seed => 314);
+$put = put($A, $card{ $A->{card} }{later});
+is_deeply([@{ $put->{debit} }{qw(month too_late_for_this_month)}],
+          ['2027-09', JSON::PP::true()],
+          'a change after November\'s cut-off: the next year\'s September');
 
 my $logs = logs_text();
 is_deeply([grep { index($logs, $_) >= 0 }
