@@ -44,3 +44,9 @@ CREATE UNIQUE INDEX payment_one_per_year ON payment
 ALTER TABLE debit_export_row
     ADD CONSTRAINT debit_export_row_one_per_person
         UNIQUE (export_id, insured_person_id);
+
+-- November is the last debit month of a year: a failure then is not
+-- tried again that year, and a change after its cut-off is for the next
+-- year's first debit month.
+ALTER TABLE debit_calendar
+    ADD CONSTRAINT debit_calendar_by_november CHECK (month <= 11);

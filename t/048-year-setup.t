@@ -51,6 +51,8 @@ for my $bad (['--premium', '160'],
              ['--year', '2098', '--premium', '160', '--window', '7:5-25',
               '--window', '7:6-20'],
              ['--year', '2098', '--premium', '160', '--debit-months', '9;10'],
+             ['--year', '2098', '--premium', '160', '--debit-months',
+              '11,12'],
              ['--year', '2098', '--premium', '160', '--cutoff-day', '26']) {
     is(ops('year-setup', @$bad)->{rc}, 2, "usage error: @$bad");
 }
