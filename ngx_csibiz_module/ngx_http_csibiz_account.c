@@ -83,6 +83,7 @@ static ngx_int_t ngx_http_csibiz_account_seal(ngx_http_request_t *r,
     ngx_http_csibiz_bank_ctx_t *ctx);
 static ngx_int_t ngx_http_csibiz_account_hash(ngx_http_request_t *r,
     ngx_http_csibiz_bank_ctx_t *ctx);
+static void ngx_http_csibiz_account_wipe(void *data);
 static ngx_int_t ngx_http_csibiz_account_form(ngx_http_request_t *r,
     ngx_http_csibiz_bank_ctx_t *ctx);
 static ngx_int_t ngx_http_csibiz_bank_required(ngx_http_request_t *r,
@@ -215,6 +216,7 @@ ngx_http_csibiz_account_put_handler(ngx_http_request_t *r,
     size_t                       i;
     u_char                      *p;
     ngx_str_t                    key, common[5];
+    ngx_pool_cleanup_t          *cln;
     ngx_http_csibiz_ctx_t       *rctx;
     ngx_http_csibiz_bank_ctx_t  *ctx;
 
@@ -235,9 +237,14 @@ ngx_http_csibiz_account_put_handler(ngx_http_request_t *r,
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_bank_ctx_t));
-    if (ctx == NULL) {
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (ctx == NULL || cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* the number's copies, whatever the answer: wiped at the end */
+    cln->handler = ngx_http_csibiz_account_wipe;
+    cln->data = ctx;
 
     /* ngx_pcalloc(): every parameter is NULL until set */
 
@@ -766,6 +773,37 @@ ngx_http_csibiz_account_form(ngx_http_request_t *r,
         p - ctx->params[NGX_HTTP_CSIBIZ_P_FORM].data;
 
     return NGX_OK;
+}
+
+
+/*
+ * A pool cleanup of PUT /api/account: the plain number (if a step failed
+ * before it was wiped), its first and last digits, and the form built of
+ * them for PostgreSQL.
+ */
+
+static void
+ngx_http_csibiz_account_wipe(void *data)
+{
+    ngx_http_csibiz_bank_ctx_t *ctx = data;
+
+    ngx_str_t   *v;
+    ngx_uint_t   i;
+
+    static ngx_uint_t  params[] = {
+        NGX_HTTP_CSIBIZ_P_HEAD, NGX_HTTP_CSIBIZ_P_LAST4,
+        NGX_HTTP_CSIBIZ_P_FORM
+    };
+
+    ngx_explicit_memzero(ctx->account, sizeof(ctx->account));
+
+    for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        v = &ctx->params[params[i]];
+
+        if (v->data) {
+            ngx_explicit_memzero(v->data, v->len);
+        }
+    }
 }
 
 

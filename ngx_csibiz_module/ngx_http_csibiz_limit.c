@@ -161,8 +161,8 @@ ngx_http_csibiz_limit_checked(ngx_http_request_t *r, void *flow,
 
 
 /*
- * csibiz_limit_client rate=30r/m [burst=20] | off;
- * csibiz_limit_identity rate=6r/m [burst=6] | off;
+ * csibiz_limit_client rate=60r/m [burst=30] | off;
+ * csibiz_limit_identity rate=10r/m [burst=10] | off;
  */
 
 char *

@@ -96,6 +96,10 @@ static ngx_http_csibiz_message_t  ngx_http_csibiz_messages[] = {
       "该参保人已注册，请直接登录。",
       "This insured person is already registered; please log in." },
 
+    { "not_registered",
+      "该参保人尚未注册，请先注册。",
+      "This insured person has no account yet; please register." },
+
     { "weak_password",
       "密码不符合要求。",
       "The password does not meet the requirements." },

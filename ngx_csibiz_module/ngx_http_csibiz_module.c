@@ -86,6 +86,13 @@ ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
       0,
       ngx_http_csibiz_register_handler },
 
+    { ngx_string("password_reset"),
+      NGX_HTTP_POST,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_SESSION_NONE,
+      0,
+      ngx_http_csibiz_password_reset_handler },
+
     { ngx_string("login"),
       NGX_HTTP_POST,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
@@ -401,7 +408,7 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->session_timeout, 12 * 60 * 60);
     ngx_conf_init_value(cmcf->payment_result_day, 5);
 
-    /* a client: a hash a second, 30 at once; an identity: 6 a minute */
+    /* a client: one a second, 30 at once; an identity: 10 a minute */
 
     if (cmcf->limit_client.burst == NGX_CONF_UNSET_UINT) {
         cmcf->limit_client.interval = 1000;
@@ -409,8 +416,8 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (cmcf->limit_identity.burst == NGX_CONF_UNSET_UINT) {
-        cmcf->limit_identity.interval = 10000;
-        cmcf->limit_identity.burst = 6;
+        cmcf->limit_identity.interval = 6000;
+        cmcf->limit_identity.burst = 10;
     }
 
     ngx_conf_init_value(cmcf->hash_queue, 64);

@@ -149,6 +149,8 @@ ngx_int_t ngx_http_csibiz_sms_send_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s);
 ngx_int_t ngx_http_csibiz_register_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s);
+ngx_int_t ngx_http_csibiz_password_reset_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s);
 ngx_int_t ngx_http_csibiz_login_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s);
 ngx_int_t ngx_http_csibiz_logout_handler(ngx_http_request_t *r,

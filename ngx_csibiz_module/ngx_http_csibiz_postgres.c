@@ -68,6 +68,7 @@ static void ngx_http_csibiz_pg_notice(void *arg, const char *message);
 static void ngx_http_csibiz_pg_result(ngx_http_csibiz_op_t *op,
     ngx_http_csibiz_result_t *res);
 static void ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op);
+static void ngx_http_csibiz_pg_wipe(void *data);
 
 
 /* statements get numbers (and so prepared names) as this worker uses them */
@@ -117,7 +118,9 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     ngx_http_csibiz_step_pt next, void *flow)
 {
     u_char                       *p;
+    size_t                        len;
     ngx_int_t                     i;
+    ngx_pool_cleanup_t           *cln;
     ngx_http_csibiz_pg_op_t      *pop;
     ngx_http_csibiz_main_conf_t  *cmcf;
 
@@ -141,7 +144,31 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        /* libpq wants NUL-terminated text values */
+        /*
+         * libpq wants NUL-terminated text values: copies in one block,
+         * wiped when the request ends (they may hold personal data; the
+         * statement may still be sending them until then)
+         */
+
+        len = 0;
+
+        for (i = 0; i < stmt->nparams; i++) {
+            len += params[i].data ? params[i].len + 1 : 0;
+        }
+
+        p = NULL;
+
+        if (len) {
+            p = ngx_pnalloc(r->pool, len);
+            cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_str_t));
+            if (p == NULL || cln == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            cln->handler = ngx_http_csibiz_pg_wipe;
+            ((ngx_str_t *) cln->data)->data = p;
+            ((ngx_str_t *) cln->data)->len = len;
+        }
 
         for (i = 0; i < stmt->nparams; i++) {
             if (params[i].data == NULL) {
@@ -150,15 +177,13 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
                 continue;
             }
 
-            p = ngx_pnalloc(r->pool, params[i].len + 1);
-            if (p == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            *ngx_cpymem(p, params[i].data, params[i].len) = '\0';
-
             pop->values[i] = (const char *) p;
             pop->lengths[i] = (int) params[i].len;
+
+            p = ngx_cpymem(p, params[i].data, params[i].len);
+            *p++ = '\0';
+            continue;
+
         }
     }
 
@@ -808,6 +833,17 @@ ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op)
         PQclear(pop->res);
         pop->res = NULL;
     }
+}
+
+
+/* a request pool cleanup: the parameters' copies */
+
+static void
+ngx_http_csibiz_pg_wipe(void *data)
+{
+    ngx_str_t  *block = data;
+
+    ngx_explicit_memzero(block->data, block->len);
 }
 
 

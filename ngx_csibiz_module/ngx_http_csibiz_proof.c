@@ -7,7 +7,10 @@
  *
  * Redis holds only HMACs: a captcha under a key derived from its id, an
  * SMS code as HMAC(sms key, purpose|phone|code) under a key derived from
- * purpose|phone.  Each check uses its proof up.
+ * its ticket, a random value only the client that asked for the code
+ * holds.  A captcha check uses the captcha up; a right code stays until
+ * the flow that took it has done its work (ngx_http_csibiz_sms_spend()),
+ * so that a later refusal or an outage does not cost the parent the code.
  */
 
 
@@ -28,10 +31,9 @@
 
 #define NGX_HTTP_CSIBIZ_SMS_MAX_TRIES    "5"
 
-/* "register|" + phone + "|" + code */
+/* "ID number|card", longer than "register|" + phone + "|" + code */
 #define NGX_HTTP_CSIBIZ_SMS_MSG_MAX                                        \
-    (sizeof("register") + CSIBIZ_PHONE_LEN + 1                            \
-     + NGX_HTTP_CSIBIZ_SMS_CODE_LEN)
+    (CSIBIZ_ID_NUMBER_LEN + 1 + CSIBIZ_SOCIAL_CARD_LEN)
 
 
 /* a check in flight: the answer to compare, and where to go on */
@@ -52,25 +54,35 @@ static ngx_int_t ngx_http_csibiz_captcha_fetched(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 static size_t ngx_http_csibiz_sms_message(u_char *buf, ngx_str_t *purpose,
     const char *phone, const char *code);
+static ngx_int_t ngx_http_csibiz_sms_names(ngx_http_request_t *r,
+    u_char *raw, ngx_str_t *purpose, const char *phone, const char *code,
+    const char *id_number, const char *si_card,
+    ngx_http_csibiz_sms_ticket_t *t);
 static ngx_int_t ngx_http_csibiz_sms_checked(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 
 
 /*
- * KEYS: the code.  ARGV: the MAC of the code tried, the tries allowed.
- * 1: right, and used up; 0: no code, or wrong (counted; the last try
- * allowed burns the code).  The MACs are compared in Lua, not in constant
- * time, which is fine: a MAC under a key the client does not know says
- * nothing about the code.
+ * KEYS: the ticket.  ARGV: the MAC of the code tried, the keyed hash of
+ * the identity given, the tries allowed.  1: right, for this identity (the
+ * ticket stays until it is spent); 2: the right code for another
+ * identity; 0: no such ticket, or a wrong code.  2 and 0 count a try, and
+ * the last try allowed burns the ticket.  The MACs are compared in Lua,
+ * not in constant time, which is fine: a MAC under a key the client does
+ * not know says nothing about the code.
  */
 
 static ngx_str_t  ngx_http_csibiz_sms_check_script = ngx_string(
-    "local mac = redis.call('HGET', KEYS[1], 'mac')\n"
-    "if not mac then return 0 end\n"
-    "if mac == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end\n"
-    "if redis.call('HINCRBY', KEYS[1], 'tries', 1) >= tonumber(ARGV[2])"
+    "local h = redis.call('HMGET', KEYS[1], 'mac', 'identity')\n"
+    "if not h[1] then return 0 end\n"
+    "local rc = 0\n"
+    "if h[1] == ARGV[1] then\n"
+    "  if h[2] == ARGV[2] then return 1 end\n"
+    "  rc = 2\n"
+    "end\n"
+    "if redis.call('HINCRBY', KEYS[1], 'tries', 1) >= tonumber(ARGV[3])"
     " then redis.call('DEL', KEYS[1]) end\n"
-    "return 0\n");
+    "return rc\n");
 
 
 /* prefix + hex(HMAC(the label's subkey of secret, msg)) */
@@ -255,7 +267,27 @@ ngx_http_csibiz_sms_purpose(ngx_str_t *value, ngx_str_t *purpose)
 }
 
 
-/* "purpose|phone|code" or, without a code, "purpose|phone" */
+/* NGX_OK when value has the form of a ticket this module hands out */
+
+ngx_int_t
+ngx_http_csibiz_sms_ticket_valid(ngx_str_t *value, u_char *raw)
+{
+    size_t  n;
+
+    if (value->len != NGX_HTTP_CSIBIZ_SMS_TICKET_LEN
+        || csibiz_b64url_decode((const char *) value->data, value->len, raw,
+                                NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES, &n)
+           != 0
+        || n != NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* "purpose|phone|code" */
 
 static size_t
 ngx_http_csibiz_sms_message(u_char *buf, ngx_str_t *purpose,
@@ -263,28 +295,26 @@ ngx_http_csibiz_sms_message(u_char *buf, ngx_str_t *purpose,
 {
     u_char  *p;
 
-    p = ngx_sprintf(buf, "%V|%*s", purpose, (size_t) CSIBIZ_PHONE_LEN,
-                    phone);
-
-    if (code) {
-        p = ngx_sprintf(p, "|%*s", (size_t) NGX_HTTP_CSIBIZ_SMS_CODE_LEN,
-                        code);
-    }
+    p = ngx_sprintf(buf, "%V|%*s|%*s", purpose, (size_t) CSIBIZ_PHONE_LEN,
+                    phone, (size_t) NGX_HTTP_CSIBIZ_SMS_CODE_LEN, code);
 
     return p - buf;
 }
 
 
 /*
- * The code's key, HMAC'd "purpose|phone", and what it is stored as,
- * hex(HMAC(sms key, purpose|phone|code)): the sender and the check agree
- * on both.  phone is normalized, code is NGX_HTTP_CSIBIZ_SMS_CODE_LEN
- * digits.
+ * What the sender stores and the check compares, from the raw ticket:
+ * its key, "csibiz:sms:ticket:" + hex(HMAC(ticket)); the code as
+ * hex(HMAC(sms key, purpose|phone|code)); the identity it was sent for as
+ * hex(HMAC(identity subkey, ID number|card)).  phone and id_number are
+ * normalized, code is NGX_HTTP_CSIBIZ_SMS_CODE_LEN digits.
  */
 
-ngx_int_t
-ngx_http_csibiz_sms_code(ngx_http_request_t *r, ngx_str_t *purpose,
-    const char *phone, const char *code, ngx_str_t *key, ngx_str_t *mac)
+static ngx_int_t
+ngx_http_csibiz_sms_names(ngx_http_request_t *r, u_char *raw,
+    ngx_str_t *purpose, const char *phone, const char *code,
+    const char *id_number, const char *si_card,
+    ngx_http_csibiz_sms_ticket_t *t)
 {
     size_t                        len;
     ngx_int_t                     rc;
@@ -294,11 +324,22 @@ ngx_http_csibiz_sms_code(ngx_http_request_t *r, ngx_str_t *purpose,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    len = ngx_http_csibiz_sms_message(msg, purpose, phone, NULL);
-
-    if (ngx_http_csibiz_sms_key(r, "csibiz:sms:code:", "code", msg, len, key)
+    if (ngx_http_csibiz_sms_key(r, "csibiz:sms:ticket:", "ticket", raw,
+                                NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES, &t->key)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    len = ngx_sprintf(msg, "%*s|%*s", (size_t) CSIBIZ_ID_NUMBER_LEN,
+                      id_number, (size_t) CSIBIZ_SOCIAL_CARD_LEN, si_card)
+          - msg;
+
+    rc = ngx_http_csibiz_sms_key(r, "", "identity", msg, len, &t->identity);
+
+    ngx_explicit_memzero(msg, sizeof(msg));
+
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -312,44 +353,80 @@ ngx_http_csibiz_sms_code(ngx_http_request_t *r, ngx_str_t *purpose,
         return NGX_ERROR;
     }
 
-    return ngx_http_csibiz_hex(r, mac, "", bin, CSIBIZ_HMACBYTES);
+    return ngx_http_csibiz_hex(r, &t->mac, "", bin, CSIBIZ_HMACBYTES);
+}
+
+
+/* a new ticket for a code about to be sent: t->value is its base64url */
+
+ngx_int_t
+ngx_http_csibiz_sms_ticket(ngx_http_request_t *r, ngx_str_t *purpose,
+    const char *phone, const char *code, const char *id_number,
+    const char *si_card, ngx_http_csibiz_sms_ticket_t *t)
+{
+    u_char  *p;
+    u_char   raw[NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES];
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_CSIBIZ_SMS_TICKET_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    csibiz_random_token(raw, sizeof(raw));
+
+    if (csibiz_b64url_encode(raw, sizeof(raw), (char *) p,
+                             NGX_HTTP_CSIBIZ_SMS_TICKET_LEN + 1)
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    t->value.data = p;
+    t->value.len = NGX_HTTP_CSIBIZ_SMS_TICKET_LEN;
+
+    return ngx_http_csibiz_sms_names(r, raw, purpose, phone, code,
+                                     id_number, si_card, t);
 }
 
 
 /*
- * Takes a code: res->rc NGX_OK when it is the latest code sent to the
- * phone for the purpose, unexpired and not burnt (it is used up by this),
- * else NGX_DECLINED, and the wrong try is counted.  phone is taken as the
- * client gave it and normalized here; a code that is not 6 digits cannot
- * be right and costs no try.
+ * Checks a code against its ticket: res->rc NGX_OK when the ticket is
+ * one the module handed out for the purpose, phone and identity given,
+ * unexpired, unburnt, and the code is its code; NGX_HTTP_CSIBIZ_SMS_OTHER
+ * when the code is right but the ticket was issued for another identity;
+ * else NGX_DECLINED.  Both refusals count a try of that ticket only.  A
+ * malformed ticket or code cannot be right and costs no try.  On NGX_OK
+ * p->ticket.key names the ticket, for ngx_http_csibiz_sms_spend().
  */
 
 ngx_int_t
-ngx_http_csibiz_sms_check(ngx_http_request_t *r, ngx_str_t *purpose,
-    ngx_str_t *phone, ngx_str_t *code, ngx_http_csibiz_step_pt next,
+ngx_http_csibiz_sms_check(ngx_http_request_t *r,
+    ngx_http_csibiz_sms_proof_t *p, ngx_http_csibiz_step_pt next,
     void *flow)
 {
-    ngx_str_t                     argv[6], canon;
+    ngx_str_t                     argv[7];
     ngx_uint_t                    i;
     ngx_http_csibiz_proof_t      *ck;
     ngx_http_csibiz_redis_op_t   *rop;
-    char                          number[CSIBIZ_PHONE_SIZE];
+    u_char                        raw[NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES];
+    char                          code[NGX_HTTP_CSIBIZ_SMS_CODE_LEN + 1];
 
-    if (ngx_http_csibiz_sms_purpose(purpose, &canon) != NGX_OK
-        || csibiz_phone_normalize((const char *) phone->data, phone->len,
-                                  number)
-           != 0
-        || code->len != NGX_HTTP_CSIBIZ_SMS_CODE_LEN)
+    if (ngx_http_csibiz_sms_ticket_valid(&p->ticket.value, raw) != NGX_OK
+        || p->code.len != NGX_HTTP_CSIBIZ_SMS_CODE_LEN)
     {
         return ngx_http_csibiz_proof_verdict(r, next, flow, NGX_DECLINED);
     }
 
     for (i = 0; i < NGX_HTTP_CSIBIZ_SMS_CODE_LEN; i++) {
-        if (code->data[i] < '0' || code->data[i] > '9') {
+        if (p->code.data[i] < '0' || p->code.data[i] > '9') {
             return ngx_http_csibiz_proof_verdict(r, next, flow,
                                                  NGX_DECLINED);
         }
+
+        code[i] = p->code.data[i];
     }
+
+    code[i] = '\0';
 
     ck = ngx_pcalloc(r->pool, sizeof(ngx_http_csibiz_proof_t));
     if (ck == NULL) {
@@ -359,21 +436,26 @@ ngx_http_csibiz_sms_check(ngx_http_request_t *r, ngx_str_t *purpose,
     ck->next = next;
     ck->flow = flow;
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_sms_check_script;
-    ngx_str_set(&argv[2], "1");
-    ngx_str_set(&argv[5], NGX_HTTP_CSIBIZ_SMS_MAX_TRIES);
-
-    if (ngx_http_csibiz_sms_code(r, &canon, number,
-                                 (const char *) code->data, &argv[3],
-                                 &argv[4])
+    if (ngx_http_csibiz_sms_names(r, raw, &p->purpose, p->phone, code,
+                                  p->id_number, p->si_card, &p->ticket)
         != NGX_OK)
     {
+        ngx_explicit_memzero(code, sizeof(code));
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_explicit_memzero(code, sizeof(code));
+
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = ngx_http_csibiz_sms_check_script;
+    ngx_str_set(&argv[2], "1");
+    argv[3] = p->ticket.key;
+    argv[4] = p->ticket.mac;
+    argv[5] = p->ticket.identity;
+    ngx_str_set(&argv[6], NGX_HTTP_CSIBIZ_SMS_MAX_TRIES);
+
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, 6, argv);
+    ngx_http_csibiz_redis_append(rop, 7, argv);
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_sms_checked, ck);
 }
 
@@ -384,6 +466,7 @@ ngx_http_csibiz_sms_checked(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_proof_t *ck = flow;
 
+    ngx_int_t    rc;
     redisReply  *reply;
 
     reply = res->replies[0];
@@ -396,7 +479,31 @@ ngx_http_csibiz_sms_checked(ngx_http_request_t *r, void *flow,
         return ngx_http_csibiz_send_unavailable(r);
     }
 
-    return ngx_http_csibiz_proof_verdict(r, ck->next, ck->flow,
-                                         reply->integer == 1 ? NGX_OK
-                                                             : NGX_DECLINED);
+    switch (reply->integer) {
+    case 1:
+        rc = NGX_OK;
+        break;
+    case 2:
+        rc = NGX_HTTP_CSIBIZ_SMS_OTHER;
+        break;
+    default:
+        rc = NGX_DECLINED;
+    }
+
+    return ngx_http_csibiz_proof_verdict(r, ck->next, ck->flow, rc);
+}
+
+
+/* a proven code is used up: "DEL key" goes into the flow's pipeline */
+
+void
+ngx_http_csibiz_sms_spend(ngx_http_csibiz_redis_op_t *rop,
+    ngx_http_csibiz_sms_proof_t *p)
+{
+    ngx_str_t  argv[2];
+
+    ngx_str_set(&argv[0], "DEL");
+    argv[1] = p->ticket.key;
+
+    ngx_http_csibiz_redis_append(rop, 2, argv);
 }

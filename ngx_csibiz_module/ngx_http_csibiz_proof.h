@@ -1,8 +1,9 @@
 
 /*
- * Proofs a request may carry: a captcha answer, an SMS code.  A check
- * goes on with next(r, flow, res), res->rc NGX_OK (passed; the captcha or
- * code is used up by passing) or NGX_DECLINED (wrong, expired or used
+ * Proofs a request may carry: a captcha answer, an SMS code with its
+ * ticket.  A check goes on with next(r, flow, res), res->rc NGX_OK
+ * (passed; a captcha is used up by passing, a code by
+ * ngx_http_csibiz_sms_spend()) or NGX_DECLINED (wrong, expired or used
  * up).  The keys they live under in Redis are named here, for the
  * handlers that issue them.
  */
@@ -13,6 +14,7 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_redis.h"
 #include "ngx_http_csibiz_step.h"
 
 
@@ -22,13 +24,48 @@
 
 #define NGX_HTTP_CSIBIZ_SMS_CODE_LEN     6
 
+#define NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES  32
+#define NGX_HTTP_CSIBIZ_SMS_TICKET_LEN                                     \
+    (CSIBIZ_B64URL_SIZE(NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES) - 1)
+
+/* the SMS gateway's stream (docs/sms.md), trimmed to about MAXLEN */
+#define NGX_HTTP_CSIBIZ_SMS_OUTBOX       "csibiz:sms:outbox"
+#define NGX_HTTP_CSIBIZ_SMS_MAXLEN       "100000"
+
+/* sms_check's res->rc: the right code, sent for another identity */
+#define NGX_HTTP_CSIBIZ_SMS_OTHER        NGX_ABORT
+
+
+/* a code's ticket: what the client holds, and what Redis holds of it */
+
+typedef struct {
+    ngx_str_t                      value;     /* base64url, the client's */
+    ngx_str_t                      key;       /* its hash in Redis */
+    ngx_str_t                      mac;       /* hex MAC of the code */
+    ngx_str_t                      identity;  /* hex MAC of ID|card */
+} ngx_http_csibiz_sms_ticket_t;
+
+
+/* a code to check: set the fields, then ngx_http_csibiz_sms_check() */
+
+typedef struct {
+    ngx_str_t                      purpose;   /* "register" or "reset" */
+    ngx_str_t                      code;
+    const char                    *phone;     /* normalized */
+    const char                    *id_number; /* normalized */
+    const char                    *si_card;
+    ngx_http_csibiz_sms_ticket_t   ticket;    /* value set, the rest made */
+} ngx_http_csibiz_sms_proof_t;
+
 
 ngx_int_t ngx_http_csibiz_captcha_check(ngx_http_request_t *r,
     ngx_str_t *id, ngx_str_t *answer, ngx_http_csibiz_step_pt next,
     void *flow);
 ngx_int_t ngx_http_csibiz_sms_check(ngx_http_request_t *r,
-    ngx_str_t *purpose, ngx_str_t *phone, ngx_str_t *code,
-    ngx_http_csibiz_step_pt next, void *flow);
+    ngx_http_csibiz_sms_proof_t *p, ngx_http_csibiz_step_pt next,
+    void *flow);
+void ngx_http_csibiz_sms_spend(ngx_http_csibiz_redis_op_t *rop,
+    ngx_http_csibiz_sms_proof_t *p);
 
 ngx_int_t ngx_http_csibiz_captcha_key(ngx_http_request_t *r, u_char *id,
     ngx_str_t *key);
@@ -38,9 +75,14 @@ ngx_int_t ngx_http_csibiz_sms_key(ngx_http_request_t *r, const char *prefix,
 /* NGX_OK for a purpose a code can be sent for, set to a static string */
 ngx_int_t ngx_http_csibiz_sms_purpose(ngx_str_t *value, ngx_str_t *purpose);
 
-/* the code's key, and the hex MAC it is stored as */
-ngx_int_t ngx_http_csibiz_sms_code(ngx_http_request_t *r, ngx_str_t *purpose,
-    const char *phone, const char *code, ngx_str_t *key, ngx_str_t *mac);
+/* NGX_OK when value has a ticket's form; raw gets its bytes */
+ngx_int_t ngx_http_csibiz_sms_ticket_valid(ngx_str_t *value, u_char *raw);
+
+/* a new ticket for the code to send, and what to store of it */
+ngx_int_t ngx_http_csibiz_sms_ticket(ngx_http_request_t *r,
+    ngx_str_t *purpose, const char *phone, const char *code,
+    const char *id_number, const char *si_card,
+    ngx_http_csibiz_sms_ticket_t *t);
 
 
 #endif /* _NGX_HTTP_CSIBIZ_PROOF_H_INCLUDED_ */

@@ -19,6 +19,7 @@
 static void ngx_http_csibiz_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_csibiz_parse_body(ngx_http_request_t *r,
     ngx_uint_t *status, const char **code);
+static void ngx_http_csibiz_body_wipe(void *data);
 static ngx_uint_t ngx_http_csibiz_is_json(ngx_http_request_t *r);
 static ngx_http_csibiz_handler_t *ngx_http_csibiz_find_handler(
     ngx_http_request_t *r);
@@ -65,6 +66,7 @@ ngx_int_t
 ngx_http_csibiz_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_pool_cleanup_t          *cln;
     ngx_http_csibiz_ctx_t       *ctx;
     ngx_http_csibiz_handler_t   *h;
     ngx_http_csibiz_loc_conf_t  *clcf;
@@ -117,6 +119,18 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
         return ngx_http_csibiz_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                     "body_too_large");
     }
+
+    /*
+     * passwords and account numbers: wiped when the request ends, even if
+     * it ends before the body is read to its end
+     */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_csibiz_body_wipe;
+    cln->data = r;
 
     /* the whole body in one memory buffer, never in a temporary file */
     r->request_body_in_single_buf = 1;
@@ -251,6 +265,9 @@ ngx_http_csibiz_parse_body(ngx_http_request_t *r, ngx_uint_t *status,
         return NGX_ERROR;
     }
 
+    ctx->body = buf;
+    ctx->body_size = 2 * len;
+
     p = buf;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
@@ -268,6 +285,52 @@ ngx_http_csibiz_parse_body(ngx_http_request_t *r, ngx_uint_t *status,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A pool cleanup of a request with a body: the module's copy and the body
+ * as nginx read it are wiped before the memory is freed or reused.  Of a
+ * buffer in the request's header buffer only the body's own bytes: what
+ * follows may be a pipelined request.
+ */
+
+static void
+ngx_http_csibiz_body_wipe(void *data)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_buf_t              *b, *h;
+    ngx_chain_t            *cl;
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
+
+    if (ctx && ctx->body) {
+        ngx_explicit_memzero(ctx->body, ctx->body_size);
+        ctx->body = NULL;
+    }
+
+    if (r->request_body == NULL) {
+        return;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file && b->pos && b->last > b->pos) {
+            ngx_explicit_memzero(b->pos, b->last - b->pos);
+        }
+    }
+
+    b = r->request_body->buf;
+    h = r->header_in;
+
+    if (b && b->start && b->last > b->start
+        && (h == NULL || b->start < h->start || b->start >= h->end))
+    {
+        ngx_explicit_memzero(b->start, b->last - b->start);
+    }
 }
 
 

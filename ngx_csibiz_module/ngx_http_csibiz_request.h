@@ -29,6 +29,10 @@ typedef struct {
     size_t                         nfields;
     csibiz_json_field_t            fields[NGX_HTTP_CSIBIZ_MAX_FIELDS];
 
+    /* the body's text and unescaped strings, which fields point into */
+    u_char                        *body;
+    size_t                         body_size;
+
     /* the body's field errors, as JSON members: "phone":"format",… */
     size_t                         invalid_len;
     u_char                         invalid[NGX_HTTP_CSIBIZ_INVALID_MAX];

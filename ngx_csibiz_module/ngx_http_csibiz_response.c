@@ -128,7 +128,7 @@ ngx_http_csibiz_send_row(ngx_http_request_t *r, void *flow,
 
     res = result->res;
 
-    if (PQntuples(res) != 1 || PQnfields(res) != 4) {
+    if (PQntuples(res) != 1 || PQnfields(res) < 4) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "internal");
     }

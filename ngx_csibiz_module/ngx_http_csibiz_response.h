@@ -34,7 +34,8 @@ ngx_int_t ngx_http_csibiz_send_unavailable(ngx_http_request_t *r);
 /*
  * A step for the SQL functions that answer one row (status, code, body,
  * replayed): code NULL and the JSON body to send with status, or an error
- * code of the catalogue and its extra members.
+ * code of the catalogue and its extra members.  Columns after the fourth
+ * are the caller's (GET /api/me's sealed birth date) and ignored.
  */
 
 ngx_int_t ngx_http_csibiz_send_row(ngx_http_request_t *r, void *flow,

@@ -3,7 +3,10 @@
  * Sessions in Redis.  The cookie holds 256 random bits; Redis holds only
  * their HMAC, so a copy of Redis does not hand out live sessions.  A
  * session slides on use (the idle timeout is the key's TTL) and ends at an
- * absolute limit from its creation however active it is.
+ * absolute limit from its creation however active it is.  A set per user
+ * names the user's sessions, so that a password reset can end them all;
+ * it lives as long as its newest session can, and each login drops the
+ * members that have ended, so it holds no more than the live sessions.
  */
 
 
@@ -16,6 +19,7 @@
 
 
 #define NGX_HTTP_CSIBIZ_SESSION_PREFIX  "csibiz:sess:"
+#define NGX_HTTP_CSIBIZ_SESSION_USER    "csibiz:user:sess:%i"
 
 #define NGX_HTTP_CSIBIZ_SESSION_IDBYTES  32
 #define NGX_HTTP_CSIBIZ_CSRF_BYTES       32
@@ -44,6 +48,30 @@ static ngx_str_t  ngx_http_csibiz_session_touch_script = ngx_string(
     " redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
     "end\n"
     "return h\n");
+
+
+/*
+ * KEYS: the user's set of sessions.  ARGV: the new session's key, the
+ * absolute limit (s).  Adds it and drops the members that have ended.
+ */
+
+static ngx_str_t  ngx_http_csibiz_session_index_script = ngx_string(
+    "for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    " if redis.call('EXISTS', k) == 0 then"
+    " redis.call('SREM', KEYS[1], k) end\n"
+    "end\n"
+    "redis.call('SADD', KEYS[1], ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "return 0\n");
+
+
+/* KEYS: the user's set of sessions.  Ends them all. */
+
+static ngx_str_t  ngx_http_csibiz_session_end_script = ngx_string(
+    "local s = redis.call('SMEMBERS', KEYS[1])\n"
+    "for _, k in ipairs(s) do redis.call('DEL', k) end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return #s\n");
 
 
 static ngx_int_t ngx_http_csibiz_session_key(ngx_http_request_t *r,
@@ -591,7 +619,48 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
 
     ngx_http_csibiz_redis_append(rop, 3, argv);
 
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = ngx_http_csibiz_session_index_script;
+    ngx_str_set(&argv[2], "1");
+    argv[4] = key;
+
+    if (ngx_http_csibiz_sprintf(r, &argv[3], NGX_HTTP_CSIBIZ_SESSION_USER,
+                                user_id)
+        != NGX_OK
+        || ngx_http_csibiz_sprintf(r, &argv[5], "%T", cmcf->session_timeout)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_csibiz_redis_append(rop, 6, argv);
+
     return ngx_http_csibiz_session_write(r, rop, s, next, flow);
+}
+
+
+/* every session of a user ends: a command goes into the pipeline rop */
+
+ngx_int_t
+ngx_http_csibiz_session_end_user(ngx_http_request_t *r,
+    ngx_http_csibiz_redis_op_t *rop, ngx_int_t user_id)
+{
+    ngx_str_t  argv[4];
+
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = ngx_http_csibiz_session_end_script;
+    ngx_str_set(&argv[2], "1");
+
+    if (ngx_http_csibiz_sprintf(r, &argv[3], NGX_HTTP_CSIBIZ_SESSION_USER,
+                                user_id)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_csibiz_redis_append(rop, 4, argv);
+
+    return NGX_OK;
 }
 
 

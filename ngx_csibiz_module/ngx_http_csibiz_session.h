@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_redis.h"
 #include "ngx_http_csibiz_step.h"
 
 
@@ -52,6 +53,10 @@ ngx_int_t ngx_http_csibiz_session_reauth(ngx_http_request_t *r,
 
 ngx_http_csibiz_session_t *ngx_http_csibiz_session_get(
     ngx_http_request_t *r);
+
+/* appends to rop the command that ends every session of the user */
+ngx_int_t ngx_http_csibiz_session_end_user(ngx_http_request_t *r,
+    ngx_http_csibiz_redis_op_t *rop, ngx_int_t user_id);
 
 
 #endif /* _NGX_HTTP_CSIBIZ_SESSION_H_INCLUDED_ */

@@ -3,11 +3,15 @@
  * SMS codes.  POST /api/sms/send checks the request against the roster
  * and the send limits, makes a 6-digit code and queues the message on
  * the Redis stream csibiz:sms:outbox for the SMS gateway (docs/sms.md);
- * registration and password reset take a code with
- * ngx_http_csibiz_sms_check() (ngx_http_csibiz_proof.c).
+ * the answer carries a random ticket, and registration and password reset
+ * take the code with its ticket (ngx_http_csibiz_sms_check(),
+ * ngx_http_csibiz_proof.c): wrong tries count against that ticket only,
+ * so nobody without it can burn the code.
  *
- * Redis holds only HMACs: the code as HMAC(sms key, purpose|phone|code),
- * and every key name as an HMAC of the phone or the client's address
+ * Redis holds only HMACs: the code as HMAC(sms key, purpose|phone|code)
+ * (so the phone is bound to the ticket without being stored), the
+ * identity it was sent for as an HMAC of ID number and card, and every
+ * key name as an HMAC of the ticket, the phone or the client's address
  * under a subkey of its own.  The outbox is the exception, by contract:
  * the gateway needs the plain phone and code.
  *
@@ -40,10 +44,6 @@
     "60000", "1", "3600000", "5", "86400000", "10", "300000", "25"
 #define NGX_HTTP_CSIBIZ_SMS_NLIMITS      8
 
-/* the outbox is trimmed to about this many messages */
-#define NGX_HTTP_CSIBIZ_SMS_OUTBOX       "csibiz:sms:outbox"
-#define NGX_HTTP_CSIBIZ_SMS_MAXLEN       "100000"
-
 
 typedef struct {
     ngx_str_t                      purpose;
@@ -52,6 +52,7 @@ typedef struct {
     char                           phone[CSIBIZ_PHONE_SIZE];
     ngx_str_t                      captcha_id;
     ngx_str_t                      captcha_answer;
+    ngx_http_csibiz_sms_ticket_t   ticket;
 } ngx_http_csibiz_sms_t;
 
 
@@ -74,10 +75,10 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_sms_lookup_stmt =
 
 
 /*
- * KEYS: phone's send times, client's send times, the code, the outbox.
+ * KEYS: phone's send times, client's send times, the ticket, the outbox.
  * ARGV: member, code MAC, code TTL (s), phone, purpose, code, outbox
  * MAXLEN, then (window ms, limit) for the phone's three windows and the
- * client's one.  Returns 0 when queued, else the milliseconds until the
+ * client's one, then the identity's MAC.  Returns 0 when queued, else the milliseconds until the
  * farthest of the reached limits frees a slot.
  */
 
@@ -107,8 +108,8 @@ static ngx_str_t  ngx_http_csibiz_sms_send_script = ngx_string(
     "redis.call('ZADD', KEYS[2], now, member)\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ARGV[14])\n"
     "redis.call('PEXPIRE', KEYS[2], ARGV[14])\n"
-    "redis.call('DEL', KEYS[3])\n"
-    "redis.call('HSET', KEYS[3], 'mac', ARGV[2], 'tries', 0)\n"
+    "redis.call('HSET', KEYS[3], 'mac', ARGV[2], 'purpose', ARGV[5],"
+    " 'identity', ARGV[16], 'tries', 0)\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[3])\n"
     "redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*',"
     " 'phone', ARGV[4], 'purpose', ARGV[5], 'code', ARGV[6],"
@@ -248,7 +249,7 @@ ngx_http_csibiz_sms_looked_up(ngx_http_request_t *r, void *flow,
 static ngx_int_t
 ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
 {
-    ngx_str_t                     argv[7 + 15], *keys, *args;
+    ngx_str_t                     argv[7 + 16], *keys, *args;
     ngx_uint_t                    i;
     ngx_http_csibiz_redis_op_t   *rop;
     ngx_http_csibiz_main_conf_t  *cmcf;
@@ -279,8 +280,9 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
                                    r->connection->addr_text.data,
                                    r->connection->addr_text.len, &keys[1])
            != NGX_OK
-        || ngx_http_csibiz_sms_code(r, &sms->purpose, sms->phone, code,
-                                    &keys[2], &args[1])
+        || ngx_http_csibiz_sms_ticket(r, &sms->purpose, sms->phone, code,
+                                      sms->id_number, sms->si_card,
+                                      &sms->ticket)
            != NGX_OK
         || ngx_http_csibiz_hex(r, &args[0], "", member, sizeof(member))
            != NGX_OK
@@ -291,6 +293,8 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    keys[2] = sms->ticket.key;
+    args[1] = sms->ticket.mac;
     ngx_str_set(&keys[3], NGX_HTTP_CSIBIZ_SMS_OUTBOX);
 
     args[3].data = (u_char *) sms->phone;
@@ -305,10 +309,12 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
         args[7 + i].len = ngx_strlen(limits[i]);
     }
 
+    args[15] = sms->ticket.identity;
+
     /* the command is copied into the pipeline's buffer */
 
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, 7 + 15, argv);
+    ngx_http_csibiz_redis_append(rop, 7 + 16, argv);
 
     ngx_explicit_memzero(code, sizeof(code));
 
@@ -320,6 +326,8 @@ static ngx_int_t
 ngx_http_csibiz_sms_queued(ngx_http_request_t *r, void *flow,
     ngx_http_csibiz_result_t *res)
 {
+    ngx_http_csibiz_sms_t *sms = flow;
+
     ngx_str_t    body;
     redisReply  *reply;
 
@@ -339,8 +347,10 @@ ngx_http_csibiz_sms_queued(ngx_http_request_t *r, void *flow,
     }
 
     if (ngx_http_csibiz_sprintf(r, &body,
-                                "{\"sent\":true,\"resend_after\":%d}",
-                                NGX_HTTP_CSIBIZ_SMS_RESEND)
+                                "{\"sent\":true,\"resend_after\":%d,"
+                                "\"sms_ticket\":\"%V\"}",
+                                NGX_HTTP_CSIBIZ_SMS_RESEND,
+                                &sms->ticket.value)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

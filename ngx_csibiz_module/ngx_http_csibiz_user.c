@@ -1,9 +1,9 @@
 
 /*
- * User accounts (the parents' logins): registration, login, logout,
- * step-up re-authentication and the session's state.  Each handler is a
- * short list of steps, one per backend round trip; password hashing runs
- * in the thread pool.
+ * User accounts (the parents' logins): registration, password reset,
+ * login, logout, step-up re-authentication and the session's state.
+ * Each handler is a short list of steps, one per backend round trip;
+ * password hashing runs in the thread pool.
  *
  * Login failures are counted in Redis per (account, client) to lock, and
  * per account and per client to ask for a captcha.  Accounts are named in
@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include "ngx_http_csibiz_limit.h"
 #include "ngx_http_csibiz_request.h"
 #include "ngx_http_csibiz_response.h"
 #include "ngx_http_csibiz_redis.h"
@@ -36,6 +37,12 @@
 
 #define NGX_HTTP_CSIBIZ_CLIENT_BYTES      16
 
+/* the SMS a password reset queues, in the format of docs/sms.md */
+#define NGX_HTTP_CSIBIZ_RESET_NOTICE                                       \
+    "您的密码已修改；如非本人操作，请致电12333。"
+#define NGX_HTTP_CSIBIZ_RESET_NOTICE_EN                                    \
+    "Your password was changed. If this was not you, call 12333."
+
 /* EVAL, the script, its number of keys, 5 keys and 4 arguments at most */
 #define NGX_HTTP_CSIBIZ_SCRIPT_ARGS       12
 
@@ -51,12 +58,13 @@ typedef struct {
     csibiz_date_t                  birth;
 
     ngx_str_t                      password;
-    ngx_str_t                      sms_code;
+    ngx_http_csibiz_sms_proof_t    sms;
     ngx_str_t                      agree_version;
     ngx_str_t                      captcha_id;
     ngx_str_t                      captcha_answer;
 
     ngx_str_t                      index;       /* "\x" + hex, for SQL */
+    ngx_http_csibiz_step_pt        looked_up;   /* after user_lookup */
     ngx_str_t                      client_ip;
 
     /* the Redis keys of the login counters; reauth's is fail_account */
@@ -98,14 +106,39 @@ static ngx_int_t ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u, ngx_uint_t status,
     ngx_http_csibiz_session_t *s);
 
+static ngx_int_t ngx_http_csibiz_user_new_password(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u, const char *purpose);
+static ngx_int_t ngx_http_csibiz_user_prove(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u, const char *purpose,
+    ngx_http_csibiz_step_pt looked_up);
+static ngx_int_t ngx_http_csibiz_user_client_limited(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_user_identity_limited(
+    ngx_http_request_t *r, void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_user_sms_checked(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_user_roster(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u, PGresult *pg);
+static void ngx_http_csibiz_user_make_hash(void *flow);
+static ngx_int_t ngx_http_csibiz_user_made_hash(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u);
+
 static ngx_int_t ngx_http_csibiz_register_looked_up(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
-static void ngx_http_csibiz_register_hash(void *flow);
 static ngx_int_t ngx_http_csibiz_register_hashed(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
-static ngx_int_t ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r,
-    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_register_inserted(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_register_spent(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+
+static ngx_int_t ngx_http_csibiz_reset_looked_up(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_reset_hashed(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_reset_stored(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_reset_done(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 
 static ngx_int_t ngx_http_csibiz_login_keys(ngx_http_request_t *r,
@@ -146,9 +179,9 @@ static ngx_int_t ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 
 
-static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_lookup_stmt =
-    ngx_http_csibiz_pg_stmt("register_lookup",
-        "SELECT p.id, p.declared_phone, u.id IS NOT NULL,"
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_user_lookup_stmt =
+    ngx_http_csibiz_pg_stmt("user_lookup",
+        "SELECT p.id, p.declared_phone, u.id,"
         " (SELECT version FROM agreement WHERE published_at <= now()"
         "  ORDER BY published_at DESC LIMIT 1)"
         " FROM insured_person p"
@@ -172,6 +205,10 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
         "  csibiz_mask(p.name, 1, 1), p.id_number_masked,"
         "  csibiz_mask($2::text, 3, 4)"
         " FROM u JOIN insured_person p ON p.id = $1", 5);
+
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reset_stmt =
+    ngx_http_csibiz_pg_stmt("password_reset",
+        "SELECT password_reset($1, $2, $3, $4::inet)", 4);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
     ngx_http_csibiz_pg_stmt("login_lookup",
@@ -478,51 +515,56 @@ ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
 
 
 /*
- * POST /api/register: fields → lookup (identity, declared phone, not yet
- * registered, current agreement) → hash (thread) → SMS code → insert →
- * the account
+ * The fields of register and reset: the identity, the SMS ticket and
+ * code, and a new password judged against the child's data where that is
+ * valid.  NGX_OK, or NGX_DECLINED with the field errors gathered.
  */
 
-ngx_int_t
-ngx_http_csibiz_register_handler(ngx_http_request_t *r,
-    ngx_http_csibiz_session_t *s)
+static ngx_int_t
+ngx_http_csibiz_user_new_password(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u, const char *purpose)
 {
-    ngx_str_t                params[2];
-    csibiz_pw_rc_t           pw;
-    csibiz_pw_context_t      pwctx;
-    ngx_http_csibiz_user_t  *u;
-
-    u = ngx_http_csibiz_user_flow(r);
-    if (u == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    csibiz_pw_rc_t        pw;
+    ngx_str_t            *code, *ticket;
+    csibiz_pw_context_t   pwctx;
+    u_char                raw[NGX_HTTP_CSIBIZ_SMS_TICKET_BYTES];
 
     if (ngx_http_csibiz_identity_fields(r, u->id_number, u->si_card,
                                         u->phone, &u->birth)
         != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
-    if (ngx_http_csibiz_field_required(r, "sms_code", &u->sms_code)
-        == NGX_OK)
-    {
-        ngx_http_csibiz_trim(&u->sms_code);
+    code = &u->sms.code;
+    ticket = &u->sms.ticket.value;
 
-        if (u->sms_code.len != 6) {
+    if (ngx_http_csibiz_field_required(r, "sms_ticket", ticket) == NGX_OK) {
+        ngx_http_csibiz_trim(ticket);
+
+        if (ngx_http_csibiz_sms_ticket_valid(ticket, raw) != NGX_OK) {
+            ngx_http_csibiz_field_invalid(r, "sms_ticket", "format");
+        }
+    }
+
+    if (ngx_http_csibiz_field_required(r, "sms_code", code) == NGX_OK) {
+        ngx_http_csibiz_trim(code);
+
+        if (code->len != NGX_HTTP_CSIBIZ_SMS_CODE_LEN) {
             ngx_http_csibiz_field_invalid(r, "sms_code", "format");
         }
     }
 
-    (void) ngx_http_csibiz_field_required(r, "agree_version",
-                                          &u->agree_version);
-
-    /* the password is judged against the child's data where it is valid */
+    u->sms.purpose.data = (u_char *) purpose;
+    u->sms.purpose.len = ngx_strlen(purpose);
+    u->sms.phone = u->phone;
+    u->sms.id_number = u->id_number;
+    u->sms.si_card = u->si_card;
 
     if (ngx_http_csibiz_field_required(r, "password", &u->password)
         != NGX_OK)
     {
-        goto checked;
+        return ngx_http_csibiz_fields_invalid(r) ? NGX_DECLINED : NGX_OK;
     }
 
     ngx_memzero(&pwctx, sizeof(csibiz_pw_context_t));
@@ -546,36 +588,114 @@ ngx_http_csibiz_register_handler(ngx_http_request_t *r,
                                       csibiz_password_rc_name(pw));
     }
 
-checked:
+    return ngx_http_csibiz_fields_invalid(r) ? NGX_DECLINED : NGX_OK;
+}
 
-    if (ngx_http_csibiz_fields_invalid(r)) {
+
+/*
+ * The start of register and reset: the fields, the client's rate, then
+ * the SMS code with its ticket; once proven, the identity's rate, and the
+ * roster lookup goes on with looked_up.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_user_prove(ngx_http_request_t *r, ngx_http_csibiz_user_t *u,
+    const char *purpose, ngx_http_csibiz_step_pt looked_up)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_csibiz_user_new_password(r, u, purpose);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
         return ngx_http_csibiz_fail_invalid(r);
+    }
+
+    u->looked_up = looked_up;
+
+    return ngx_http_csibiz_limit_client(r, purpose,
+                                        ngx_http_csibiz_user_client_limited,
+                                        u);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_user_client_limited(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    return ngx_http_csibiz_sms_check(r, &u->sms,
+                                     ngx_http_csibiz_user_sms_checked, u);
+}
+
+
+/*
+ * A refused code gets the same answer whatever the identity, unless the
+ * code was right and only the identity is not the one it was sent for
+ * (its holder typed another).  A proven code: the roster lookup.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_user_sms_checked(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    if (res->rc == NGX_HTTP_CSIBIZ_SMS_OTHER) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "identity_mismatch");
+    }
+
+    if (res->rc != NGX_OK) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "sms_code_invalid");
     }
 
     if (ngx_http_csibiz_user_index(r, u) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    params[0] = u->index;
-    params[1].data = (u_char *) u->si_card;
-    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
+    /* the index without its "\x": the identity, counted once proven */
 
-    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_lookup_stmt,
-                                    params,
-                                    ngx_http_csibiz_register_looked_up, u);
+    return ngx_http_csibiz_limit_identity(r,
+                                          (const char *) u->sms.purpose.data,
+                                          u->index.data + 2, u->index.len - 2,
+                                          ngx_http_csibiz_user_identity_limited,
+                                          u);
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *flow,
+ngx_http_csibiz_user_identity_limited(ngx_http_request_t *r, void *flow,
     ngx_http_csibiz_result_t *res)
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    PGresult  *pg;
+    ngx_str_t  params[2];
 
-    pg = res->res;
+    params[0] = u->index;
+    params[1].data = (u_char *) u->si_card;
+    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
 
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_user_lookup_stmt,
+                                    params, u->looked_up, u);
+}
+
+
+/*
+ * The roster's word on a proven code (user_lookup's row): the identity
+ * is still in the roster and the phone is the one the school declares.
+ * NGX_DECLINED when it is, else the answer.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_user_roster(ngx_http_request_t *r, ngx_http_csibiz_user_t *u,
+    PGresult *pg)
+{
     if (PQntuples(pg) != 1) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "identity_mismatch");
@@ -588,7 +708,91 @@ ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *flow,
                                     "phone_not_declared");
     }
 
-    if (PQgetvalue(pg, 0, 2)[0] == 't') {
+    u->person_id = ngx_http_csibiz_user_int(pg, 0);
+
+    if (!PQgetisnull(pg, 0, 2)) {
+        u->user_id = ngx_http_csibiz_user_int(pg, 2);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* in a thread of the pool */
+
+static void
+ngx_http_csibiz_user_make_hash(void *flow)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    u->work_rc = csibiz_password_hash((const char *) u->password.data,
+                                      u->password.len, u->hash);
+
+    ngx_explicit_memzero(u->password.data, u->password.len);
+}
+
+
+/* NGX_DECLINED when the new hash was made, else the answer */
+
+static ngx_int_t
+ngx_http_csibiz_user_made_hash(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u)
+{
+    if (u->work_rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: password hashing failed");
+        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal");
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * POST /api/register: fields → SMS ticket and code (for this identity) →
+ * lookup (identity, declared phone, not yet registered, current
+ * agreement) → hash (thread) → insert → the ticket spent → the account.
+ * Nothing about the child is looked up, and nothing hashed, before the
+ * code is proven.
+ */
+
+ngx_int_t
+ngx_http_csibiz_register_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
+{
+    ngx_http_csibiz_user_t  *u;
+
+    u = ngx_http_csibiz_user_flow(r);
+    if (u == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_http_csibiz_field_required(r, "agree_version",
+                                          &u->agree_version);
+
+    return ngx_http_csibiz_user_prove(r, u, "register",
+                                      ngx_http_csibiz_register_looked_up);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    ngx_int_t   rc;
+    PGresult   *pg;
+
+    pg = res->res;
+
+    rc = ngx_http_csibiz_user_roster(r, u, pg);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (u->user_id) {
         return ngx_http_csibiz_fail(r, NGX_HTTP_CONFLICT,
                                     "already_registered");
     }
@@ -602,29 +806,8 @@ ngx_http_csibiz_register_looked_up(ngx_http_request_t *r, void *flow,
                                     "agreement_version");
     }
 
-    u->person_id = ngx_http_csibiz_user_int(pg, 0);
-
-    /*
-     * The password is hashed before the SMS code is used up: a full thread
-     * pool then answers 503 and the same code still works on a retry.
-     */
-
-    return ngx_http_csibiz_thread_run(r, ngx_http_csibiz_register_hash,
+    return ngx_http_csibiz_thread_run(r, ngx_http_csibiz_user_make_hash,
                                       ngx_http_csibiz_register_hashed, u);
-}
-
-
-/* in a thread of the pool */
-
-static void
-ngx_http_csibiz_register_hash(void *flow)
-{
-    ngx_http_csibiz_user_t  *u = flow;
-
-    u->work_rc = csibiz_password_hash((const char *) u->password.data,
-                                      u->password.len, u->hash);
-
-    ngx_explicit_memzero(u->password.data, u->password.len);
 }
 
 
@@ -634,35 +817,12 @@ ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t  purpose, phone;
-
-    if (u->work_rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: password hashing failed");
-        return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal");
-    }
-
-    ngx_str_set(&purpose, "register");
-    phone.data = (u_char *) u->phone;
-    phone.len = CSIBIZ_PHONE_LEN;
-
-    return ngx_http_csibiz_sms_check(r, &purpose, &phone, &u->sms_code,
-                                     ngx_http_csibiz_register_sms_checked, u);
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_register_sms_checked(ngx_http_request_t *r, void *flow,
-    ngx_http_csibiz_result_t *res)
-{
-    ngx_http_csibiz_user_t  *u = flow;
-
+    ngx_int_t  rc;
     ngx_str_t  params[5];
 
-    if (res->rc != NGX_OK) {
-        return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
-                                    "sms_code_invalid");
+    rc = ngx_http_csibiz_user_made_hash(r, u);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (ngx_http_csibiz_integer(r, &params[0], u->person_id) != NGX_OK) {
@@ -688,6 +848,8 @@ ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
+    ngx_http_csibiz_redis_op_t  *rop;
+
     if (PQntuples(res->res) != 1) {
         /* registered by a concurrent request meanwhile */
         return ngx_http_csibiz_fail(r, NGX_HTTP_CONFLICT,
@@ -704,7 +866,177 @@ ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *flow,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_csibiz_user_send_user(r, u, NGX_HTTP_CREATED, NULL);
+    rop = ngx_http_csibiz_redis_create(r);
+    ngx_http_csibiz_sms_spend(rop, &u->sms);
+
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_register_spent, u);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_register_spent(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    return ngx_http_csibiz_user_send_user(r, flow, NGX_HTTP_CREATED, NULL);
+}
+
+
+/*
+ * POST /api/password/reset: fields → SMS ticket and code of purpose
+ * reset (for this identity) → lookup (identity, the phone the school
+ * declares now, an account) → hash (thread) → password_reset() (hash,
+ * phone, failures, audit) → Redis: every session ended, the login
+ * counters cleared, the ticket spent, the notice queued → {"reset":true}
+ */
+
+ngx_int_t
+ngx_http_csibiz_password_reset_handler(ngx_http_request_t *r,
+    ngx_http_csibiz_session_t *s)
+{
+    ngx_http_csibiz_user_t  *u;
+
+    u = ngx_http_csibiz_user_flow(r);
+    if (u == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_csibiz_user_prove(r, u, "reset",
+                                      ngx_http_csibiz_reset_looked_up);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_reset_looked_up(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    ngx_int_t  rc;
+
+    rc = ngx_http_csibiz_user_roster(r, u, res->res);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (u->user_id == 0) {
+        return ngx_http_csibiz_fail(r, NGX_HTTP_NOT_FOUND,
+                                    "not_registered");
+    }
+
+    return ngx_http_csibiz_thread_run(r, ngx_http_csibiz_user_make_hash,
+                                      ngx_http_csibiz_reset_hashed, u);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    ngx_int_t  rc;
+    ngx_str_t  params[4];
+
+    rc = ngx_http_csibiz_user_made_hash(r, u);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ngx_http_csibiz_integer(r, &params[0], u->user_id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[1].data = (u_char *) u->phone;
+    params[1].len = CSIBIZ_PHONE_LEN;
+    params[2].data = (u_char *) u->hash;
+    params[2].len = ngx_strlen(u->hash);
+    params[3] = u->client_ip;
+
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_reset_stmt, params,
+                                    ngx_http_csibiz_reset_stored, u);
+}
+
+
+/*
+ * KEYS: the outbox, then keys to delete (the login counters of the
+ * account and of this client's pair).  ARGV: phone, the notice in Chinese
+ * and in English, the outbox's MAXLEN.
+ */
+
+static ngx_str_t  ngx_http_csibiz_reset_notice_script = ngx_string(
+    "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
+    "local t = redis.call('TIME')\n"
+    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',"
+    " 'phone', ARGV[1], 'purpose', 'password_changed', 'code', '',"
+    " 'text', ARGV[2], 'text_en', ARGV[3], 'created_at', t[1])\n"
+    "return 0\n");
+
+
+static ngx_int_t
+ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    ngx_str_t                    argv[3 + 5 + 4];
+    ngx_http_csibiz_redis_op_t  *rop;
+
+    if (PQgetisnull(res->res, 0, 0)) {
+        /* the school declared another phone meanwhile */
+        return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN,
+                                    "phone_not_declared");
+    }
+
+    if (ngx_http_csibiz_login_keys(r, u) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rop = ngx_http_csibiz_redis_create(r);
+
+    if (ngx_http_csibiz_session_end_user(r, rop, u->user_id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_csibiz_sms_spend(rop, &u->sms);
+
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = ngx_http_csibiz_reset_notice_script;
+    ngx_str_set(&argv[2], "5");
+    ngx_str_set(&argv[3], NGX_HTTP_CSIBIZ_SMS_OUTBOX);
+    argv[4] = u->fail_account;
+    argv[5] = u->fail_pair;
+    argv[6] = u->lock;
+    argv[7] = u->level;
+    argv[8].data = (u_char *) u->phone;
+    argv[8].len = CSIBIZ_PHONE_LEN;
+    ngx_str_set(&argv[9], NGX_HTTP_CSIBIZ_RESET_NOTICE);
+    ngx_str_set(&argv[10], NGX_HTTP_CSIBIZ_RESET_NOTICE_EN);
+    ngx_str_set(&argv[11], NGX_HTTP_CSIBIZ_SMS_MAXLEN);
+
+    ngx_http_csibiz_redis_append(rop, 12, argv);
+
+    return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_reset_done, u);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_reset_done(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_uint_t  i;
+
+    static u_char  body[] = "{\"reset\":true}";
+
+    for (i = 0; i < res->nreplies; i++) {
+        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "csibiz: redis refused a reset command: %s",
+                          res->replies[i]->str);
+            return ngx_http_csibiz_send_unavailable(r);
+        }
+    }
+
+    return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body, sizeof(body) - 1);
 }
 
 

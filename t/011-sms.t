@@ -68,8 +68,12 @@ sub register {
 sub sent_ok {
     my ($r, $name) = @_;
     is($r->{status}, 200, "$name: 200") or diag($r->{body});
-    is_deeply($r->{json}, { sent => JSON::PP::true, resend_after => 60 },
+    is_deeply({ %{ $r->{json} || {} }, sms_ticket => 'T' },
+              { sent => JSON::PP::true, resend_after => 60,
+                sms_ticket => 'T' },
               "$name: sent, resend_after 60");
+    like($r->{json}{sms_ticket}, qr/^[A-Za-z0-9_-]{43}$/,
+         "$name: a ticket of 256 bits, base64url");
 }
 
 sub redis_now_ms {
@@ -213,12 +217,15 @@ like($m->{code}, qr/^[0-9]{6}$/, 'code: 6 digits');
 ok(abs($m->{created_at} - $t0) <= 5, 'created_at: unix time now');
 isnt($out->[1]{code}, $m->{code}, 'another code for another phone');
 
-my $codes = redis_keys('csibiz:sms:code:*');
+my $codes = redis_keys('csibiz:sms:ticket:*');
 is(scalar @$codes, 2, 'two codes in Redis');
-like($codes->[0], qr/^csibiz:sms:code:[0-9a-f]{64}$/, 'code key: an HMAC');
+like($codes->[0], qr/^csibiz:sms:ticket:[0-9a-f]{64}$/,
+     'code key: an HMAC of the ticket');
 my %h = @{ redis_cmd('HGETALL', $codes->[0]) };
 like($h{mac}, qr/^[0-9a-f]{64}$/, 'the code is stored as an HMAC');
 is($h{tries}, 0, 'no tries yet');
+is($h{purpose}, 'register', 'its purpose');
+like($h{identity}, qr/^[0-9a-f]{64}$/, 'its identity, as an HMAC');
 my $ttl = redis_cmd('TTL', $codes->[0]);
 ok($ttl > 290 && $ttl <= 300, "valid 300 s (TTL $ttl)");
 
@@ -319,6 +326,7 @@ sub code_for {
     my ($p, %o) = @_;
     my $r = send_sms($p, %o);
     is($r->{status}, 200, "code for $p->{phone} sent") or diag($r->{body});
+    $p->{ticket} = $r->{json}{sms_ticket};
     my $m = sms_last($p->{phone});
     return $m && $m->{code};
 }
@@ -332,7 +340,7 @@ sub wrong {
 my $code = code_for($P{11});
 $r = register($P{11}, $code);
 is($r->{status}, 201, 'register with the code: 201') or diag($r->{body});
-is_deeply(redis_keys('csibiz:sms:code:*'), [], 'the code is used up');
+is_deeply(redis_keys('csibiz:sms:ticket:*'), [], 'the code is used up');
 
 # 4 wrong tries, then right
 $code = code_for($P{12});
@@ -340,7 +348,7 @@ for my $n (1 .. 4) {
     code_is(register($P{12}, wrong($code)), 400, 'sms_code_invalid',
             "wrong code, try $n");
 }
-my $kc = key_of('csibiz:sms:code:*');
+my $kc = key_of('csibiz:sms:ticket:*');
 is(redis_cmd('HGET', $kc, 'tries'), 4, '4 tries counted');
 code_is(register($P{12}, 'abcdef'), 400, 'sms_code_invalid',
         'not digits');
@@ -353,7 +361,7 @@ for my $n (1 .. 5) {
     code_is(register($P{13}, wrong($code)), 400, 'sms_code_invalid',
             "wrong code, try $n");
 }
-is_deeply(redis_keys('csibiz:sms:code:*'), [], 'the 5th wrong try burns it');
+is_deeply(redis_keys('csibiz:sms:ticket:*'), [], 'the 5th wrong try burns it');
 code_is(register($P{13}, $code), 400, 'sms_code_invalid',
         'the right code after 5 wrong tries');
 
@@ -388,7 +396,7 @@ start_nginx(http_config => "$HTTP\n    csibiz_sms_code_ttl 1s;",
             config => $CONFIG);
 flush();
 $code = code_for($P{17});
-ok(redis_cmd('PTTL', key_of('csibiz:sms:code:*')) <= 1000,
+ok(redis_cmd('PTTL', key_of('csibiz:sms:ticket:*')) <= 1000,
    'csibiz_sms_code_ttl 1s: stored for 1 s');
 Time::HiRes::sleep(1.5);
 code_is(register($P{17}, $code), 400, 'sms_code_invalid', 'expired');

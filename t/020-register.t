@@ -1,8 +1,9 @@
 # POST /api/register: every field error at once, the ID number rules
 # (length, charset, province, birth date, check digit), the password
 # policy (length, common, derived from the ID number, birth date or
-# phone), the roster match (identity_mismatch, phone_not_declared), the
-# agreement version, the SMS code (wrong, missing, expired), one account
+# phone), the SMS code and its ticket (wrong, missing, expired), then
+# the roster match (identity_mismatch, phone_not_declared) and the
+# agreement version, which only a proven code gets to, one account
 # per insured person (409), what is stored (argon2id hash, the agreement
 # accepted and when), English messages, and nothing personal in the logs.
 #
@@ -91,6 +92,7 @@ sub code_for {
         purpose => 'register', id_number => $p->{id},
         si_card_no => $p->{card}, phone => $p->{phone} });
     is($r->{status}, 200, "SMS code for $p->{card} sent") or diag($r->{body});
+    $p->{ticket} = $r->{json}{sms_ticket};
     my $m = sms_last($p->{phone});
     push @codes, $m->{code} if $m;
     return $m && $m->{code};
@@ -119,7 +121,8 @@ my $mark = error_log_mark();
 my $r = json_post('/api/register', {});
 fields_are($r, { id_number => 'required', si_card_no => 'required',
                  phone => 'required', sms_code => 'required',
-                 agree_version => 'required', password => 'required' },
+                 sms_ticket => 'required', agree_version => 'required',
+                 password => 'required' },
            'empty object: every field at once');
 like($r->{json}{error}{message}, qr/[\x{4e00}-\x{9fff}]/,
      'a Chinese message by default');
@@ -131,10 +134,11 @@ like($r->{json}{error}{message}, qr/[\x{4e00}-\x{9fff}]/,
 (my $bad_check = $P{1}{id}) =~ s/(.)$/$1 eq '0' ? '1' : '0'/e;
 $r = register($P{1}, id_number => $bad_check, si_card_no => 'REG-1',
               phone => '12345678901', sms_code => '12345', password => 'short',
-              agree_version => undef);
+              sms_ticket => 'not-a-ticket', agree_version => undef);
 fields_are($r, { id_number => 'checksum', si_card_no => 'format',
                  phone => 'format', sms_code => 'format',
-                 agree_version => 'required', password => 'too_short' },
+                 sms_ticket => 'format', agree_version => 'required',
+                 password => 'too_short' },
            'everything wrong: a reason for each field');
 
 $r = register($P{1}, id_number => 440305120520001, phone => 13600000001,
@@ -144,10 +148,10 @@ fields_are($r, { id_number => 'format', phone => 'format',
            'numbers where strings are expected');
 
 $r = register($P{1}, id_number => '', si_card_no => '', phone => '',
-              sms_code => '', agree_version => '');
+              sms_code => '', sms_ticket => '', agree_version => '');
 fields_are($r, { id_number => 'required', si_card_no => 'required',
                  phone => 'required', sms_code => 'required',
-                 agree_version => 'required' },
+                 sms_ticket => 'required', agree_version => 'required' },
            'empty strings are missing values');
 
 # --------------------------------------------------------- the ID number
@@ -203,7 +207,7 @@ for my $pw (sort keys %pw_cases) {
 # the same digits are fine for a child born another day
 $r = register($P{1}, id_number => id_number('44030520110101001'),
               password => '20120520abcd');
-code_is($r, 400, 'identity_mismatch',
+code_is($r, 400, 'sms_code_invalid',
         'a date that is not the child\'s birth date is not "derived"');
 
 # derived checks need the other fields to be valid: a wrong phone is
@@ -222,42 +226,69 @@ for my $pw ('kettle-ocean', '我们的孩子今年上小学三年级') {
 
 # ------------------------------------------------------ the roster match
 
+# Before the code is proven, nothing about the child is looked up: a
+# made-up identity and a real one get the same answer.
 my $unknown = { id => id_number('44030520120520999'), card => 'REG000000999',
                 phone => '13600000999' };
 my $r1 = register($unknown);
-code_is($r1, 400, 'identity_mismatch', 'unknown ID number');
+code_is($r1, 400, 'sms_code_invalid', 'unknown ID number, no code');
 my $r2 = register($P{1}, si_card_no => $P{2}{card});
+code_is($r2, 400, 'sms_code_invalid', 'the card of another person, no code');
+is($r2->{body}, $r1->{body}, 'the same answer for both');
+
+# A code proves the identity it was sent for, no other.
+my $code = code_for($P{1});
+$r1 = register($unknown, sms_code => $code, sms_ticket => $P{1}{ticket},
+              phone => $P{1}{phone});
+code_is($r1, 400, 'identity_mismatch', 'unknown ID number, P1\'s code');
+$r2 = register($P{1}, si_card_no => $P{2}{card}, sms_code => $code);
 code_is($r2, 400, 'identity_mismatch', 'the card of another person');
 is($r2->{body}, $r1->{body}, 'the same answer for both');
-$r = register($unknown, headers => { 'Accept-Language' => 'en' });
+$r = register($unknown, sms_code => $code, sms_ticket => $P{1}{ticket},
+              phone => $P{1}{phone}, headers => { 'Accept-Language' => 'en' });
 is($r->{json}{error}{message}, 'The ID number, social security card number '
                                . 'or phone does not match our records.',
    'identity_mismatch in English');
-code_is(register($P{1}, id_number => $P{2}{id}), 400, 'identity_mismatch',
-        'the ID number of another person');
+redis_cmd('HSET', $_, 'tries', 0) for @{ redis_keys('csibiz:sms:ticket:*') };
+code_is(register($P{1}, id_number => $P{2}{id}, sms_code => $code), 400,
+        'identity_mismatch', 'the ID number of another person');
 
-$r = register($P{1}, phone => '13600009999');
+# The phone is bound to the code: another phone is a wrong code.
+code_is(register($P{1}, phone => '13600009999', sms_code => $code), 400,
+        'sms_code_invalid', 'another phone than the one the code went to');
+
+# The school declares another phone after the code was sent.
+redis_cmd('HSET', $_, 'tries', 0) for @{ redis_keys('csibiz:sms:ticket:*') };
+psql("UPDATE insured_person SET declared_phone = '13600009999'"
+     . " WHERE id = $P{1}{pid}");
+$r = register($P{1}, sms_code => $code);
 code_is($r, 403, 'phone_not_declared', 'another phone than the declared one');
 like($r->{json}{error}{message}, qr/学校/, '... the message names the school');
-code_is(register($P{9}), 403, 'phone_not_declared', 'no declared phone');
-$r = register($P{1}, phone => '13600009999',
+$r = register($P{1}, sms_code => $code,
               headers => { 'Accept-Language' => 'en' });
 like($r->{json}{error}{message}, qr/school/i, '... in English too');
+psql("UPDATE insured_person SET declared_phone = '$P{1}{phone}'"
+     . " WHERE id = $P{1}{pid}");
+code_is(json_post('/api/sms/send', {
+            purpose => 'register', id_number => $P{9}{id},
+            si_card_no => $P{9}{card}, phone => $P{9}{phone} }),
+        403, 'phone_not_declared', 'no declared phone: no code');
 
 # ------------------------------------------------------------ agreement
 
-$r = register($P{1}, agree_version => '1999-01-01');
+$r = register($P{1}, sms_code => $code, agree_version => '1999-01-01');
 code_is($r, 400, 'agreement_version', 'an old agreement version');
-$r = register($P{1}, agree_version => 'nonsense',
+$r = register($P{1}, sms_code => $code, agree_version => 'nonsense',
               headers => { 'Accept-Language' => 'en-US,en;q=0.9' });
 like($r->{json}{error}{message}, qr/agreement/i, '... in English');
 
 # --------------------------------------------------------- the SMS code
 
-code_is(register($P{1}, sms_code => '123456'), 400, 'sms_code_invalid',
-        'no code was sent');
+code_is(register($P{1}, sms_code => '123456', sms_ticket => $NO_TICKET),
+        400, 'sms_code_invalid', 'no code was sent');
 
-my $code = code_for($P{1});
+redis_cmd('DEL', $_) for @{ redis_keys('csibiz:sms:ticket:*') };
+$code = code_for($P{1});
 like($code, qr/^[0-9]{6}$/, 'a 6-digit code in the outbox');
 my $wrong = do { my $n = "$code"; sprintf '%06d', ($n + 1) % 1000000 };
 $r = register($P{1}, sms_code => $wrong);
@@ -288,7 +319,7 @@ is(scalar(set_cookies($r)), 0, 'registering does not log in (no cookie)');
 my ($id_1, $phone_1) = @{ $P{1} }{qw(id phone)};
 unlike($r->{body}, qr/\Q$id_1\E|\Q$phone_1\E/,
        'neither the ID number nor the phone in the answer');
-is_deeply(redis_keys('csibiz:sms:code:*'), [], 'the code is used up');
+is_deeply(redis_keys('csibiz:sms:ticket:*'), [], 'the code is used up');
 
 my ($u) = psql("SELECT u.phone, u.password_hash, u.agreement_version,"
                . " extract(epoch FROM u.agreed_at)::bigint,"
@@ -314,11 +345,13 @@ is($r->{status}, 200, 'login with the new password: 200') or diag($r->{body});
 # ------------------------------------------------- one account per child
 
 $r = register($P{1});
-code_is($r, 409, 'already_registered', 'a second registration (no code)');
+code_is($r, 400, 'sms_code_invalid',
+        'a second registration (no code): nothing told');
 $code = code_for($P{1});
 code_is(register($P{1}, sms_code => $code), 409, 'already_registered',
         'a second registration with a valid code');
-$r = register($P{1}, headers => { 'Accept-Language' => 'en' });
+$r = register($P{1}, sms_code => $code,
+              headers => { 'Accept-Language' => 'en' });
 like($r->{json}{error}{message}, qr/already registered/, '... in English');
 is(psql_value("SELECT count(*) FROM portal_user WHERE insured_person_id"
               . " = $P{1}{pid}"), 1, 'still one account');
@@ -369,9 +402,9 @@ logs_clean('first nginx');
 
 start_nginx(main_config => $MAIN, config => $CONFIG,
             http_config => "$HTTP    csibiz_sms_code_ttl 1s;\n");
-redis_cmd('DEL', $_) for @{ redis_keys('csibiz:sms:code:*') };
+redis_cmd('DEL', $_) for @{ redis_keys('csibiz:sms:ticket:*') };
 $code = code_for($P{4});
-my ($kc) = @{ redis_keys('csibiz:sms:code:*') };
+my ($kc) = @{ redis_keys('csibiz:sms:ticket:*') };
 my $pttl = $kc ? redis_cmd('PTTL', $kc) : -2;
 ok($pttl > 0 && $pttl <= 1000, "csibiz_sms_code_ttl 1s: kept 1 s ($pttl ms)");
 Time::HiRes::sleep(1.5);

@@ -76,6 +76,7 @@ $r = json_post('/api/sms/send', {
     captcha_id => $cid, captcha_answer => lc $answer });
 is($r->{status}, 200, '3. POST /api/sms/send with the captcha: 200')
     or diag($r->{body});
+my $ticket = $r->{json}{sms_ticket};
 
 my $outbox = redis_cmd('XRANGE', 'csibiz:sms:outbox', '-', '+');
 is(scalar @$outbox, 1, '4. one message in the csibiz:sms:outbox stream');
@@ -87,8 +88,8 @@ my $code = $msg{code};
 
 $r = json_post('/api/register', {
     id_number => $child{id}, si_card_no => $child{card},
-    phone => $child{phone}, sms_code => $code, password => $PW,
-    agree_version => $version });
+    phone => $child{phone}, sms_code => $code, sms_ticket => $ticket,
+    password => $PW, agree_version => $version });
 is($r->{status}, 201, '5. POST /api/register: 201') or diag($r->{body});
 is($r->{json}{user}{name}, '张*红', 'the account, name masked');
 

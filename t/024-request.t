@@ -232,7 +232,7 @@ $r = raw_post('/api/register', 'application/json',
 is($r->{status}, 400, 'register with escapes and literals: 400');
 is_deeply($r->{json}{error}{fields},
           { phone => 'required', sms_code => 'format',
-            agree_version => 'format' },
+            sms_ticket => 'required', agree_version => 'format' },
           'escapes decoded (ID, card and password valid), null is missing, '
           . 'true and a number are not strings');
 

@@ -14,7 +14,10 @@ use Test::Csibiz;
 use Test::Csibiz::Fixtures;
 use Test::Csibiz::Bank;
 use Test::Csibiz::Query;
+use Test::Csibiz::Ops qw(keytool ops);
 use Test::More;
+
+use Encode ();
 
 # it stops PostgreSQL: a cluster of its own, not the shared one
 own_postgres();
@@ -29,11 +32,17 @@ my $B = parent(2, name => '王小红', category => 'child');
 
 # what the roster holds, to compare with
 my ($gender, $birth, $registered) = psql(
-    "SELECT p.gender, p.birth_date, to_char(u.created_at AT TIME ZONE"
+    "SELECT p.gender, encode(p.birth_date_enc, 'hex'),"
+    . " to_char(u.created_at AT TIME ZONE"
     . " 'Asia/Shanghai', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"')"
     . " FROM insured_person p JOIN portal_user u"
     . " ON u.insured_person_id = p.id WHERE p.id = $A->{pid}");
 ($gender, $birth, $registered) = @$gender;
+# sealed in the database; the fixture's is the ID number's
+is(keytool('-a', 'birth_date', 'open', $birth),
+   join('-', unpack('x6 A4 A2 A2', $A->{id})),
+   'the birth date is sealed with associated data birth_date');
+$birth = join('-', unpack('x6 A4 A2 A2', $A->{id}));
 
 my $r = query_get($A, '/api/me');
 is($r->{status}, 200, 'GET /api/me: 200') or diag($r->{body});
@@ -63,6 +72,18 @@ $r = query_get($A, '/api/me', lang => 'en');
 is($r->{json}{person}{gender_text}, $gender eq 'M' ? 'male' : 'female',
    'English: gender');
 is($r->{json}{person}{category_text}, 'student', 'English: category');
+
+# a birth date the school gave, not the ID number's: the answer shows the
+# sealed one, opened by the module
+my $u8 = sub { Encode::encode('UTF-8', $_[0]) };
+my $re = ops('roster-add', '--id-number', $A->{id},
+             '--name', $u8->('张小明'), '--si-card', $A->{card},
+             '--category', 'student', '--school', $u8->('北京市第一中学'),
+             '--phone', $A->{phone}, '--birth-date', '2012-01-02');
+is($re->{rc}, 0, 'roster-add: another birth date') or diag($re->{err});
+$r = query_get($A, '/api/me');
+is($r->{json}{person}{birth_date}, '2012-01-02',
+   'the school\'s date, opened from the sealed column');
 
 # ------------------------------------------------- another parent's child
 

@@ -100,7 +100,8 @@ usage(FILE *out)
 "\n"
 "  persons       COPY rows of insured_person (id, id_number_hmac,\n"
 "                id_number_enc, id_number_masked, name, gender,\n"
-"                birth_date, si_card_no, category, school, declared_phone)\n"
+"                birth_date_enc, birth_date_hmac, si_card_no, category,\n"
+"                school, declared_phone)\n"
 "  users         COPY rows of portal_user (id, insured_person_id, phone,\n"
 "                password_hash, agreement_version, agreed_at), one\n"
 "                argon2id hash of --password shared by every row\n"
@@ -194,6 +195,9 @@ cmd_persons(gen_opts_t *o)
 {
     char             hex[CSIBIZ_HEX_SIZE(CSIBIZ_SEALED_LEN(
                          CSIBIZ_ID_NUMBER_LEN))];
+    char             idx[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+    char             bmac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+    char             benc[CSIBIZ_BIRTH_ENC_HEX_SIZE];
     uint8_t          mac[CSIBIZ_HMACBYTES];
     uint8_t          sealed[CSIBIZ_SEALED_LEN(CSIBIZ_ID_NUMBER_LEN)];
     uint8_t          keys[2][CSIBIZ_KEYBYTES];
@@ -210,15 +214,18 @@ cmd_persons(gen_opts_t *o)
         gen_person(i, &p);
 
         csibiz_hmac(keys[0], p.id, CSIBIZ_ID_NUMBER_LEN, mac);
-        csibiz_hex_encode(mac, sizeof(mac), hex, sizeof(hex));
+        csibiz_hex_encode(mac, sizeof(mac), idx, sizeof(idx));
 
         /* COPY text: a backslash is doubled, so bytea is \\x... */
-        printf("%lld\t\\\\x%s\t", o->first_id + i, hex);
+        printf("%lld\t\\\\x%s\t", o->first_id + i, idx);
 
-        if (csibiz_seal(keys[1], GEN_SEAL_VERSION, p.id,
-                        CSIBIZ_ID_NUMBER_LEN, GEN_ID_AD,
-                        sizeof(GEN_ID_AD) - 1, sealed, sizeof(sealed), NULL)
-            != 0)
+        if (csibiz_keyfile_birth(keys[0], keys[1], idx, p.birth, benc, bmac)
+            != 0
+            || csibiz_seal(keys[1], GEN_SEAL_VERSION, p.id,
+                           CSIBIZ_ID_NUMBER_LEN, GEN_ID_AD,
+                           sizeof(GEN_ID_AD) - 1, sealed, sizeof(sealed),
+                           NULL)
+               != 0)
         {
             fprintf(stderr, "csibiz-gen: seal failed\n");
             return 1;
@@ -226,8 +233,9 @@ cmd_persons(gen_opts_t *o)
 
         csibiz_hex_encode(sealed, sizeof(sealed), hex, sizeof(hex));
 
-        printf("\\\\x%s\t%.3s***********%s\t%s\t%c\t%s\t%s\t%s\t%s\t%s\n",
-               hex, p.id, p.id + 14, p.name, p.gender, p.birth, p.card,
+        printf("\\\\x%s\t%.3s***********%s\t%s\t%c\t\\\\x%s\t\\\\x%s\t"
+               "%s\t%s\t%s\t%s\n",
+               hex, p.id, p.id + 14, p.name, p.gender, benc, bmac, p.card,
                p.student ? "student" : "child",
                p.student ? p.school : "\\N", p.phone);
     }

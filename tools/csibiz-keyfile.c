@@ -57,3 +57,41 @@ csibiz_keyfile_load(const char *prog, const char *path,
 
     return rc;
 }
+
+
+int
+csibiz_keyfile_birth(const uint8_t index[CSIBIZ_KEYBYTES],
+    const uint8_t seal[CSIBIZ_KEYBYTES], const char *index_hex,
+    const char *birth, char enc[CSIBIZ_BIRTH_ENC_HEX_SIZE],
+    char mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)])
+{
+    int       rc;
+    char      msg[CSIBIZ_HMACBYTES * 2 + CSIBIZ_BIRTH_LEN];
+    uint8_t   sealed[CSIBIZ_SEALED_LEN(CSIBIZ_BIRTH_LEN)];
+    uint8_t   out[CSIBIZ_HMACBYTES];
+
+    memcpy(msg, index_hex, CSIBIZ_HMACBYTES * 2);
+    memcpy(msg + CSIBIZ_HMACBYTES * 2, birth, CSIBIZ_BIRTH_LEN);
+
+    rc = -1;
+
+    if (csibiz_seal(seal, 1, birth, CSIBIZ_BIRTH_LEN, CSIBIZ_BIRTH_AD,
+                    sizeof(CSIBIZ_BIRTH_AD) - 1, sealed, sizeof(sealed),
+                    NULL)
+        == 0
+        && csibiz_hmac_label(index, CSIBIZ_BIRTH_AD, msg, sizeof(msg), out)
+           == 0
+        && csibiz_hex_encode(sealed, sizeof(sealed), enc,
+                             CSIBIZ_BIRTH_ENC_HEX_SIZE)
+           == 0
+        && csibiz_hex_encode(out, sizeof(out), mac,
+                             CSIBIZ_HEX_SIZE(sizeof(out)))
+           == 0)
+    {
+        rc = 0;
+    }
+
+    sodium_memzero(msg, sizeof(msg));
+
+    return rc;
+}

@@ -22,6 +22,11 @@
 
 #define CSIBIZ_KEYFILE_SECRET_MAX  1024
 
+/* birth dates, YYYY-MM-DD: insured_person.birth_date_enc and _hmac */
+#define CSIBIZ_BIRTH_LEN           10
+#define CSIBIZ_BIRTH_AD            "birth_date"
+#define CSIBIZ_BIRTH_ENC_HEX_SIZE  CSIBIZ_HEX_SIZE(CSIBIZ_SEALED_LEN(10))
+
 
 /*
  * Derives keys[i] for labels[i], i < n, from the secret file at path.
@@ -30,6 +35,19 @@
  */
 int csibiz_keyfile_load(const char *prog, const char *path,
     const char *const *labels, uint8_t (*keys)[CSIBIZ_KEYBYTES], size_t n);
+
+/*
+ * A birth date (CSIBIZ_BIRTH_LEN bytes) sealed under the seal key with
+ * key version 1 and AD "birth_date", in hex into enc, and into mac the hex
+ * of its HMAC under the index key's "birth_date" subkey of index_hex (the
+ * person's id_number_hmac, 64 lower-case hex digits) followed by the
+ * date: the roster import compares HMACs, as sealed values never repeat.
+ * The module opens the sealed date for GET /api/me.  0, or -1.
+ */
+int csibiz_keyfile_birth(const uint8_t index[CSIBIZ_KEYBYTES],
+    const uint8_t seal[CSIBIZ_KEYBYTES], const char *index_hex,
+    const char *birth, char enc[CSIBIZ_BIRTH_ENC_HEX_SIZE],
+    char mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)]);
 
 
 #endif /* CSIBIZ_KEYFILE_H */

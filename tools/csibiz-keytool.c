@@ -70,6 +70,8 @@ static const char *kt_index(keytool_t *kt, const char *value, size_t len,
     char *id, char *hex);
 static int kt_seal(keytool_t *kt, const char *value, size_t len, char *hex,
     size_t size);
+static const char *kt_birth(keytool_t *kt, const char *index,
+    size_t index_len, const char *birth, size_t len, char *enc, char *mac);
 static const char *kt_open(keytool_t *kt, const char *value, size_t len,
     char *plain, size_t size, size_t *n);
 static void out_copy(const char *s, size_t len);
@@ -120,7 +122,10 @@ usage(FILE *out)
 "  -f N COMMAND      standard input is lines of tab-separated fields (psql\n"
 "                    COPY text format); each line is written with its field\n"
 "                    N (from 1) replaced by what COMMAND makes of it: id\n"
-"                    makes 3 fields.  Sealed values and HMACs are written\n"
+"                    makes 3 fields; birth (field N a birth date\n"
+"                    YYYY-MM-DD, field N - 1 its person's id_number_hmac)\n"
+"                    makes 2: insured_person.birth_date_enc and\n"
+"                    birth_date_hmac.  Sealed values and HMACs are written\n"
 "                    \\\\x<hex>, as COPY reads bytea.  A refused value: the\n"
 "                    line is left out and reported on standard error as\n"
 "                    \"line N: reason\"; the exit status is then 1.\n"
@@ -130,7 +135,8 @@ usage(FILE *out)
 "                    starting with id_number is a header).  Writes one COPY\n"
 "                    row per record: line, error, id_number_hmac,\n"
 "                    id_number_enc, id_number_masked, name, gender,\n"
-"                    birth_date, si_card_no, category, school, phone.\n"
+"                    birth_date_enc, birth_date_hmac, si_card_no,\n"
+"                    category, school, phone.\n"
 "                    error is \\N for a good row; for a refused one it says\n"
 "                    why (\"id_number: checksum; phone: format\") and the\n"
 "                    other columns are \\N.  Checked as the module checks.\n"
@@ -272,6 +278,54 @@ kt_seal(keytool_t *kt, const char *value, size_t len, char *hex,
     free(sealed);
 
     return rc;
+}
+
+
+/*
+ * csibiz_keyfile_birth() of a birth date and its person's index, which
+ * may start with \\\\x or \\x (bytea as COPY or psql write it); enc is
+ * CSIBIZ_BIRTH_ENC_HEX_SIZE bytes.  NULL, or why not.
+ */
+
+static const char *
+kt_birth(keytool_t *kt, const char *index, size_t index_len,
+    const char *birth, size_t len, char *enc, char *mac)
+{
+    size_t  i;
+
+    if (index_len >= 3 && index[0] == '\\' && index[1] == '\\') {
+        index++;
+        index_len--;
+    }
+
+    if (index_len >= 2 && index[0] == '\\' && index[1] == 'x') {
+        index += 2;
+        index_len -= 2;
+    }
+
+    if (index_len != CSIBIZ_HMACBYTES * 2) {
+        return "id_number_hmac: not 32 bytes";
+    }
+
+    for (i = 0; i < index_len; i++) {
+        if (!((index[i] >= '0' && index[i] <= '9')
+              || (index[i] >= 'a' && index[i] <= 'f')))
+        {
+            return "id_number_hmac: not lower-case hex";
+        }
+    }
+
+    if (len != CSIBIZ_BIRTH_LEN || !date_field(birth, len, &kt->today)) {
+        return "birth_date: format";
+    }
+
+    if (csibiz_keyfile_birth(kt->index, kt->seal, index, birth, enc, mac)
+        != 0)
+    {
+        return "cannot seal";
+    }
+
+    return NULL;
 }
 
 
@@ -427,7 +481,8 @@ cmd_fields(keytool_t *kt, const char *cmd, long field)
     int            rc;
     char           id[CSIBIZ_ID_NUMBER_SIZE], masked[CSIBIZ_ID_NUMBER_SIZE];
     char           mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
-    char          *line, *start, *end, *buf;
+    char           bmac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+    char          *line, *start, *end, *buf, *prev;
     size_t         cap, size, n, len;
     ssize_t        got;
     long           i;
@@ -451,13 +506,15 @@ cmd_fields(keytool_t *kt, const char *cmd, long field)
 
         /* field N: [start, end) */
         start = line;
+        prev = NULL;
 
         for (i = 1; i < field && start != NULL; i++) {
+            prev = start;
             start = memchr(start, '\t', line + len - start);
             start = start ? start + 1 : NULL;
         }
 
-        if (start == NULL) {
+        if (start == NULL || (prev == NULL && strcmp(cmd, "birth") == 0)) {
             fprintf(stderr, "csibiz-keytool: line %lu: no field %ld\n",
                     lineno, field);
             rc = 1;
@@ -490,6 +547,9 @@ cmd_fields(keytool_t *kt, const char *cmd, long field)
                 err = "cannot seal";
             }
 
+        } else if (strcmp(cmd, "birth") == 0) {
+            err = kt_birth(kt, prev, start - 1 - prev, start, n, buf, bmac);
+
         } else {
             err = kt_index(kt, start, n, id, mac);
 
@@ -517,6 +577,11 @@ cmd_fields(keytool_t *kt, const char *cmd, long field)
 
         } else if (strcmp(cmd, "seal") == 0) {
             out_bytea(buf);
+
+        } else if (strcmp(cmd, "birth") == 0) {
+            out_bytea(buf);
+            putchar('\t');
+            out_bytea(bmac);
 
         } else {
             out_bytea(mac);
@@ -738,6 +803,8 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     char               mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
     char               enc[KEYTOOL_SEALED_HEX(CSIBIZ_ID_NUMBER_LEN)];
     char               card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char               benc[CSIBIZ_BIRTH_ENC_HEX_SIZE];
+    char               bmac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
     char               phone[CSIBIZ_PHONE_SIZE], birth[11];
     size_t             i, len, count;
     const char        *s, *reason, *category, *gender;
@@ -845,14 +912,18 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     if (kt_seal(kt, id, CSIBIZ_ID_NUMBER_LEN, enc, sizeof(enc)) != 0
         || csibiz_mask_id_number(id, CSIBIZ_ID_NUMBER_LEN, masked,
                                  sizeof(masked))
-           != 0)
+           != 0
+        || kt_birth(kt, mac, strlen(mac), birth, strlen(birth), benc, bmac)
+           != NULL)
     {
+        sodium_memzero(birth, sizeof(birth));
         sodium_memzero(id, sizeof(id));
         roster_error(err, "id_number", "cannot seal");
         return -1;
     }
 
     sodium_memzero(id, sizeof(id));
+    sodium_memzero(birth, sizeof(birth));
 
     fputs("\\N\t", stdout);
     out_bytea(mac);
@@ -860,7 +931,11 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     out_bytea(enc);
     printf("\t%s\t", masked);
     out_copy(f[1].data, f[1].len);
-    printf("\t%s\t%s\t%s\t%s\t", gender, birth, card, category);
+    printf("\t%s\t", gender);
+    out_bytea(benc);
+    putchar('\t');
+    out_bytea(bmac);
+    printf("\t%s\t%s\t", card, category);
 
     if (f[4].len) {
         out_copy(f[4].data, f[4].len);
@@ -936,7 +1011,7 @@ cmd_roster(keytool_t *kt)
 
         out_copy(err, strlen(err));
 
-        for (i = 0; i < 10; i++) {
+        for (i = 0; i < 11; i++) {
             fputs("\t\\N", stdout);
         }
 
@@ -1026,7 +1101,7 @@ main(int argc, char **argv)
 
     if (strcmp(cmd, "index") != 0 && strcmp(cmd, "seal") != 0
         && strcmp(cmd, "open") != 0 && strcmp(cmd, "id") != 0
-        && strcmp(cmd, "roster") != 0)
+        && strcmp(cmd, "roster") != 0 && strcmp(cmd, "birth") != 0)
     {
         fprintf(stderr, "csibiz-keytool: unknown command \"%s\"\n", cmd);
         usage(stderr);
@@ -1036,6 +1111,11 @@ main(int argc, char **argv)
     if ((field || strcmp(cmd, "roster") == 0) && argc - i != 1) {
         fprintf(stderr, "csibiz-keytool: batch modes read standard input "
                 "only\n");
+        return 2;
+    }
+
+    if (!field && strcmp(cmd, "birth") == 0) {
+        fprintf(stderr, "csibiz-keytool: birth is a batch mode: -f N birth\n");
         return 2;
     }
 

@@ -1,6 +1,7 @@
 # tools/ops-lib.sh -- sourced by the ops tools (tools/roster-add,
-# roster-import, debit-export, result-import, year-setup): where the
-# database and the key file are, psql, csibiz-keytool, quoting.
+# roster-import, debit-export, result-import, year-setup,
+# seal-birth-dates): where the database and the key file are, psql,
+# csibiz-keytool, quoting.
 #
 # One option contract and one set of exit statuses for every ops tool.
 # The caller sets PROG, and OPS_KEY_NEEDED=1 before sourcing this file

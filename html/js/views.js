@@ -209,6 +209,7 @@
         var countdown = h('p', { 'class': 'hint', id: 'code-wait',
                                  hidden: true });
         var timer = null;
+        var ticket = null;      /* sms/send's, the register call needs it */
         var form = h('form', { novalidate: true },
                      h('p', null, ui.t('register.intro')),
                      fields.id_number, fields.si_card_no, cardFigure(),
@@ -276,6 +277,7 @@
             api.post('/api/sms/send', body).then(function (res) {
                 busy(form, false);
                 if (res.ok) {
+                    ticket = res.json.sms_ticket;
                     ui.clearErrors(form);
                     ui.announce(ui.t('register.code_sent',
                                      { phone: body.phone }));
@@ -306,11 +308,16 @@
             {
                 errs.push(['password2', ui.t('field.error.mismatch')]);
             }
+            if (!errs.length && !ticket) {
+                /* a code asked for before a reload: ask for a new one */
+                errs.push(['sms_code', ui.t('api.sms_code_invalid')]);
+            }
             if (errs.length) {
                 return ui.showErrors(form, errs);
             }
             var body = identity();
             body.sms_code = ui.value(form, 'sms_code');
+            body.sms_ticket = ticket;
             body.password = form.elements.password.value;
             body.agree_version = app.state.agreeVersion;
             busy(form, true);

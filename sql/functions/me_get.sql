@@ -1,5 +1,7 @@
 -- (status, code, body) as bank_account_get() returns them; the answer is
--- built only when access is granted.
+-- built only when access is granted.  The birth date is sealed: the
+-- answer holds "0000-00-00" in its place, which the module replaces with
+-- the date it opens from insured_person.birth_date_enc.
 CREATE OR REPLACE FUNCTION me_get(p_user bigint, p_person bigint,
                                   p_lang text)
 RETURNS TABLE (status int, code text, body text)
@@ -12,7 +14,7 @@ BEGIN
                        'name', p.name,
                        'gender', p.gender,
                        'gender_text', query_text('gender', p.gender, p_lang),
-                       'birth_date', to_char(p.birth_date, 'YYYY-MM-DD'),
+                       'birth_date', '0000-00-00',
                        'category', p.category,
                        'category_text', query_text('category', p.category,
                                                    p_lang),

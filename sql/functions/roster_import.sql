@@ -3,7 +3,8 @@
 -- social security card number given to two people in the file, or one
 -- that belongs to another person already, are refused too.  The other
 -- rows are upserted by the ID number's blind index in one statement: a
--- row whose values are all the same changes nothing (updated_at stays),
+-- row whose values are all the same (the birth date's by its HMAC, as
+-- sealed values never repeat) changes nothing (updated_at stays),
 -- an empty phone keeps the declared phone a person has, a new one
 -- replaces it.  With p_dry_run nothing but the audit row is written.
 -- Returns the counts; the refused rows are roster_stage's with an error.
@@ -28,10 +29,10 @@ BEGIN
     SELECT count(*),
            count(*) FILTER (WHERE s.error IS NULL AND p.id IS NULL),
            count(*) FILTER (WHERE s.error IS NULL AND p.id IS NOT NULL
-               AND (p.name, p.gender, p.birth_date, p.si_card_no,
+               AND (p.name, p.gender, p.birth_date_hmac, p.si_card_no,
                     p.category, p.school, p.declared_phone)
                    IS DISTINCT FROM
-                   (s.name, s.gender, s.birth_date, s.si_card_no,
+                   (s.name, s.gender, s.birth_date_hmac, s.si_card_no,
                     s.category, s.school,
                     coalesce(s.declared_phone, p.declared_phone))),
            count(*) FILTER (WHERE s.error IS NOT NULL)
@@ -44,9 +45,11 @@ BEGIN
     IF NOT p_dry_run THEN
         INSERT INTO insured_person AS p
             (id_number_hmac, id_number_enc, id_number_masked, name, gender,
-             birth_date, si_card_no, category, school, declared_phone)
+             birth_date_enc, birth_date_hmac, si_card_no, category, school,
+             declared_phone)
         SELECT s.id_number_hmac, s.id_number_enc, s.id_number_masked,
-               s.name, s.gender, s.birth_date, s.si_card_no, s.category,
+               s.name, s.gender, s.birth_date_enc, s.birth_date_hmac,
+               s.si_card_no, s.category,
                s.school, s.declared_phone
           FROM roster_stage s
          WHERE s.error IS NULL
@@ -54,16 +57,17 @@ BEGIN
         ON CONFLICT (id_number_hmac) DO UPDATE SET
             name = EXCLUDED.name,
             gender = EXCLUDED.gender,
-            birth_date = EXCLUDED.birth_date,
+            birth_date_enc = EXCLUDED.birth_date_enc,
+            birth_date_hmac = EXCLUDED.birth_date_hmac,
             si_card_no = EXCLUDED.si_card_no,
             category = EXCLUDED.category,
             school = EXCLUDED.school,
             declared_phone = coalesce(EXCLUDED.declared_phone,
                                       p.declared_phone)
-         WHERE (p.name, p.gender, p.birth_date, p.si_card_no, p.category,
+         WHERE (p.name, p.gender, p.birth_date_hmac, p.si_card_no, p.category,
                 p.school, p.declared_phone)
                IS DISTINCT FROM
-               (EXCLUDED.name, EXCLUDED.gender, EXCLUDED.birth_date,
+               (EXCLUDED.name, EXCLUDED.gender, EXCLUDED.birth_date_hmac,
                 EXCLUDED.si_card_no, EXCLUDED.category, EXCLUDED.school,
                 coalesce(EXCLUDED.declared_phone, p.declared_phone));
     END IF;

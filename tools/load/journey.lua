@@ -180,8 +180,9 @@ make.register = function()
     local f = split(codes[ci], ",")
     return wrk.format("POST", "/api/register", json_post, string.format(
         '{"id_number":"%s","si_card_no":"%s","phone":"%s","sms_code":"%s",'
+        .. '"sms_ticket":"%s",'
         .. '"password":"a quiet journey password","agree_version":"%s"}',
-        f[1], f[2], f[3], f[4], opts.agree or "2024-09-01"))
+        f[1], f[2], f[3], f[4], f[5], opts.agree or "2024-09-01"))
 end
 
 function request()

@@ -381,6 +381,18 @@ sub wait_until {
 }
 
 # Is something listening on 127.0.0.1:PORT (without connecting to it)?
+# Whether nginx could bind the port now (SO_REUSEADDR, as nginx): not if
+# another program's connection holds it in TIME-WAIT.
+sub _port_bindable {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                  LocalPort => $port, Proto => 'tcp',
+                                  ReuseAddr => 1, Listen => 1);
+    return 0 unless $s;
+    close $s;
+    return 1;
+}
+
 sub _port_listening {
     my ($port) = @_;
     my $want = sprintf '0100007F:%04X', $port;
@@ -599,17 +611,22 @@ sub _start_nginx {
         return (0, $NginxError = "port $port is in use by another process");
     }
 
-    # A client connection of this machine may have had the port as its
-    # own (ephemeral) port: its socket waits in TIME_WAIT for up to 60 s
-    # and the bind fails until then (nginx itself tries for 2.5 s).  The
-    # failed tries' lines leave the error log, which tests read.
+    # The port may be held in TIME-WAIT by another program's connection
+    # (the kernel hands ports of our range out as ephemeral ones): free
+    # within 60 s, so nginx is started again until then.
+    # nginx's own retries would log [emerg]: wait here first
+    wait_until(sub { _port_bindable($port) }, timeout => 90,
+               interval => 0.5);
     my ($src, $sout, $serr);
-    wait_until(sub {
+    my $until = time + 90;
+    while (1) {
         ($src, $sout, $serr) = _nginx_cmd_run();
-        return 1 if !$src || "$sout$serr" !~ /Address already in use/;
-        truncate error_log_path(), 0;
-        return 0;
-    }, timeout => 75, interval => 0.5);
+        last unless $src && "$sout$serr" =~ /bind\(\) to \S+ failed \(98:/
+                    && time < $until && !_port_listening($port);
+        # the failed try's [emerg] lines are not the test's
+        truncate(error_log_path(), 0);
+        sleep 2;
+    }
     if ($src) {
         my $log = _slurp(error_log_path());
         return (0, $NginxError = "nginx did not start (exit $src):\n"

@@ -29,7 +29,7 @@ our @EXPORT = qw(
     $SECRET_CONF $ACCOUNT_MAIN $ACCOUNT_HTTP
     id_number roster_add captcha_new sms_outbox sms_last redis_keys
     json_post code_is current_agreement register_account
-    register_request login_request login_session set_cookies sid_of
+    register_request sms_send reset_request $NO_TICKET login_request login_session set_cookies sid_of
     logs_text logs_have_none
 );
 
@@ -152,21 +152,54 @@ sub current_agreement {
         . ' WHERE published_at <= now() ORDER BY published_at DESC LIMIT 1');
 }
 
-# register_request($p, sms_code => ..., password => ..., agree_version =>
-# ..., headers => {...}): POST /api/register for person $p ({id, card,
-# phone, pw}); sms_code defaults to 000000, password to $p->{pw},
-# agree_version to the agreement in force; a field given as undef is left
-# out.  Returns the response.
+# A ticket of the right form that POST /api/sms/send never handed out.
+our $NO_TICKET = 'A' x 43;
+
+# register_request($p, sms_code => ..., sms_ticket => ..., password => ...,
+# agree_version => ..., headers => {...}): POST /api/register for person
+# $p ({id, card, phone, pw, ticket}); sms_code defaults to 000000,
+# sms_ticket to $p->{ticket} (the last sms_send's) or $NO_TICKET, password
+# to $p->{pw}, agree_version to the agreement in force; a field given as
+# undef is left out.  Returns the response.
 sub register_request {
     my ($p, %o) = @_;
     my $headers = delete $o{headers};
     my %f = (id_number => $p->{id}, si_card_no => $p->{card},
              phone => $p->{phone}, sms_code => '000000',
+             sms_ticket => $p->{ticket} // $NO_TICKET,
              password => $p->{pw}, %o);
     $f{agree_version} = current_agreement() unless exists $f{agree_version};
     delete $f{$_} for grep { !defined $f{$_} } keys %f;
     return json_post('/api/register', \%f,
                      $headers ? (headers => $headers) : ());
+}
+
+# sms_send($p, purpose => 'register', ip => ...): POST /api/sms/send for
+# person $p (the captcha must be off), dies unless it was sent; returns
+# the code, and sets $p->{ticket} to the answer's sms_ticket.
+sub sms_send {
+    my ($p, %o) = @_;
+    my $r = json_post('/api/sms/send', {
+        purpose => $o{purpose} // 'register', id_number => $p->{id},
+        si_card_no => $p->{card}, phone => $p->{phone} },
+        headers => { 'X-Real-IP' => $o{ip} // '10.254.0.1' });
+    Carp::croak("SMS for $p->{card}: $r->{body}") unless $r->{status} == 200;
+    $p->{ticket} = $r->{json}{sms_ticket};
+    return sms_last($p->{phone})->{code};
+}
+
+# reset_request($p, sms_code => ..., sms_ticket => ..., password => ...,
+# ip => ...): POST /api/password/reset for person $p ({id, card, phone,
+# ticket}); a field given as undef is left out.  Returns the response.
+sub reset_request {
+    my ($p, %o) = @_;
+    my $ip = delete $o{ip} // '10.253.0.1';
+    my %f = (id_number => $p->{id}, si_card_no => $p->{card},
+             phone => $p->{phone}, sms_code => '000000',
+             sms_ticket => $p->{ticket} // $NO_TICKET, %o);
+    delete $f{$_} for grep { !defined $f{$_} } keys %f;
+    return json_post('/api/password/reset', \%f,
+                     headers => { 'X-Real-IP' => $ip });
 }
 
 # login_request($p | $id_number, $password, ip => '10.0.0.1',
@@ -252,6 +285,7 @@ sub register_account {
     die "SMS for $p->{card}: $r->{body}" unless $r->{status} == 200;
     my $code = sms_last($p->{phone})->{code};
     $r = register_request($p, sms_code => $code,
+                          sms_ticket => $r->{json}{sms_ticket},
                           agree_version => $agree // current_agreement());
     die "register $p->{card}: $r->{body}" unless $r->{status} == 201;
     $p->{uid} = Test::Csibiz::psql_value(
