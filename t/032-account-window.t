@@ -162,14 +162,20 @@ is($r->{json}{message},
 $r = open_at('2026-11-18 23:59:59+08', 'November 18th');
 is($r->{json}{debit}{month}, '2026-11', 'November 18th: November');
 
-# one pending declaration, the latest change's
+# one pending declaration per debit month, each the latest change before
+# that month's cut-off (a change after it is the next month's)
 my $decl = declaration_rows($p);
-is(scalar @$decl, 1, 'one declaration for all these changes');
-is_deeply([@{ $decl->[0] }[1, 2]], ['submitted', '2026-11'],
-          'submitted, for the latest change\'s month');
-is($decl->[0][0], $r->{json}{receipt_no}, 'with the latest receipt number');
-is(account_get($p)->{json}{declaration}{receipt_no}, $r->{json}{receipt_no},
-   'GET shows it');
+is_deeply([map { "@$_[1, 2]" } @$decl],
+          ['submitted 2026-09', 'submitted 2026-10', 'submitted 2027-09',
+           'submitted 2026-11'],
+          'one declaration per debit month (November 20th: after the last '
+          . 'cut-off of 2026, next September)');
+is($decl->[3][0], $r->{json}{receipt_no},
+   'November\'s with the latest receipt number');
+like($decl->[0][0], qr/^R20260918-/,
+     'September\'s: the change of the 18th, its last day');
+is(account_get($p)->{json}{declaration}{receipt_no}, $decl->[2][0],
+   'GET shows the one submitted last by the test clock (November 20th)');
 
 # ---------------------------------------------- the calendar is data
 

@@ -49,7 +49,7 @@ like($r->{out},
 is(ops('roster-import')->{rc}, 2, 'no FILE: usage error, exit 2');
 is(ops('roster-import', '--bogus', 'x')->{rc}, 2, 'unknown option: exit 2');
 $r = ops('roster-import', ops_dir() . '/missing.csv');
-is($r->{rc}, 1, 'a missing file: exit 1');
+is($r->{rc}, 3, 'a missing file: exit 3');
 
 # ------------------------------------------------- good and bad rows
 
@@ -98,7 +98,7 @@ line 17: gender: unknown; birth_date: format
 EOF
 
 $r = ops('roster-import', $file);
-is($r->{rc}, 3, 'some rows refused: exit 3') or diag($r->{err});
+is($r->{rc}, 1, 'some rows refused: exit 1') or diag($r->{err});
 is($r->{out}, $expect
    . "15 rows: 4 inserted, 0 updated, 0 unchanged, 11 rejected\n",
    'every bad row by its line number, then the counts');
@@ -142,7 +142,7 @@ my $snapshot = sub {
 };
 my @before = $snapshot->();
 $r = ops('roster-import', $file);
-is($r->{rc}, 3, 'the same file again: exit 3 (the same bad rows)');
+is($r->{rc}, 1, 'the same file again: exit 1 (the same bad rows)');
 is($r->{out}, $expect
    . "15 rows: 0 inserted, 0 updated, 4 unchanged, 11 rejected\n",
    'the same report; the good rows unchanged');

@@ -66,7 +66,7 @@ is(ops('debit-export', '--month', '2026-9', '--out', $out)->{rc}, 2,
 is(ops('debit-export', '--month', '2026-09')->{rc}, 2, 'no --out: usage');
 
 $r = ops('debit-export', '--month', '2026-12', '--out', $out);
-is($r->{rc}, 1, 'December is no debit month: exit 1');
+is($r->{rc}, 3, 'December is no debit month: exit 3');
 like($r->{err}, qr/not a debit month/, 'and says so');
 is($counts->(), '0 0 0', 'nothing written');
 ok(!-e $out || !glob("$out/*"), 'no file');

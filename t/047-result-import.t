@@ -94,7 +94,7 @@ line 18: amount: not like 160.00
 EOF
 
 $r = ops('result-import', $file);
-is($r->{rc}, 3, 'some rows refused: exit 3') or diag($r->{err});
+is($r->{rc}, 1, 'some rows refused: exit 1') or diag($r->{err});
 is($r->{out}, $expect . "17 rows: 7 applied, 0 unchanged, 10 rejected\n",
    'each bad row by its line number, then the counts');
 
@@ -111,7 +111,7 @@ is_deeply(state_of(), \@want,
 # ------------------------------------------------------------- again
 
 $r = ops('result-import', $file);
-is($r->{rc}, 3, 'the same file again: exit 3 (the same bad rows)');
+is($r->{rc}, 1, 'the same file again: exit 1 (the same bad rows)');
 is($r->{out}, $expect . "17 rows: 0 applied, 7 unchanged, 10 rejected\n",
    'the same file again: all unchanged');
 is_deeply(state_of(), \@want, 'nothing changed');
@@ -133,7 +133,7 @@ CREATE TRIGGER t047_refuse BEFORE UPDATE ON declaration
     FOR EACH ROW EXECUTE FUNCTION t047_refuse();
 EOF
 $r = ops('result-import', ops_file('last.csv', "$ref[7],160.00,debited,\n"));
-is($r->{rc}, 1, 'the database fails half-way: exit 1');
+is($r->{rc}, 3, 'the database fails half-way: exit 3');
 like($r->{err}, qr/nothing was applied/, 'it says so');
 is_deeply(state_of(), \@want, 'the payment was not changed either');
 psql('DROP TRIGGER t047_refuse ON declaration; DROP FUNCTION t047_refuse()');

@@ -51,6 +51,8 @@ for my $bad (['--premium', '160'],
              ['--year', '2098', '--premium', '160', '--window', '7:5-25',
               '--window', '7:6-20'],
              ['--year', '2098', '--premium', '160', '--debit-months', '9;10'],
+             ['--year', '2098', '--premium', '160', '--debit-months',
+              '11,12'],
              ['--year', '2098', '--premium', '160', '--cutoff-day', '26']) {
     is(ops('year-setup', @$bad)->{rc}, 2, "usage error: @$bad");
 }
@@ -101,7 +103,7 @@ my $pid = roster_add(id_number => id_number('11010520120520001'),
 psql("INSERT INTO payment (insured_person_id, year, month, amount_cents,"
      . " status) VALUES ($pid, 2097, 9, 16000, 'pending')");
 $r = ops('year-setup', '--year', '2097', '--premium', '170');
-is($r->{rc}, 1, 'a new premium for a year with debits: exit 1');
+is($r->{rc}, 3, 'a new premium for a year with debits: exit 3');
 like($r->{err}, qr/has debits already/, 'it says why');
 is(calendar(2097)->{premium}, 16000, 'the premium stays');
 $r = ops('year-setup', '--year', '2097', '--premium', '160',

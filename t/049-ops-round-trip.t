@@ -46,7 +46,7 @@ my $roster = join '', map {
 my $r = ops('roster-import', ops_file('roster.csv',
     "id_number,name,si_card_no,category,school,phone,gender,birth_date\n"
     . $roster . "bad,row\n"));
-is($r->{rc}, 3, 'roster: the bad row refused, exit 3');
+is($r->{rc}, 1, 'roster: the bad row refused, exit 1');
 is($r->{out}, "line 10: record: 2 columns, want 8\n"
               . "9 rows: 8 inserted, 0 updated, 0 unchanged, 1 rejected\n",
    'roster: eight children imported');
@@ -108,7 +108,7 @@ for my $i (0 .. $#kids) {
 $result .= "D202609-0000099999,160.00,debited,\n";
 my $rfile = ops_file('result.csv', $result);
 $r = ops('result-import', $rfile);
-is($r->{rc}, 3, 'result: the unknown row refused, exit 3');
+is($r->{rc}, 1, 'result: the unknown row refused, exit 1');
 is($r->{out}, "line 10: ref: no such debit\n"
               . "9 rows: 8 applied, 0 unchanged, 1 rejected\n",
    'result: eight applied');

@@ -1,29 +1,51 @@
 # tools/ops-lib.sh -- sourced by the ops tools (tools/roster-add,
-# roster-import, debit-export, result-import, year-setup): where the
-# database and the key file are, psql, csibiz-keytool, quoting.
+# roster-import, debit-export, result-import, year-setup,
+# seal-birth-dates): where the database and the key file are, psql,
+# csibiz-keytool, quoting.
 #
-# The caller sets PROG and defines usage(); its option loop hands
-# --env, --db and --key to `ops_option "$@"` and shifts 2.  ops_connect
-# then fills
+# One option contract and one set of exit statuses for every ops tool.
+# The caller sets PROG, and OPS_KEY_NEEDED=1 before sourcing this file
+# when it indexes, seals or opens values (the key file is then required
+# with --db); it defines usage() with $OPS_WHERE in its synopsis and
+# $OPS_USAGE and $OPS_EXIT in its text.  Its option loop hands --env,
+# --db and --key to `ops_option "$@"` and shifts 2.  ops_connect then
+# fills
 #   OPS_CONNINFO  libpq connection string
 #   OPS_KEY       the module's csibiz_secret_file (ops_keytool checks it)
 #   OPS_PSQL      the psql binary
 # from, in this order: --db / --key, the environment (CSIBIZ_PG_CONNINFO,
 # CSIBIZ_SECRET_FILE), and the tools/stack ENV (--env, default test).
+#
+# Exit statuses: 0 done; 1 rows refused (ops_refused: the others were
+# applied); 2 usage (usage_error); 3 bad input or any other failure,
+# nothing written (die).
 
 OPS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+OPS_KEY_NEEDED=${OPS_KEY_NEEDED:-0}
 
 ops_env=test ops_env_given="" ops_db="" ops_key=""
 
-die() { echo "$PROG: $*" >&2; exit 1; }
+die() { echo "$PROG: $*" >&2; exit 3; }
 usage_error() { echo "$PROG: $*" >&2; usage >&2; exit 2; }
+ops_refused() { exit 1; }
 
-# The options every ops tool takes; documented by OPS_USAGE.
-OPS_USAGE='  --env test|demo   the tools/stack database and key file (default
+# The options every ops tool takes, for its usage().
+if ((OPS_KEY_NEEDED)); then
+    OPS_WHERE='[--env test|demo | --db CONNINFO --key FILE]'
+    OPS_USAGE='  --env test|demo   the tools/stack database and key file (default
                     test)
   --db CONNINFO     another database, e.g. production (libpq string;
-                    default $CSIBIZ_PG_CONNINFO)
+                    default $CSIBIZ_PG_CONNINFO); needs --key
   --key FILE        its csibiz_secret_file (default $CSIBIZ_SECRET_FILE)'
+else
+    OPS_WHERE='[--env test|demo | --db CONNINFO]'
+    OPS_USAGE='  --env test|demo   the tools/stack database (default test)
+  --db CONNINFO     another database, e.g. production (libpq string;
+                    default $CSIBIZ_PG_CONNINFO).  No key file is needed;
+                    --key FILE is accepted and not used'
+fi
+OPS_EXIT='Exit status: 0 done; 1 some rows refused (the others applied); 2
+usage error; 3 bad input or another failure (nothing written).'
 
 ops_option() {
     (($# >= 2)) || usage_error "$1 needs a value"
@@ -42,6 +64,9 @@ ops_connect() {
         || usage_error "--env is test or demo"
     [[ -z $ops_env_given || -z $ops_db ]] \
         || usage_error "--env and --db exclude each other"
+    [[ -z $ops_env_given || -z $ops_key ]] \
+        || usage_error "--env and --key exclude each other: a stack has" \
+                       "its own key file"
 
     # An explicit --env wins over the environment.  A database that is not
     # a stack's never borrows a stack's key: under the wrong key, ID
@@ -50,7 +75,7 @@ ops_connect() {
         ops_db=${ops_db:-${CSIBIZ_PG_CONNINFO:-}}
         ops_key=${ops_key:-${CSIBIZ_SECRET_FILE:-}}
     fi
-    if [[ -n $ops_db && -z $ops_key ]]; then
+    if ((OPS_KEY_NEEDED)) && [[ -n $ops_db && -z $ops_key ]]; then
         usage_error "--db needs --key (or CSIBIZ_SECRET_FILE): the key" \
                     "file of the nginx that serves that database"
     fi

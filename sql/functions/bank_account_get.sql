@@ -27,7 +27,7 @@ BEGIN
      WHERE a.insured_person_id = p_person;
     SELECT * INTO v_decl FROM declaration d
      WHERE d.insured_person_id = p_person
-     ORDER BY d.created_at DESC, d.id DESC
+     ORDER BY d.submitted_at DESC, d.id DESC
      LIMIT 1;
 
     RETURN QUERY SELECT 200, NULL::text, jsonb_build_object(

@@ -7,6 +7,14 @@
 -- then the account, the pending declaration, the audit row and the key's
 -- answer are written.  A refused request writes nothing.
 --
+-- Every time written is p_now (NULL: now()), so that under the test clock
+-- (csibiz_test_now) a receipt's number, its submission time and its debit
+-- month agree.  The declaration keeps its own copy of the account: a
+-- change before the cut-off of its debit month replaces that month's
+-- pending declaration; a later one is a new declaration for the next
+-- month, and the one in force at the cut-off stays what that month's
+-- debit file takes (docs/operations.md, "A declaration's life").
+--
 -- Returns (status, code, body, replayed) as bank_account_get() does.
 --
 -- p_form: the form's values as the module checked and normalized them,
@@ -180,23 +188,24 @@ BEGIN
     INSERT INTO bank_account AS a
         (insured_person_id, payer, method, bank_code, doc_type, account_enc,
          account_last4, relative_name, relative_gender, relative_relation,
-         relative_phone, relative_address, relative_postcode)
+         relative_phone, relative_address, relative_postcode, created_at,
+         updated_at)
     VALUES (p_person, v_form.payer, v_form.method, v_form.bank,
             v_form.doc_type, decode(v_form.account_enc, 'hex'),
             v_form.account_last4, v_form.relative_name,
             v_form.relative_gender, v_form.relative_relation,
             v_form.relative_phone, v_form.relative_address,
-            v_form.relative_postcode)
+            v_form.relative_postcode, v_now, v_now)
     ON CONFLICT (insured_person_id) DO UPDATE SET
         (payer, method, bank_code, doc_type, account_enc, account_last4,
          relative_name, relative_gender, relative_relation, relative_phone,
-         relative_address, relative_postcode, version)
+         relative_address, relative_postcode, version, updated_at)
         = (EXCLUDED.payer, EXCLUDED.method, EXCLUDED.bank_code,
            EXCLUDED.doc_type, EXCLUDED.account_enc, EXCLUDED.account_last4,
            EXCLUDED.relative_name, EXCLUDED.relative_gender,
            EXCLUDED.relative_relation, EXCLUDED.relative_phone,
            EXCLUDED.relative_address, EXCLUDED.relative_postcode,
-           a.version + 1)
+           a.version + 1, v_now)
     RETURNING * INTO v_new;
 
     SELECT * INTO v_debit FROM debit_for(v_now);
@@ -210,19 +219,29 @@ BEGIN
                                 'YYYYMMDD')
                  || '-' || lpad(nextval('receipt_seq')::text, 8, '0');
 
+    -- the pending declaration of the same debit month only: one of an
+    -- earlier month is the one in force at that month's cut-off
     UPDATE declaration d
-       SET receipt_no = v_receipt, applies_to_month = v_debit.debit_month
-     WHERE d.insured_person_id = p_person AND d.status = 'submitted';
+       SET receipt_no = v_receipt, submitted_at = v_now, updated_at = v_now,
+           payer = v_new.payer, method = v_new.method,
+           bank_code = v_new.bank_code, account_enc = v_new.account_enc,
+           relative_name = v_new.relative_name
+     WHERE d.insured_person_id = p_person AND d.status = 'submitted'
+       AND d.applies_to_month = v_debit.debit_month;
 
     IF NOT FOUND THEN
         INSERT INTO declaration (insured_person_id, receipt_no,
-                                 applies_to_month)
-        VALUES (p_person, v_receipt, v_debit.debit_month);
+                                 applies_to_month, payer, method, bank_code,
+                                 account_enc, relative_name, created_at,
+                                 updated_at, submitted_at)
+        VALUES (p_person, v_receipt, v_debit.debit_month, v_new.payer,
+                v_new.method, v_new.bank_code, v_new.account_enc,
+                v_new.relative_name, v_now, v_now, v_now);
     END IF;
 
-    INSERT INTO audit_log (actor_user_id, client_ip, action, detail,
+    INSERT INTO audit_log (at, actor_user_id, client_ip, action, detail,
                            receipt_no)
-    VALUES (p_user, p_client_ip,
+    VALUES (v_now, p_user, p_client_ip,
             CASE WHEN v_old.id IS NULL THEN 'bank_account.create'
                  ELSE 'bank_account.change' END,
             jsonb_build_object(
@@ -262,6 +281,7 @@ BEGIN
         'message', v_message,
         'account', bank_account_json(v_new, p_lang))::text;
 
+    -- created_at stays the real time: keys are purged by their real age
     INSERT INTO idempotency_key (user_id, key, request_hash, response_status,
                                  response_body)
     VALUES (p_user, p_key, p_request_hash, 200, v_body);

@@ -1,12 +1,21 @@
--- The export of p_year-p_month, made on the first call: every insured
--- person with a bank account at a bank that debits, not yet debited nor
--- waiting for a debit this year, and either a submitted declaration for
--- this month or an earlier one, or a failed debit earlier this year (the
--- next month's debit tries again: the parent had until the cut-off to
--- put money in or fix the details).  Each gets a pending payment of the
--- year's premium, the declaration becomes sent_to_bank (a failed one
--- moves to this month), and a line in its bank's file, numbered per bank
--- in the order of the declarations.  Later calls return the same export.
+-- The export of p_year-p_month, made on the first call: for every
+-- insured person not yet debited nor waiting for a debit this year, the
+-- declaration in force at the month's cut-off (docs/operations.md, "A
+-- declaration's life"): the newest of
+--   * the submitted declarations of this month or an earlier one
+--     (applies_to_month: the first month whose cut-off had not passed
+--     when it was submitted; a change after the cut-off is for a later
+--     month and so never in this file, whenever the file is made), and
+--   * a declaration whose debit failed earlier this year (the next month
+--     tries it again: the parent had until the cut-off to put money in or
+--     fix the details, which is a newer submitted declaration),
+-- with the bank details that declaration was submitted with, at a bank
+-- that debits.  Each gets a pending payment of the year's premium, the
+-- declaration becomes sent_to_bank for this month (a failed one loses
+-- its reason), and a line in its bank's file, numbered per bank in the
+-- order of the declarations, its ref made of the month and the
+-- declaration: what the file holds depends only on the declarations.
+-- Later calls return the same export.
 CREATE OR REPLACE FUNCTION debit_export_make(p_year int, p_month int,
     OUT export_id bigint, OUT created boolean,
     OUT rows int, OUT total_cents bigint)
@@ -50,24 +59,22 @@ BEGIN
     VALUES (p_year, p_month, 0, 0)
     RETURNING id INTO export_id;
 
-    -- the declaration each person is debited for (a submitted one
-    -- first), their payment, their line
+    -- the declaration each person is debited for, their payment, their
+    -- line
     WITH pick AS (
         SELECT DISTINCT ON (d.insured_person_id)
-               d.id AS declaration_id, d.insured_person_id, a.bank_code,
-               a.method, a.account_enc,
-               CASE WHEN a.payer = 'relative' THEN a.relative_name
+               d.id AS declaration_id, d.insured_person_id, d.bank_code,
+               d.method, d.account_enc,
+               CASE WHEN d.payer = 'relative' THEN d.relative_name
                     ELSE p.name END AS account_holder,
                p.si_card_no
           FROM declaration d
           JOIN insured_person p ON p.id = d.insured_person_id
-          JOIN bank_account a ON a.insured_person_id = d.insured_person_id
-          JOIN bank b ON b.code = a.bank_code AND b.accepts_debit
          WHERE (d.status = 'submitted' AND d.applies_to_month <= v_month
                 OR d.status = 'failed'
-                   AND EXISTS (SELECT 1 FROM payment f
-                                WHERE f.insured_person_id
-                                      = d.insured_person_id
+                   AND EXISTS (SELECT 1 FROM debit_export_row r
+                                 JOIN payment f ON f.id = r.payment_id
+                                WHERE r.declaration_id = d.id
                                   AND f.year = p_year
                                   AND f.month < p_month
                                   AND f.status = 'failed'))
@@ -75,13 +82,18 @@ BEGIN
                             WHERE x.insured_person_id = d.insured_person_id
                               AND x.year = p_year
                               AND x.status IN ('debited', 'pending'))
-         ORDER BY d.insured_person_id, d.status = 'submitted' DESC,
-                  d.created_at DESC, d.id DESC
+         ORDER BY d.insured_person_id, d.submitted_at DESC, d.id DESC
+    ), debit AS (
+        -- the declaration in force decides: without bank details, or at
+        -- a bank that no longer debits, nothing is debited this month
+        SELECT k.* FROM pick k
+          JOIN bank b ON b.code = k.bank_code AND b.accepts_debit
+         WHERE k.account_enc IS NOT NULL
     ), pay AS (
         INSERT INTO payment (insured_person_id, year, month, amount_cents,
                              status)
         SELECT k.insured_person_id, p_year, p_month, v_premium, 'pending'
-          FROM pick k
+          FROM debit k
          ORDER BY k.declaration_id
         RETURNING id, insured_person_id
     )
@@ -90,13 +102,13 @@ BEGIN
                                   insured_person_id, method, account_enc,
                                   account_holder, si_card_no, amount_cents)
     SELECT 'D' || to_char(v_month, 'YYYYMM') || '-'
-               || lpad(y.id::text, 10, '0'),
+               || lpad(k.declaration_id::text, 10, '0'),
            export_id, k.bank_code,
            row_number() OVER (PARTITION BY k.bank_code
                               ORDER BY k.declaration_id),
            k.declaration_id, y.id, k.insured_person_id, k.method,
            k.account_enc, k.account_holder, k.si_card_no, v_premium
-      FROM pick k
+      FROM debit k
       JOIN pay y ON y.insured_person_id = k.insured_person_id;
 
     UPDATE declaration d

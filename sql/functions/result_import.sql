@@ -5,8 +5,8 @@
 -- reason, or contradicts a result already imported; then a good row
 -- whose ref an earlier good row of the file has.  The others set their
 -- payment (pending -> debited | failed with the reason) and the
--- declaration exported with it; a result already imported is counted
--- unchanged.
+-- declaration exported with it (sent_to_bank -> debited | failed); a
+-- result already imported is counted unchanged.
 CREATE OR REPLACE FUNCTION result_import(p_sha256 text,
                                          OUT total int, OUT applied int,
                                          OUT unchanged int, OUT rejected int)
@@ -60,19 +60,20 @@ BEGIN
 
     unchanged := total - applied - rejected;
 
-    UPDATE payment y SET status = s.status, reason_code = s.reason
-      FROM result_stage s
-      JOIN debit_export_row r ON r.ref = s.ref
-     WHERE s.error IS NULL AND y.id = r.payment_id AND y.status = 'pending';
-
-    -- the declaration, unless the parent has submitted another since
-    UPDATE declaration d SET status = s.status, reason_code = s.reason
-      FROM result_stage s
-      JOIN debit_export_row r ON r.ref = s.ref
-      JOIN debit_export e ON e.id = r.export_id
-     WHERE s.error IS NULL AND d.id = r.declaration_id
-       AND d.status = 'sent_to_bank'
-       AND d.applies_to_month = make_date(e.year, e.month, 1);
+    -- each result lands on its payment and on exactly the declaration
+    -- exported with it (the parent's later changes are declarations of
+    -- their own); a result imported before changes nothing
+    WITH done AS (
+        UPDATE payment y SET status = s.status, reason_code = s.reason
+          FROM result_stage s
+          JOIN debit_export_row r ON r.ref = s.ref
+         WHERE s.error IS NULL AND y.id = r.payment_id
+           AND y.status = 'pending'
+        RETURNING r.declaration_id, s.status, s.reason
+    )
+    UPDATE declaration d SET status = done.status, reason_code = done.reason
+      FROM done
+     WHERE d.id = done.declaration_id;
 
     PERFORM ops_audit('result_import', jsonb_build_object(
         'sha256', p_sha256, 'rows', total, 'applied', applied,
