@@ -6,10 +6,10 @@
  * in the thread pool.
  *
  * Login failures are counted in Redis per (account, client) to lock, and
- * per account and per client to ask for a captcha.  No number of failures
- * locks an account for good: that would be a stranger's to cause.  Accounts are named in
- * Redis only by the HMAC blind index of the ID number, clients by an HMAC
- * of their address: no personal data in key names.
+ * per account and per client to ask for a captcha; no number of them
+ * locks an account for good, which a stranger could cause.  Accounts are
+ * named in Redis only by the HMAC blind index of the ID number, clients
+ * by an HMAC of their address: no personal data in key names.
  */
 
 
