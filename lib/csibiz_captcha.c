@@ -31,6 +31,16 @@
 #define CSIBIZ_CAPTCHA_PNG      3       /* zlib level: small, fast enough */
 #define CSIBIZ_CAPTCHA_STREAM   4096
 
+/*
+ * What keeps OCR out (tools/captcha-ocr): characters wider than their
+ * advance, so that neighbours touch, rotated by up to 0.45 radians
+ * (26 degrees), and dark curves about as thick as their strokes across
+ * them, which join what an OCR would cut apart.
+ */
+#define CSIBIZ_CAPTCHA_SCALE    2.8     /* at most, the font's 9 px to 25 */
+#define CSIBIZ_CAPTCHA_ROTATE   0.45
+#define CSIBIZ_CAPTCHA_CURVE    3.0     /* the curves' width in pixels */
+
 /* where the ink of gdFontGetGiant()'s capitals and digits is centred */
 #define CSIBIZ_CAPTCHA_INK_X    4.0
 #define CSIBIZ_CAPTCHA_INK_Y    8.0
@@ -69,7 +79,7 @@ static double csibiz_captcha_sample(gdFontPtr font, int ch, double u,
     double v);
 static int csibiz_captcha_bit(gdFontPtr font, int ch, int x, int y);
 static void csibiz_captcha_curve(gdImagePtr im, csibiz_captcha_rng_t *rng,
-    const csibiz_rgb_t *c, double a);
+    const csibiz_rgb_t *c, double a, double width);
 static void csibiz_captcha_line(gdImagePtr im, csibiz_captcha_rng_t *rng,
     const csibiz_rgb_t *c, double a);
 static void csibiz_captcha_dots(gdImagePtr im, csibiz_captcha_rng_t *rng);
@@ -152,7 +162,7 @@ csibiz_captcha_png(const char *text, size_t n, uint8_t **png, int *png_len)
     advance = (double) (CSIBIZ_CAPTCHA_WIDTH - 2 * CSIBIZ_CAPTCHA_MARGIN)
               / (double) n;
     sx = advance / font->w;
-    sx = sx > 2.3 ? 2.3 : sx;
+    sx = sx > CSIBIZ_CAPTCHA_SCALE ? CSIBIZ_CAPTCHA_SCALE : sx;
 
     for (i = 0; i < n; i++) {
         csibiz_captcha_glyph(im, &rng, font, (unsigned char) text[i],
@@ -167,7 +177,7 @@ csibiz_captcha_png(const char *text, size_t n, uint8_t **png, int *png_len)
     /* dark curves across the text, in colours like the characters' */
     for (i = 0; i < 2; i++) {
         c = csibiz_captcha_colour(&rng, 20, 110);
-        csibiz_captcha_curve(im, &rng, &c, 0.85);
+        csibiz_captcha_curve(im, &rng, &c, 0.85, CSIBIZ_CAPTCHA_CURVE);
     }
 
     csibiz_captcha_dots(im, &rng);
@@ -374,7 +384,7 @@ csibiz_captcha_background(gdImagePtr im, csibiz_captcha_rng_t *rng)
 
 /*
  * One character centred on (cx, cy): scaled by sx (and a random sy),
- * sheared, rotated by up to 0.3 radians (17 degrees), then shifted by the
+ * sheared, rotated by up to CSIBIZ_CAPTCHA_ROTATE, then shifted by the
  * text's wave.  A pixel's place in the image maps back through the
  * inverse of that to a place in the font's bitmap.
  */
@@ -393,7 +403,8 @@ csibiz_captcha_glyph(gdImagePtr im, csibiz_captcha_rng_t *rng,
 
     sy = csibiz_captcha_rand(rng, 2.1, 2.5);
     k = csibiz_captcha_rand(rng, -0.15, 0.15);
-    s = csibiz_captcha_rand(rng, -0.3, 0.3);
+    s = csibiz_captcha_rand(rng, -CSIBIZ_CAPTCHA_ROTATE,
+                            CSIBIZ_CAPTCHA_ROTATE);
     c = csibiz_captcha_sin(s + CSIBIZ_CAPTCHA_PI / 2);
     s = csibiz_captcha_sin(s);
 
@@ -477,14 +488,17 @@ csibiz_captcha_bit(gdFontPtr font, int ch, int x, int y)
 }
 
 
-/* a sine curve over at least half the width, anti-aliased vertically */
+/*
+ * A sine curve over at least half the width, width pixels thick,
+ * anti-aliased vertically
+ */
 
 static void
 csibiz_captcha_curve(gdImagePtr im, csibiz_captcha_rng_t *rng,
-    const csibiz_rgb_t *c, double a)
+    const csibiz_rgb_t *c, double a, double width)
 {
-    int     x, from, to;
-    double  y, y0, amplitude, period, phase, frac;
+    int     x, y, from, to;
+    double  yc, y0, amplitude, period, phase, top, bottom, cover;
 
     from = (int) csibiz_captcha_uniform(rng, CSIBIZ_CAPTCHA_WIDTH / 2);
     to = from + CSIBIZ_CAPTCHA_WIDTH / 2
@@ -496,12 +510,16 @@ csibiz_captcha_curve(gdImagePtr im, csibiz_captcha_rng_t *rng,
     phase = csibiz_captcha_rand(rng, 0.0, 2 * CSIBIZ_CAPTCHA_PI);
 
     for (x = from; x < to && x < CSIBIZ_CAPTCHA_WIDTH; x++) {
-        y = y0 + amplitude * csibiz_captcha_sin(2 * CSIBIZ_CAPTCHA_PI * x
-                                                / period + phase);
-        frac = y - (int) y;
+        yc = y0 + amplitude * csibiz_captcha_sin(2 * CSIBIZ_CAPTCHA_PI * x
+                                                 / period + phase);
+        top = yc - width / 2;
+        bottom = yc + width / 2;
 
-        csibiz_captcha_blend(im, x, (int) y, c, a * (1 - frac));
-        csibiz_captcha_blend(im, x, (int) y + 1, c, a * frac);
+        /* each pixel by how much of it the band [top, bottom) covers */
+        for (y = (int) top; y <= (int) bottom; y++) {
+            cover = (bottom < y + 1 ? bottom : y + 1) - (top > y ? top : y);
+            csibiz_captcha_blend(im, x, y, c, a * cover);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-# tools/csibiz-keytool and tools/csibiz-gen, included by the top-level
-# Makefile; it also runs alone (`make -f mk/keytool.mk keytool`, as
-# tools/roster-add does when the tool is missing).  Built from the lib/ sources it needs, with the
+# tools/csibiz-keytool, tools/csibiz-gen and tools/csibiz-captcha-sample,
+# included by the top-level Makefile; it also runs alone (`make -f
+# mk/keytool.mk keytool`, as tools/roster-add does when the tool is
+# missing).  Built from the lib/ sources they need, with the
 # warnings the nginx build turns into errors.  Prefixed KEYTOOL_.
 
 BUILD           ?= $(CURDIR)/build
@@ -18,11 +19,21 @@ GEN_SRCS        := tools/csibiz-gen.c tools/csibiz-keyfile.c \
                    lib/csibiz_crypto.c lib/csibiz_validate.c \
                    lib/csibiz_utf8.c
 
-.PHONY: keytool gen
+# tools/csibiz-captcha-sample: fresh captchas for tools/captcha-ocr
+CAPTCHA_SAMPLE  := $(BUILD)/csibiz-captcha-sample
+CAPTCHA_SRCS    := tools/csibiz-captcha-sample.c lib/csibiz_captcha.c
+
+.PHONY: keytool gen captcha-sample
 
 keytool: $(KEYTOOL)
 
 gen: $(GEN)
+
+captcha-sample: $(CAPTCHA_SAMPLE)
+
+$(CAPTCHA_SAMPLE): $(CAPTCHA_SRCS) lib/csibiz_captcha.h mk/keytool.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(KEYTOOL_CFLAGS) -o $@ $(CAPTCHA_SRCS) -lgd -lsodium
 
 $(GEN): $(GEN_SRCS) $(wildcard lib/*.h) tools/csibiz-keyfile.h \
         mk/keytool.mk

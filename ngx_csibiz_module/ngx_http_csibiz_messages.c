@@ -112,10 +112,6 @@ static ngx_http_csibiz_message_t  ngx_http_csibiz_messages[] = {
       "登录失败次数过多，账户已暂时锁定。",
       "Too many failed logins; the account is locked for a while." },
 
-    { "reset_required",
-      "登录失败次数过多，请通过短信验证重置密码。",
-      "Too many failed logins; reset the password with an SMS code." },
-
     { "reauth_required",
       "请重新输入登录密码后再操作。",
       "Please enter your password again to continue." },

@@ -6,9 +6,10 @@
  * password hashing runs in the thread pool.
  *
  * Login failures are counted in Redis per (account, client) to lock, and
- * per account and per client to ask for a captcha.  Accounts are named in
- * Redis only by the HMAC blind index of the ID number, clients by an HMAC
- * of their address: no personal data in key names.
+ * per account and per client to ask for a captcha; no number of them
+ * locks an account for good, which a stranger could cause.  Accounts are
+ * named in Redis only by the HMAC blind index of the ID number, clients
+ * by an HMAC of their address: no personal data in key names.
  */
 
 
@@ -28,11 +29,11 @@
 
 
 #define NGX_HTTP_CSIBIZ_LOGIN_WINDOW      900
+#define NGX_HTTP_CSIBIZ_LOGIN_ACCOUNT_TTL 86400
 #define NGX_HTTP_CSIBIZ_LOGIN_LOCK_AFTER  5
 #define NGX_HTTP_CSIBIZ_LOGIN_CAPTCHA     3
 #define NGX_HTTP_CSIBIZ_LOGIN_LOCK_BASE   900
 #define NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX    86400
-#define NGX_HTTP_CSIBIZ_LOGIN_MAX_FAILS   100
 #define NGX_HTTP_CSIBIZ_REAUTH_MAX_FAILS  5
 
 #define NGX_HTTP_CSIBIZ_CLIENT_BYTES      16
@@ -43,8 +44,8 @@
 #define NGX_HTTP_CSIBIZ_RESET_NOTICE_EN                                    \
     "Your password was changed. If this was not you, call 12333."
 
-/* EVAL, the script, its number of keys, 5 keys and 4 arguments at most */
-#define NGX_HTTP_CSIBIZ_SCRIPT_ARGS       12
+/* EVAL, the script, its number of keys, 5 keys and 5 arguments at most */
+#define NGX_HTTP_CSIBIZ_SCRIPT_ARGS       13
 
 
 /* the state of one user-account flow, from its handler to its answer */
@@ -212,7 +213,7 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reset_stmt =
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
     ngx_http_csibiz_pg_stmt("login_lookup",
-        "SELECT u.id, u.password_hash, u.failed_logins, p.id,"
+        "SELECT u.id, u.password_hash, p.id,"
         " csibiz_mask(p.name, 1, 1), p.id_number_masked,"
         " csibiz_mask(u.phone, 3, 4)"
         " FROM insured_person p"
@@ -242,18 +243,20 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reauth_lookup_stmt =
 
 
 /*
- * One failed login, atomically: counts per (account, client), account and
- * client in a 15-minute window; the 5th failure of an (account, client)
- * locks that pair for 15 minutes, doubling with each lock of the last
- * 24 hours, at most 24 hours.  Returns the lock's seconds, or 0.
+ * One failed login, atomically: counts per (account, client) and client
+ * in a 15-minute window, and per account until 24 hours pass without a
+ * failure (or a login succeeds), so that pacing the tries does not avoid
+ * the account's captcha; the 5th failure of an (account, client) locks
+ * that pair for 15 minutes, doubling with each lock of the last 24 hours,
+ * at most 24 hours.  Returns the lock's seconds, or 0.
  */
 
 static ngx_str_t  ngx_http_csibiz_login_fail_script = ngx_string(
     "local w = tonumber(ARGV[1])\n"
     "local n = redis.call('INCR', KEYS[1])\n"
     "if n == 1 then redis.call('EXPIRE', KEYS[1], w) end\n"
-    "if redis.call('INCR', KEYS[2]) == 1 then"
-    " redis.call('EXPIRE', KEYS[2], w) end\n"
+    "redis.call('INCR', KEYS[2])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
     "if redis.call('INCR', KEYS[3]) == 1 then"
     " redis.call('EXPIRE', KEYS[3], w) end\n"
     "if n < tonumber(ARGV[2]) then return 0 end\n"
@@ -1234,24 +1237,17 @@ ngx_http_csibiz_login_looked_up(ngx_http_request_t *r, void *flow,
 
     if (PQntuples(pg) == 1) {
 
-        if (ngx_http_csibiz_user_int(pg, 2)
-            >= NGX_HTTP_CSIBIZ_LOGIN_MAX_FAILS)
-        {
-            return ngx_http_csibiz_fail(r, NGX_HTTP_FORBIDDEN,
-                                        "reset_required");
-        }
-
         if (ngx_http_csibiz_user_hash(u, pg, 1) != NGX_OK) {
             return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                         "internal");
         }
 
         u->user_id = ngx_http_csibiz_user_int(pg, 0);
-        u->person_id = ngx_http_csibiz_user_int(pg, 3);
+        u->person_id = ngx_http_csibiz_user_int(pg, 2);
 
-        if (ngx_http_csibiz_pg_copy(r, pg, 4, &u->name) != NGX_OK
-            || ngx_http_csibiz_pg_copy(r, pg, 5, &u->id_masked) != NGX_OK
-            || ngx_http_csibiz_pg_copy(r, pg, 6, &u->user_phone) != NGX_OK)
+        if (ngx_http_csibiz_pg_copy(r, pg, 3, &u->name) != NGX_OK
+            || ngx_http_csibiz_pg_copy(r, pg, 4, &u->id_masked) != NGX_OK
+            || ngx_http_csibiz_pg_copy(r, pg, 5, &u->user_phone) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -1364,7 +1360,8 @@ ngx_http_csibiz_login_count_failure(ngx_http_request_t *r,
 
     static ngx_int_t  args[] = {
         NGX_HTTP_CSIBIZ_LOGIN_WINDOW, NGX_HTTP_CSIBIZ_LOGIN_LOCK_AFTER,
-        NGX_HTTP_CSIBIZ_LOGIN_LOCK_BASE, NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX
+        NGX_HTTP_CSIBIZ_LOGIN_LOCK_BASE, NGX_HTTP_CSIBIZ_LOGIN_LOCK_MAX,
+        NGX_HTTP_CSIBIZ_LOGIN_ACCOUNT_TTL
     };
 
     keys[0] = u->fail_pair;
@@ -1374,7 +1371,7 @@ ngx_http_csibiz_login_count_failure(ngx_http_request_t *r,
     keys[4] = u->level;
 
     return ngx_http_csibiz_user_count_failure(
-               r, u, &ngx_http_csibiz_login_fail_script, keys, 5, args, 4);
+               r, u, &ngx_http_csibiz_login_fail_script, keys, 5, args, 5);
 }
 
 

@@ -240,6 +240,5 @@ window.CSIBIZ_MESSAGES.en = {
     'api.sms_code_invalid': 'The text message code is wrong or no longer valid: ask for a new one.',
     'api.rate_limited': 'Too many codes asked for: try again in {s} seconds.',
     'api.bad_credentials': 'The ID number or the password is wrong.',
-    'api.locked': 'Too many wrong passwords: the account is locked for {m} minutes.',
-    'api.reset_required': 'Too many wrong passwords: the password must be reset with a text message code. Call 12333.'
+    'api.locked': 'Too many wrong passwords: the account is locked for {m} minutes.'
 };

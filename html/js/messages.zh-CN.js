@@ -240,6 +240,5 @@ window.CSIBIZ_MESSAGES['zh-CN'] = {
     'api.sms_code_invalid': '短信验证码不正确或已失效，请重新获取。',
     'api.rate_limited': '获取验证码太频繁，请 {s} 秒后再试。',
     'api.bad_credentials': '身份证号或密码不正确。',
-    'api.locked': '密码错误次数太多，账户暂时锁定，请 {m} 分钟后再试。',
-    'api.reset_required': '密码错误次数太多，需要用短信验证码重设密码。请拨打 12333。'
+    'api.locked': '密码错误次数太多，账户暂时锁定，请 {m} 分钟后再试。'
 };
