@@ -249,7 +249,7 @@ ngx_http_csibiz_sms_looked_up(ngx_http_request_t *r, void *flow,
 static ngx_int_t
 ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
 {
-    ngx_str_t                     argv[7 + 16], *keys, *args;
+    ngx_str_t                     argv[7 + 16], *keys, *args, client;
     ngx_uint_t                    i;
     ngx_http_csibiz_redis_op_t   *rop;
     ngx_http_csibiz_main_conf_t  *cmcf;
@@ -272,13 +272,13 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
     csibiz_random_token(member, sizeof(member));
 
     if (csibiz_random_digits(code, NGX_HTTP_CSIBIZ_SMS_CODE_LEN) != 0
+        || ngx_http_csibiz_client(r, &client) != NGX_OK
         || ngx_http_csibiz_sms_key(r, "csibiz:sms:phone:", "phone",
                                    (u_char *) sms->phone, CSIBIZ_PHONE_LEN,
                                    &keys[0])
            != NGX_OK
         || ngx_http_csibiz_sms_key(r, "csibiz:sms:client:", "client",
-                                   r->connection->addr_text.data,
-                                   r->connection->addr_text.len, &keys[1])
+                                   client.data, client.len, &keys[1])
            != NGX_OK
         || ngx_http_csibiz_sms_ticket(r, &sms->purpose, sms->phone, code,
                                       sms->id_number, sms->si_card,

@@ -146,6 +146,8 @@ static ngx_int_t ngx_http_csibiz_login_keys(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u);
 static ngx_int_t ngx_http_csibiz_login_counted(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
+static ngx_int_t ngx_http_csibiz_login_count(ngx_http_request_t *r,
+    void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_captcha_checked(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_login_lookup(ngx_http_request_t *r,
@@ -1044,18 +1046,18 @@ ngx_http_csibiz_reset_done(ngx_http_request_t *r, void *flow,
 
 
 /*
- * POST /api/login: counters (locked? captcha?) → captcha (if asked) →
- * lookup → verify (thread) → record → clear counters → session → the
- * account; a wrong password: record → count (may lock) → 401 or 429
+ * POST /api/login: the client's rate → counters (locked? captcha?) →
+ * captcha (if asked) → lookup → verify (thread) → record → clear counters
+ * → session → the account; a wrong password: record → count (may lock)
+ * → 401 or 429
  */
 
 ngx_int_t
 ngx_http_csibiz_login_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
-    ngx_str_t                    id, argv[2];
-    ngx_http_csibiz_user_t      *u;
-    ngx_http_csibiz_redis_op_t  *rop;
+    ngx_str_t                id;
+    ngx_http_csibiz_user_t  *u;
 
     u = ngx_http_csibiz_user_flow(r);
     if (u == NULL) {
@@ -1096,6 +1098,20 @@ ngx_http_csibiz_login_handler(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_http_csibiz_limit_client(r, "login",
+                                        ngx_http_csibiz_login_count, u);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_login_count(ngx_http_request_t *r, void *flow,
+    ngx_http_csibiz_result_t *res)
+{
+    ngx_http_csibiz_user_t  *u = flow;
+
+    ngx_str_t                    argv[2];
+    ngx_http_csibiz_redis_op_t  *rop;
+
     rop = ngx_http_csibiz_redis_create(r);
 
     ngx_str_set(&argv[0], "TTL");
@@ -1118,15 +1134,16 @@ ngx_http_csibiz_login_handler(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_csibiz_login_keys(ngx_http_request_t *r, ngx_http_csibiz_user_t *u)
 {
-    ngx_str_t                     account, client;
+    ngx_str_t                     account, client, addr;
     uint8_t                       mac[CSIBIZ_HMACBYTES];
     ngx_http_csibiz_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    if (csibiz_hmac_label(cmcf->session_key, "client",
-                          u->client_ip.data, u->client_ip.len, mac)
-        != 0
+    if (ngx_http_csibiz_client(r, &addr) != NGX_OK
+        || csibiz_hmac_label(cmcf->session_key, "client", addr.data,
+                             addr.len, mac)
+           != 0
         || ngx_http_csibiz_hex(r, &client, "", mac,
                                NGX_HTTP_CSIBIZ_CLIENT_BYTES)
            != NGX_OK)

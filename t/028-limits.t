@@ -1,8 +1,9 @@
 # csibiz_limit_client and csibiz_limit_identity: the request rates of the
 # flows that hash a password, counted in Redis.  A flood from one client
 # gets 429 rate_limited (with Retry-After) before anything is checked or
-# hashed, while other clients go on; an IPv6 client is its /64; an
-# identity is counted only once its SMS code is proven.
+# hashed, while other clients go on, in register, reset and login; an
+# IPv6 client is its /64; an identity is counted only once its SMS code is
+# proven.
 
 use strict;
 use warnings;
@@ -89,6 +90,20 @@ code_is($proven[2], 429, 'rate_limited', 'the third: rate_limited');
 my @stranger = map { register_request($p, from("10.9.3.$_")) } 1 .. 3;
 is_deeply([map { $_->{status} } @stranger], [400, 400, 400],
           'wrong codes are not counted against the identity');
+
+# ------------------------------------------------------------- login
+
+my $n = 0;
+my @logins = map {
+    login_request(id_number(sprintf '11010520140808%03d', 100 + $n++),
+                  'not the password', ip => '10.9.4.1')
+} 1 .. 7;
+is_deeply([map { $_->{status} } @logins], [(401) x 5, (429) x 2],
+          'logins from one address: 5 checked, then 429')
+    or diag(explain([map { $_->{body} } @logins]));
+code_is($logins[-1], 429, 'rate_limited', 'login over the rate');
+code_is(login_request($p->{id}, 'not the password', ip => '10.9.4.2'),
+        401, 'bad_credentials', 'another address logs in as before');
 
 ok(stop_nginx(), 'nginx stops gracefully');
 
