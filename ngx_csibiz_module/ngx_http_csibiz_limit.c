@@ -142,11 +142,7 @@ ngx_http_csibiz_limit_checked(ngx_http_request_t *r, void *flow,
     reply = res->replies[0];
 
     if (reply->type != REDIS_REPLY_INTEGER) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: redis refused the limit script: %s",
-                      reply->type == REDIS_REPLY_ERROR
-                      ? reply->str : "unexpected reply");
-        return ngx_http_csibiz_send_unavailable(r);
+        return ngx_http_csibiz_redis_refused(r, reply, "the limit script");
     }
 
     if (reply->integer > 0) {

@@ -214,10 +214,8 @@ ngx_http_csibiz_captcha_fetched(ngx_http_request_t *r, void *flow,
     reply = res->replies[0];
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: redis refused GETDEL of a captcha: %s",
-                      reply->str);
-        return ngx_http_csibiz_send_unavailable(r);
+        return ngx_http_csibiz_redis_refused(r, reply,
+                                             "GETDEL of a captcha");
     }
 
     if (reply->type != REDIS_REPLY_STRING
@@ -472,11 +470,8 @@ ngx_http_csibiz_sms_checked(ngx_http_request_t *r, void *flow,
     reply = res->replies[0];
 
     if (reply->type != REDIS_REPLY_INTEGER) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: redis refused the SMS check script: %s",
-                      reply->type == REDIS_REPLY_ERROR
-                      ? reply->str : "unexpected reply");
-        return ngx_http_csibiz_send_unavailable(r);
+        return ngx_http_csibiz_redis_refused(r, reply,
+                                             "the SMS check script");
     }
 
     switch (reply->integer) {

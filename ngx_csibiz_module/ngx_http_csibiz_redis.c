@@ -12,6 +12,7 @@
 #include "ngx_http_csibiz_module.h"
 #include "ngx_http_csibiz_pool.h"
 #include "ngx_http_csibiz_redis.h"
+#include "ngx_http_csibiz_response.h"
 #include "ngx_http_csibiz_status.h"
 
 
@@ -288,6 +289,19 @@ ngx_http_csibiz_redis_integer(redisReply *reply)
     }
 
     return 0;
+}
+
+
+ngx_int_t
+ngx_http_csibiz_redis_refused(ngx_http_request_t *r, redisReply *reply,
+    const char *what)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "csibiz: redis refused %s: %s", what,
+                  reply->type == REDIS_REPLY_ERROR
+                  ? reply->str : "unexpected reply");
+
+    return ngx_http_csibiz_send_unavailable(r);
 }
 
 

@@ -36,5 +36,13 @@ ngx_int_t ngx_http_csibiz_redis_send(ngx_http_csibiz_redis_op_t *rop,
 /* a reply's integer: INTEGER as is, a STRING of digits parsed, else 0 */
 ngx_int_t ngx_http_csibiz_redis_integer(redisReply *reply);
 
+/*
+ * A reply not of the type the step expects: Redis refused the command (an
+ * error reply) or a script is out of step with the module.  Logged with
+ * what was sent ("the limit script"), answered 503 as an outage is.
+ */
+ngx_int_t ngx_http_csibiz_redis_refused(ngx_http_request_t *r,
+    redisReply *reply, const char *what);
+
 
 #endif /* _NGX_HTTP_CSIBIZ_REDIS_H_INCLUDED_ */

@@ -728,10 +728,8 @@ ngx_http_csibiz_session_written(ngx_http_request_t *r, void *flow,
 
     for (i = 0; i < res->nreplies; i++) {
         if (res->replies[i]->type == REDIS_REPLY_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "csibiz: redis refused a session command: %s",
-                          res->replies[i]->str);
-            return ngx_http_csibiz_send_unavailable(r);
+            return ngx_http_csibiz_redis_refused(r, res->replies[i],
+                                                 "a session command");
         }
     }
 

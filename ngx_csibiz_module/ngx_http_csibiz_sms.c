@@ -335,11 +335,8 @@ ngx_http_csibiz_sms_queued(ngx_http_request_t *r, void *flow,
 
     if (reply->type != REDIS_REPLY_INTEGER) {
         /* the script's error names no argument, only the line */
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: redis refused the SMS send script: %s",
-                      reply->type == REDIS_REPLY_ERROR
-                      ? reply->str : "unexpected reply");
-        return ngx_http_csibiz_send_unavailable(r);
+        return ngx_http_csibiz_redis_refused(r, reply,
+                                             "the SMS send script");
     }
 
     if (reply->integer > 0) {

@@ -446,10 +446,10 @@ ngx_http_csibiz_user_failed(ngx_http_request_t *r, void *flow,
     reply = res->replies[0];
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: %s failure script: %s",
-                      u->session ? "reauth" : "login", reply->str);
-        return ngx_http_csibiz_send_unavailable(r);
+        return ngx_http_csibiz_redis_refused(r, reply,
+                                             u->session
+                                             ? "the reauth failure script"
+                                             : "the login failure script");
     }
 
     locked = ngx_http_csibiz_redis_integer(reply);
@@ -1034,10 +1034,8 @@ ngx_http_csibiz_reset_done(ngx_http_request_t *r, void *flow,
 
     for (i = 0; i < res->nreplies; i++) {
         if (res->replies[i]->type == REDIS_REPLY_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "csibiz: redis refused a reset command: %s",
-                          res->replies[i]->str);
-            return ngx_http_csibiz_send_unavailable(r);
+            return ngx_http_csibiz_redis_refused(r, res->replies[i],
+                                                 "a reset command");
         }
     }
 
