@@ -27,7 +27,9 @@ workers(1);
 # the backends and this client need one of them
 my $MAIN = 'thread_pool csibiz threads=1;';
 
-my $HTTP = $ACCOUNT_HTTP;
+# the floods below (a reload, the thread pool's queue) come from one
+# address on purpose: the client's rate (t/028) is not what they test
+my $HTTP = "$ACCOUNT_HTTP    csibiz_limit_client off;\n";
 
 my $CONFIG = <<'EOF';
     location = /api/health    { csibiz health; }
