@@ -5,7 +5,8 @@
 # the child's own card (with a bad card number first), one from the
 # mother's passbook (with the English switch on the way); a change of
 # the first account that asks for the password again; the window closed;
-# the idle warning with a short idle timeout.
+# the idle warning with a short idle timeout; the school's new phone and
+# the password reset that lets the parent in with it.
 #
 # First, without a browser: the files have nothing a strict CSP refuses,
 # and the two message catalogues the same keys.  The browser part is
@@ -91,6 +92,7 @@ my $CONFIG = $BANK_CONFIG . $QUERY_CONFIG . <<'EOF';
     location = /api/captcha      { csibiz captcha; }
     location = /api/logout       { csibiz logout; }
     location = /api/session      { csibiz session; }
+    location = /api/password/reset { csibiz password_reset; }
     location / {
         root $TEST_NGINX_ROOT/html;
         include $TEST_NGINX_ROOT/tools/nginx-pages.conf;
@@ -192,5 +194,15 @@ browse('closed', { %{ $children[0] }, receipt => $receipt });
 
 start(now => '2026-10-10 12:00+08', idle => 125);
 browse('idle', $children[0]);
+
+# --------------------------------------- a new phone, the password reset
+
+# the school declares another phone: home says to reset the password,
+# which the page does with a code to the new phone
+psql("UPDATE insured_person SET declared_phone = '13700000009'"
+     . " WHERE id = $pid[0]");
+start(now => '2026-10-10 12:00+08');
+browse('reset', { %{ $children[0] }, new_phone => '13700000009',
+                  new_pw => 'a new kettle for the morning' });
 
 done_testing();

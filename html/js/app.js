@@ -10,9 +10,10 @@
     var h = ui.h;
 
     var WARN_BEFORE = 120;      /* seconds before the idle timeout */
-    var PUBLIC = { start: 1, agreement: 1, register: 1, login: 1 };
-    var ROUTES = ['start', 'agreement', 'register', 'login', 'home', 'bank',
-                  'status', 'payments'];
+    var PUBLIC = { start: 1, agreement: 1, register: 1, login: 1,
+                   reset: 1 };
+    var ROUTES = ['start', 'agreement', 'register', 'login', 'reset', 'home',
+                  'bank', 'status', 'payments'];
     var MENU = [['home', 'menu.home'], ['bank', 'menu.bank'],
                 ['status', 'menu.status'], ['payments', 'menu.payments']];
 
@@ -125,6 +126,8 @@
             app.go('#/login');
         }
     }
+
+    app.ended = ended;
 
     function logout(flashKey) {
         api.post('/api/logout').then(function () {

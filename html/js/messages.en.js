@@ -81,6 +81,16 @@ window.CSIBIZ_MESSAGES.en = {
     'login.no_account': 'Not registered yet?',
     'login.register': 'Register',
     'login.captcha_needed': 'There were several failed logins: please also enter the picture code.',
+    'login.forgot': 'Forgot your password?',
+    'reset.title': 'Reset your password',
+    'reset.intro': 'Forgot your password, or has the school declared a new mobile number? Fill in your child\'s details and the number the school declares now, and set a new password with the SMS code.',
+    'reset.password': 'New password',
+    'reset.password2': 'New password again',
+    'reset.submit': 'Reset the password',
+    'reset.done': 'Your password is reset. Log in with your child\'s ID number and the new password.',
+    'phone.new_hint': 'The school has declared a new mobile number for you: reset your password to use the new number.',
+    'phone.register_hint': 'Registered already, and the school has declared a new mobile number? Reset your password to use the new number.',
+    'phone.new_link': 'Forgot your password: reset it',
     'login.logged_out': 'You are logged out.',
     'login.session_ended': 'You were logged out after a time without activity. Please log in again.',
 
@@ -240,5 +250,6 @@ window.CSIBIZ_MESSAGES.en = {
     'api.sms_code_invalid': 'The text message code is wrong or no longer valid: ask for a new one.',
     'api.rate_limited': 'Too many codes asked for: try again in {s} seconds.',
     'api.bad_credentials': 'The ID number or the password is wrong.',
+    'api.not_registered': 'Your child is not registered yet: please register first.',
     'api.locked': 'Too many wrong passwords: the account is locked for {m} minutes.'
 };

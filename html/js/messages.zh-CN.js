@@ -81,6 +81,16 @@ window.CSIBIZ_MESSAGES['zh-CN'] = {
     'login.no_account': '还没有注册？',
     'login.register': '我要注册',
     'login.captcha_needed': '登录失败次数较多，请同时输入图形验证码。',
+    'login.forgot': '忘记密码？',
+    'reset.title': '重置密码',
+    'reset.intro': '忘记了密码，或学校登记了新的手机号？请填写孩子的信息和学校现在申报的手机号码，用短信验证码设置新的登录密码。',
+    'reset.password': '设置新的登录密码',
+    'reset.password2': '再次输入新的登录密码',
+    'reset.submit': '重置密码',
+    'reset.done': '密码已重置。请用孩子的身份证号和新密码登录。',
+    'phone.new_hint': '学校登记了新的手机号：请通过忘记密码重置，即可使用新号码。',
+    'phone.register_hint': '已经注册过、学校又登记了新的手机号？请通过忘记密码重置，即可使用新号码。',
+    'phone.new_link': '忘记密码，重置密码',
     'login.logged_out': '您已退出登录。',
     'login.session_ended': '由于长时间没有操作，您已自动退出，请重新登录。',
 
@@ -240,5 +250,6 @@ window.CSIBIZ_MESSAGES['zh-CN'] = {
     'api.sms_code_invalid': '短信验证码不正确或已失效，请重新获取。',
     'api.rate_limited': '获取验证码太频繁，请 {s} 秒后再试。',
     'api.bad_credentials': '身份证号或密码不正确。',
+    'api.not_registered': '孩子还没有注册，请先注册。',
     'api.locked': '密码错误次数太多，账户暂时锁定，请 {m} 分钟后再试。'
 };

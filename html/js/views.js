@@ -38,8 +38,9 @@
     /* A form-level problem shown with the page (not tied to a field). */
     function failPage(titleKey, res) {
         ui.page(titleKey, [
-            h('div', { 'class': 'error-summary', role: 'alert' },
-              h('p', null, ui.apiMessage(res))),
+            res.code === 'phone_not_declared' ? newPhoneHint()
+            : h('div', { 'class': 'error-summary', role: 'alert' },
+                h('p', null, ui.apiMessage(res))),
             h('p', null, ui.link('#/home', 'common.home'))]);
     }
     views.failPage = failPage;
@@ -164,10 +165,18 @@
                    h('figcaption', null, ui.t('register.card_caption'))));
     }
 
-    views.register = function (app) {
-        if (!app.state.agreeVersion) {
-            return app.go('#/agreement', true);
-        }
+    /* "13800138000" -> "138****8000": what the page shows of a phone */
+    function maskPhone(phone) {
+        var d = phone.replace(/\D/g, '').slice(-11);
+        return d.length === 11 ? d.slice(0, 3) + '****' + d.slice(7) : phone;
+    }
+
+    /* The form that proves an identity and a phone with an SMS code and
+     * sets a password: registration and the password reset.  o: purpose
+     * (of the code), title, intro, password and password2 (label keys),
+     * submit (button key), path (of the final POST), extra(body) (fields
+     * of its own), done(res) (true when it handled the answer). */
+    function identityForm(app, o) {
         var cap = captcha();
         var fields = {
             id_number: ui.field({ name: 'id_number', label: 'register.id_number',
@@ -188,12 +197,12 @@
                                  required: true, inputmode: 'numeric',
                                  autocomplete: 'one-time-code',
                                  attrs: { maxlength: '6' } }),
-            password: ui.field({ name: 'password', label: 'register.password',
+            password: ui.field({ name: 'password', label: o.password,
                                  hint: 'register.password.hint',
                                  type: 'password', required: true,
                                  autocomplete: 'new-password' }),
             password2: ui.field({ name: 'password2',
-                                  label: 'register.password2',
+                                  label: o.password2,
                                   type: 'password', required: true,
                                   autocomplete: 'new-password' })
         };
@@ -210,14 +219,22 @@
                                  hidden: true });
         var timer = null;
         var ticket = null;      /* sms/send's, the register call needs it */
+        var sent = h('p', { 'class': 'notice', id: 'code-sent',
+                            hidden: true });
+        /* registering with a phone the school no longer declares: the
+         * account may exist already, with the old phone */
+        var moved = h('p', { 'class': 'notice', id: 'new-phone',
+                             hidden: true },
+                      ui.t('phone.register_hint'), ' ',
+                      ui.link('#/reset', 'phone.new_link'));
         var form = h('form', { novalidate: true },
-                     h('p', null, ui.t('register.intro')),
+                     h('p', null, ui.t(o.intro)),
                      fields.id_number, fields.si_card_no, cardFigure(),
-                     fields.phone, cap,
+                     fields.phone, moved, cap,
                      h('div', { 'class': 'actions' }, getCode, countdown),
-                     fields.sms_code, fields.password, fields.password2,
+                     sent, fields.sms_code, fields.password, fields.password2,
                      h('p', { 'class': 'actions' },
-                       button('register.submit',
+                       button(o.submit,
                               { type: 'submit', 'class': 'primary' })));
         var codeFields = { identity_mismatch: 'si_card_no',
                            phone_not_declared: 'phone',
@@ -225,6 +242,12 @@
                            captcha_required: 'captcha_answer',
                            sms_code_invalid: 'sms_code',
                            rate_limited: 'phone' };
+
+        function refused(res) {
+            moved.hidden = !(o.purpose === 'register'
+                             && res.code === 'phone_not_declared');
+            ui.showErrors(form, ui.apiErrors(res, codeFields));
+        }
 
         function identity() {
             return { id_number: ui.value(form, 'id_number'),
@@ -270,7 +293,7 @@
                 return ui.showErrors(form, errs);
             }
             var body = identity();
-            body.purpose = 'register';
+            body.purpose = o.purpose;
             body.captcha_id = cap.captchaId();
             body.captcha_answer = cap.answer();
             busy(form, true);
@@ -279,8 +302,11 @@
                 if (res.ok) {
                     ticket = res.json.sms_ticket;
                     ui.clearErrors(form);
-                    ui.announce(ui.t('register.code_sent',
-                                     { phone: body.phone }));
+                    /* the API does not say the phone: the one typed */
+                    sent.textContent = ui.t('register.code_sent',
+                                            { phone: maskPhone(body.phone) });
+                    sent.hidden = false;
+                    ui.announce(sent.textContent);
                     countdown.hidden = false;
                     wait(res.json.resend_after || 60);
                     cap.load();
@@ -288,11 +314,12 @@
                     return;
                 }
                 cap.load();
-                var errs2 = ui.apiErrors(res, codeFields);
                 if (res.code === 'captcha_invalid') {
-                    errs2 = [['captcha_answer', ui.t('field.error.captcha')]];
+                    moved.hidden = true;
+                    return ui.showErrors(form, [['captcha_answer',
+                                         ui.t('field.error.captcha')]]);
                 }
-                ui.showErrors(form, errs2);
+                refused(res);
             });
         });
 
@@ -319,25 +346,81 @@
             body.sms_code = ui.value(form, 'sms_code');
             body.sms_ticket = ticket;
             body.password = form.elements.password.value;
-            body.agree_version = app.state.agreeVersion;
+            o.extra(body);
             busy(form, true);
-            api.post('/api/register', body).then(function (res) {
+            api.post(o.path, body).then(function (res) {
                 busy(form, false);
-                if (res.status === 201) {
-                    ui.flash = ui.t('register.done');
-                    return app.go('#/login');
+                if (!o.done(res)) {
+                    refused(res);
                 }
-                if (res.code === 'agreement_version') {
-                    app.state.agreeVersion = null;
-                    return app.go('#/agreement');
-                }
-                ui.showErrors(form, ui.apiErrors(res, codeFields));
             });
         });
 
-        ui.page('register.title', form);
+        ui.page(o.title, form);
         cap.load();
+    }
+
+    views.register = function (app) {
+        if (!app.state.agreeVersion) {
+            return app.go('#/agreement', true);
+        }
+        identityForm(app, {
+            purpose: 'register', title: 'register.title',
+            intro: 'register.intro', password: 'register.password',
+            password2: 'register.password2', submit: 'register.submit',
+            path: '/api/register',
+            extra: function (body) {
+                body.agree_version = app.state.agreeVersion;
+            },
+            done: function (res) {
+                if (res.status === 201) {
+                    ui.flash = ui.t('register.done');
+                    app.go('#/login');
+                    return true;
+                }
+                if (res.code === 'agreement_version') {
+                    app.state.agreeVersion = null;
+                    app.go('#/agreement');
+                    return true;
+                }
+                return false;
+            }
+        });
     };
+
+    /* ------------------------------------------------------ reset */
+
+    /* A forgotten password, or a phone the school changed: a code to the
+     * phone declared now, then a new password.  The reset ends every
+     * session of the account, this one too. */
+    views.reset = function (app) {
+        identityForm(app, {
+            purpose: 'reset', title: 'reset.title', intro: 'reset.intro',
+            password: 'reset.password', password2: 'reset.password2',
+            submit: 'reset.submit', path: '/api/password/reset',
+            extra: function () {},
+            done: function (res) {
+                if (!res.ok) {
+                    return false;
+                }
+                if (app.state.loggedIn) {
+                    app.ended('reset.done');
+                } else {
+                    ui.flash = ui.t('reset.done');
+                    app.go('#/login');
+                }
+                return true;
+            }
+        });
+    };
+
+    /* The school declared another phone than the account's: a reset
+     * with the new one lets the parent in again. */
+    function newPhoneHint() {
+        return h('p', { 'class': 'notice', id: 'new-phone' },
+                 ui.t('phone.new_hint'), ' ',
+                 ui.link('#/reset', 'phone.new_link'));
+    }
 
     /* ------------------------------------------------------ login */
 
@@ -396,6 +479,7 @@
             });
         });
         ui.page('login.title', [form,
+            h('p', null, ui.link('#/reset', 'login.forgot')),
             h('p', null, ui.t('login.no_account'), ' ',
               ui.link('#/agreement', 'login.register'))]);
     };
@@ -420,6 +504,7 @@
                        ['home.id_number', p.id_number_masked],
                        ['home.phone', p.phone_masked],
                        ['home.registered_at', ui.date(p.registered_at)]])]
+                : res.code === 'phone_not_declared' ? newPhoneHint()
                 : h('p', { 'class': 'notice' }, ui.apiMessage(res));
             ui.page('home.title', [facts,
                 h('h2', null, ui.t('home.menu_title')), menu]);

@@ -17,7 +17,8 @@ const path = require('path');
 const USAGE = `usage: pages.js --base URL --redis-port N --scenario NAME
                 --children JSON [--screenshots DIR] [--chromium PATH]
 scenarios: journey (both payer cases, a bad card number, the English
-switch), closed (the window is closed), idle (the idle warning)`;
+switch), closed (the window is closed), idle (the idle warning), reset
+(the school's new phone: the hint, the password reset, the new login)`;
 
 function args() {
     const a = { chromium: '/usr/bin/chromium' };
@@ -491,6 +492,59 @@ async function idle(page, c) {
            'idle: the focus goes back to the page');
 }
 
+/* The school declared a new phone (c.new_phone) after the registration:
+ * home says so and links to the reset; the reset sends the code to the
+ * new phone, refuses a short password at its field, then the new
+ * password logs in. */
+async function reset(page, c) {
+    await login(page, c, false);
+    const hint = page.locator('#new-phone');
+    await hint.waitFor();
+    report(/学校登记了新的手机号/.test(await hint.textContent()),
+           'reset: home says the school has a new phone, links to the reset',
+           await hint.textContent());
+    const before = new Set(redisKeys('csibiz:captcha:*'));
+    await hint.getByRole('link').click();
+    await waitH1(page, '重置密码');
+    const answer = await captchaAnswer(page, before);
+    await page.getByLabel('孩子的身份证号').fill(c.id);
+    await page.getByLabel('社保卡号').fill(c.card);
+    await page.getByLabel('孩子在学校申报的手机号码').fill(c.new_phone);
+    await page.getByLabel('图形验证码').fill(answer);
+    await page.getByRole('button', { name: '获取短信验证码' }).click();
+    const sent = page.locator('#code-sent');
+    await sent.waitFor({ state: 'visible' });
+    const masked = c.new_phone.slice(0, 3) + '****' + c.new_phone.slice(7);
+    report((await sent.textContent()).includes(masked),
+           'reset: the code is sent, to the masked phone shown',
+           await sent.textContent());
+    const code = smsCode(c.new_phone);
+    report(/^\d{6}$/.test(code || ''), 'reset: an SMS code to the new phone');
+    await page.getByLabel('短信验证码').fill(code);
+    await page.getByLabel('设置新的登录密码').fill('too short');
+    await page.getByLabel('再次输入新的登录密码').fill('too short');
+    await page.getByRole('button', { name: '重置密码' }).click();
+    const err = page.locator('#f-password-error');
+    await err.waitFor();
+    report(/错误：密码至少要12个字符/.test(await err.textContent()),
+           'reset: the password policy, said at the field as when '
+           + 'registering', await err.textContent());
+    await page.getByLabel('设置新的登录密码').fill(c.new_pw);
+    await page.getByLabel('再次输入新的登录密码').fill(c.new_pw);
+    await shot(page, '13-reset');
+    await page.getByRole('button', { name: '重置密码' }).click();
+    await waitH1(page, '登录');
+    report(/密码已重置/.test(await page.locator('main').textContent()),
+           'reset: done, on to the login page with the new password');
+    report((await session(page)).logged_in === false,
+           'reset: the session that asked for it ended');
+    await login(page, { ...c, pw: c.new_pw }, false);
+    await page.locator('.facts').waitFor();
+    report(await page.locator('#new-phone').count() === 0
+           && (await page.locator('.facts').textContent()).includes(masked),
+           'reset: the new password logs in, the new phone is the account\'s');
+}
+
 /* ------------------------------------------------------------- main */
 
 (async () => {
@@ -526,6 +580,8 @@ async function idle(page, c) {
             await closed(page, A.children[0]);
         } else if (A.scenario === 'idle') {
             await idle(page, A.children[0]);
+        } else if (A.scenario === 'reset') {
+            await reset(page, A.children[0]);
         } else {
             throw new Error('unknown scenario ' + A.scenario);
         }
