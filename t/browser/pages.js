@@ -497,13 +497,33 @@ async function idle(page, c) {
  * new phone, refuses a short password at its field, then the new
  * password logs in. */
 async function reset(page, c) {
+    /* registering again with the old phone: refused at the phone, with
+     * the link to the reset */
+    await page.goto(A.base + '/#/agreement');
+    await waitH1(page, '用户协议');
+    await page.getByLabel('我已阅读并同意以上用户协议').check();
+    let before = new Set(redisKeys('csibiz:captcha:*'));
+    await page.getByRole('button', { name: '我同意，开始注册' }).click();
+    await waitH1(page, '注册');
+    await page.getByLabel('孩子的身份证号').fill(c.id);
+    await page.getByLabel('社保卡号').fill(c.card);
+    await page.getByLabel('孩子在学校申报的手机号码').fill(c.phone);
+    await page.getByLabel('图形验证码').fill(await captchaAnswer(page, before));
+    await page.getByRole('button', { name: '获取短信验证码' }).click();
+    await page.locator('#f-phone-error').waitFor();
+    const moved = page.locator('#new-phone');
+    report(await moved.isVisible()
+           && /忘记密码/.test(await moved.textContent()),
+           'register, phone not declared: a link to the reset',
+           await moved.textContent());
+
     await login(page, c, false);
     const hint = page.locator('#new-phone');
     await hint.waitFor();
     report(/学校登记了新的手机号/.test(await hint.textContent()),
            'reset: home says the school has a new phone, links to the reset',
            await hint.textContent());
-    const before = new Set(redisKeys('csibiz:captcha:*'));
+    before = new Set(redisKeys('csibiz:captcha:*'));
     await hint.getByRole('link').click();
     await waitH1(page, '重置密码');
     const answer = await captchaAnswer(page, before);
