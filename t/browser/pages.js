@@ -541,6 +541,9 @@ async function reset(page, c) {
     const code = smsCode(c.new_phone);
     report(/^\d{6}$/.test(code || ''), 'reset: an SMS code to the new phone');
     await page.getByLabel('短信验证码').fill(code);
+    await page.getByLabel('设置新的登录密码').fill(c.new_pw);
+    await page.getByLabel('再次输入新的登录密码').fill(c.new_pw);
+    await shot(page, '13-reset');
     await page.getByLabel('设置新的登录密码').fill('too short');
     await page.getByLabel('再次输入新的登录密码').fill('too short');
     await page.getByRole('button', { name: '重置密码' }).click();
@@ -551,7 +554,6 @@ async function reset(page, c) {
            + 'registering', await err.textContent());
     await page.getByLabel('设置新的登录密码').fill(c.new_pw);
     await page.getByLabel('再次输入新的登录密码').fill(c.new_pw);
-    await shot(page, '13-reset');
     await page.getByRole('button', { name: '重置密码' }).click();
     await waitH1(page, '登录');
     report(/密码已重置/.test(await page.locator('main').textContent()),
