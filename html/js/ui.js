@@ -112,6 +112,16 @@
         var err = ui.h('p', { 'class': 'error', id: errId, hidden: true });
         var input, k;
 
+        /* a changed answer is no longer the one refused: its error goes
+         * (the summary stays until the next submit) */
+        function changed() {
+            if (wrap.classList.contains('has-error')) {
+                clearField(wrap);
+            }
+        }
+        wrap.addEventListener('input', changed);
+        wrap.addEventListener('change', changed);
+
         if (f.radios) {
             var fs = ui.h('fieldset', { 'class': 'radios',
                                         'aria-describedby': hint ? hintId : null });
@@ -209,28 +219,31 @@
         return fallback || ui.t('field.error.format');
     };
 
+    /* one field (its wrapper) back to no error */
+    function clearField(w) {
+        var e = w.querySelector('.error');
+        e.hidden = true;
+        e.textContent = '';
+        w.classList.remove('has-error');
+        Array.prototype.forEach.call(
+            w.querySelectorAll('input, select, textarea, fieldset'),
+            function (i) {
+                i.removeAttribute('aria-invalid');
+                var d = (i.getAttribute('aria-describedby') || '')
+                        .split(' ').filter(function (x) {
+                            return x && x !== e.id;
+                        });
+                i.setAttribute('aria-describedby', d.join(' '));
+            });
+    }
+
     ui.clearErrors = function (form) {
         var old = form.querySelector('.error-summary');
         if (old) {
             old.parentNode.removeChild(old);
         }
         Array.prototype.forEach.call(form.querySelectorAll('.field'),
-            function (w) {
-                var e = w.querySelector('.error');
-                e.hidden = true;
-                e.textContent = '';
-                w.classList.remove('has-error');
-                Array.prototype.forEach.call(
-                    w.querySelectorAll('input, select, textarea, fieldset'),
-                    function (i) {
-                        i.removeAttribute('aria-invalid');
-                        var d = (i.getAttribute('aria-describedby') || '')
-                                .split(' ').filter(function (x) {
-                                    return x && x !== e.id;
-                                });
-                        i.setAttribute('aria-describedby', d.join(' '));
-                    });
-            });
+                                     clearField);
     };
 
     /* errors: [[field name or null, text]].  Each text goes next to its

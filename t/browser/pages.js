@@ -286,6 +286,9 @@ async function journeySelf(page, c) {
            'bank: the error summary has the focus');
     await shot(page, '06b-bank-error');
     await page.getByLabel('银行卡号').fill(c.card_no);
+    report(await err.isHidden() && await page.locator('#f-account_no')
+               .getAttribute('aria-invalid') === null,
+           'bank: the field\'s error goes when the field changes');
     await page.getByRole('button', { name: '下一步：核对信息' }).click();
     await waitH1(page, '核对信息');
     const dl = await page.locator('.facts').textContent();
