@@ -18,22 +18,7 @@ start_nginx(main_config => $ACCOUNT_MAIN,
             http_config => "$ACCOUNT_HTTP    csibiz_captcha off;\n"
                            . "    csibiz_limit_client rate=1r/m burst=5;\n"
                            . "    csibiz_limit_identity rate=1r/m burst=2;\n",
-            config => <<'EOF2');
-    set_real_ip_from 127.0.0.1;
-    real_ip_header X-Real-IP;
-
-    location = /api/sms/send       { csibiz sms_send; }
-    location = /api/register       { csibiz register; }
-    location = /api/password/reset { csibiz password_reset; }
-    location = /api/login          { csibiz login; }
-    location = /metrics            { csibiz status; }
-EOF2
-
-sub hashes {
-    my $r = http_req(GET => '/metrics');
-    my ($n) = $r->{body} =~ /^csibiz_argon2_jobs_total (\d+)$/m;
-    return $n // 0;
-}
+            config => $PROOF_CONFIG);
 
 my $p = { id => id_number('11010520140808001'), card => 'LIM000000001',
           phone => '13600000001', pw => 'a careful parent passphrase' };
@@ -47,7 +32,7 @@ sub from {
 
 # ------------------------------------------------------ a client's rate
 
-my $h0 = hashes();
+my $h0 = argon2_jobs();
 my @flood = map { register_request($p, from('10.9.0.1')) } 1 .. 8;
 
 is_deeply([map { $_->{status} } @flood], [(400) x 5, (429) x 3],
@@ -56,7 +41,7 @@ is_deeply([map { $_->{status} } @flood], [(400) x 5, (429) x 3],
 code_is($flood[-1], 429, 'rate_limited', 'over the rate');
 ok($flood[-1]{json}{error}{retry_after} >= 1, 'retry_after in the answer');
 ok($flood[-1]{headers}{'retry-after'} >= 1, 'and Retry-After');
-is(hashes(), $h0, 'nothing hashed');
+is(argon2_jobs(), $h0, 'nothing hashed');
 
 code_is(register_request($p, from('10.9.0.2')), 400, 'sms_code_invalid',
         'another address is checked as before');

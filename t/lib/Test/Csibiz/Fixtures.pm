@@ -29,8 +29,9 @@ our @EXPORT = qw(
     $SECRET_CONF $ACCOUNT_MAIN $ACCOUNT_HTTP
     id_number roster_add captcha_new sms_outbox sms_last redis_keys
     json_post code_is current_agreement register_account
-    register_request sms_send reset_request $NO_TICKET login_request login_session set_cookies sid_of
-    logs_text logs_have_none
+    register_request sms_send reset_request $NO_TICKET login_request
+    login_session set_cookies sid_of logs_text logs_have_none
+    $PROOF_CONFIG argon2_jobs
 );
 
 # The key file of the file's test stack (var/test/t/FILE/secret.key).
@@ -46,6 +47,28 @@ our $ACCOUNT_HTTP = <<"EOF";
     csibiz_session_secure off;
     csibiz_session_cookie csibiz;
 EOF
+
+# The server block of the flows that take an SMS code or a password, with
+# client addresses from X-Real-IP and the metrics.
+our $PROOF_CONFIG = <<'EOF';
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+
+    location = /api/sms/send       { csibiz sms_send; }
+    location = /api/register       { csibiz register; }
+    location = /api/password/reset { csibiz password_reset; }
+    location = /api/login          { csibiz login; }
+    location = /metrics            { csibiz status; }
+EOF
+
+# argon2_jobs(): the password hashes counted so far (csibiz_argon2_jobs_total
+# of /metrics, which $PROOF_CONFIG serves)
+sub argon2_jobs {
+    my $r = Test::Csibiz::http_req(GET => '/metrics');
+    die "metrics: $r->{status}" unless $r->{status} == 200;
+    my ($n) = $r->{body} =~ /^csibiz_argon2_jobs_total (\d+)$/m;
+    return $n // 0;
+}
 
 # id_number('11010520100315005') -> '11010520100315005X': the first 17
 # characters and the GB 11643-1999 MOD 11-2 check character.
