@@ -53,6 +53,11 @@ DECLARE
     v_message text;
     v_body    text;
 BEGIN
+    -- the time of this request for the triggers that fill updated_at and
+    -- submitted_at when a writer left them as they were: two requests at
+    -- the same test clock time write the same values
+    PERFORM set_config('csibiz.request_time', v_now::text, true);
+
     SELECT * INTO v_form FROM jsonb_to_record(p_form) AS x (
         version int, payer text, method text, bank text, doc_type text,
         account_enc text, account_head text, account_last4 text,

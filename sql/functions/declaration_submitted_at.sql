@@ -1,12 +1,14 @@
 -- declaration.submitted_at: when the receipt was issued, i.e. when the
 -- receipt number changes.  A writer that sets it (PUT /api/account, with
 -- the request's time: the test clock too) is followed; otherwise it is
+-- the request's time (csibiz.request_time, as for set_updated_at()), or
 -- now().  The trigger function and its trigger, in one file.
 CREATE OR REPLACE FUNCTION declaration_submitted_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.submitted_at IS NOT DISTINCT FROM OLD.submitted_at THEN
-        NEW.submitted_at := now();
+        NEW.submitted_at := coalesce(nullif(current_setting(
+            'csibiz.request_time', true), '')::timestamptz, now());
     END IF;
     RETURN NEW;
 END
