@@ -28,6 +28,7 @@ for my $seed (1 .. 3) {
                   [ ][1-9]\d*[ ]failed,[ ].*[ ]ok[ ]/mx,
          "seed $seed: exports, debits and failures, ok");
 }
+note($out);
 
 # The mutation: the pick of debit_export_make() reads the account of
 # bank_account (the details as they are when the file is made) instead
