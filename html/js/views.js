@@ -87,6 +87,7 @@
      * then render(answers...), or on a retriable answer the retry box.  A
      * page shown meanwhile (the parent went elsewhere) is left alone. */
     function load(titleKey, requests, render) {
+        var first = !ui.loaded;
         var main = ui.page(titleKey, h('p', { 'class': 'loading',
                                               role: 'status' },
                                        ui.t('common.loading')));
@@ -97,6 +98,9 @@
             if (ui.pageSeq !== seq) {
                 return;
             }
+            /* the first page loaded leaves the focus at the top (the skip
+             * link first), its answers too */
+            ui.loaded = !first;
             if (!bad) {
                 return render.apply(null, rs);
             }

@@ -870,6 +870,15 @@ async function narrow(page, c) {
     report(cell[0] === 'block' && cell[1].includes(cell[2]),
            '360 px status: stacked, each cell under its column\'s name',
            JSON.stringify(cell));
+    /* opened by its address, a view that loads leaves the focus at the
+     * top of the page, as any first page */
+    await page.goto(A.base + '/#/home');
+    await page.reload();
+    await waitH1(page, '孩子的基本信息');
+    await page.keyboard.press('Tab');
+    report(await focusedIs(page, '#skip-link'),
+           'home opened by its address: the first Tab is the skip link',
+           await page.evaluate(() => document.activeElement.outerHTML));
     await page.getByRole('navigation').getByRole('link',
         { name: '缴费情况' }).click();
     await waitH1(page, '缴费情况');
