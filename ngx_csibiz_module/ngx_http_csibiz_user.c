@@ -323,7 +323,8 @@ ngx_http_csibiz_user_index(ngx_http_request_t *r, ngx_http_csibiz_user_t *u)
 
 /*
  * The ID number as the answers show it, first 3 and last 4 characters:
- * the database keeps only the last 4, so it is made from the request's.
+ * the database keeps no part of it plain, so it is made from the
+ * request's.
  */
 
 static ngx_int_t
