@@ -94,6 +94,8 @@ static ngx_int_t ngx_http_csibiz_user_index(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u);
 static ngx_int_t ngx_http_csibiz_user_password(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u);
+static ngx_int_t ngx_http_csibiz_user_id_masked(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u);
 static ngx_int_t ngx_http_csibiz_user_hash(ngx_http_csibiz_user_t *u,
     PGresult *res, int column);
 static ngx_int_t ngx_http_csibiz_user_int(PGresult *res, int column);
@@ -205,8 +207,7 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
         "  jsonb_build_object('agreement_version', $4::text) FROM u)"
         " SELECT u.id, to_char(u.created_at AT TIME ZONE 'Asia/Shanghai',"
         "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'),"
-        "  csibiz_mask(p.name, 1, 1), p.id_number_masked,"
-        "  csibiz_mask($2::text, 3, 4)"
+        "  csibiz_mask(p.name, 1, 1), csibiz_mask($2::text, 3, 4)"
         " FROM u JOIN insured_person p ON p.id = $1", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reset_stmt =
@@ -216,8 +217,7 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reset_stmt =
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
     ngx_http_csibiz_pg_stmt("login_lookup",
         "SELECT u.id, u.password_hash, p.id,"
-        " csibiz_mask(p.name, 1, 1), p.id_number_masked,"
-        " csibiz_mask(u.phone, 3, 4)"
+        " csibiz_mask(p.name, 1, 1), csibiz_mask(u.phone, 3, 4)"
         " FROM insured_person p"
         " JOIN portal_user u ON u.insured_person_id = p.id"
         " WHERE p.id_number_hmac = $1::bytea", 1);
@@ -318,6 +318,35 @@ ngx_http_csibiz_user_index(ngx_http_request_t *r, ngx_http_csibiz_user_t *u)
     }
 
     return ngx_http_csibiz_hex(r, &u->index, "\\x", mac, CSIBIZ_HMACBYTES);
+}
+
+
+/*
+ * The ID number as the answers show it, first 3 and last 4 characters:
+ * the database keeps no part of it plain, so it is made from the
+ * request's.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_user_id_masked(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u)
+{
+    u->id_masked.data = ngx_pnalloc(r->pool, CSIBIZ_ID_NUMBER_SIZE);
+    if (u->id_masked.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (csibiz_mask_id_number(u->id_number, CSIBIZ_ID_NUMBER_LEN,
+                              (char *) u->id_masked.data,
+                              CSIBIZ_ID_NUMBER_SIZE)
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    u->id_masked.len = CSIBIZ_ID_NUMBER_LEN;
+
+    return NGX_OK;
 }
 
 
@@ -468,7 +497,8 @@ ngx_http_csibiz_user_failed(ngx_http_request_t *r, void *flow,
 
 /*
  * The account as a parent may see it: every personal field masked, by
- * PostgreSQL's csibiz_mask() in the statement that read it.
+ * PostgreSQL's csibiz_mask() in the statement that read it (the ID
+ * number by ngx_http_csibiz_user_id_masked()).
  */
 
 static ngx_int_t
@@ -865,8 +895,8 @@ ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *flow,
 
     if (ngx_http_csibiz_pg_copy(r, res->res, 1, &u->created) != NGX_OK
         || ngx_http_csibiz_pg_copy(r, res->res, 2, &u->name) != NGX_OK
-        || ngx_http_csibiz_pg_copy(r, res->res, 3, &u->id_masked) != NGX_OK
-        || ngx_http_csibiz_pg_copy(r, res->res, 4, &u->user_phone) != NGX_OK)
+        || ngx_http_csibiz_pg_copy(r, res->res, 3, &u->user_phone) != NGX_OK
+        || ngx_http_csibiz_user_id_masked(r, u) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1261,8 +1291,8 @@ ngx_http_csibiz_login_looked_up(ngx_http_request_t *r, void *flow,
         u->person_id = ngx_http_csibiz_user_int(pg, 2);
 
         if (ngx_http_csibiz_pg_copy(r, pg, 3, &u->name) != NGX_OK
-            || ngx_http_csibiz_pg_copy(r, pg, 4, &u->id_masked) != NGX_OK
-            || ngx_http_csibiz_pg_copy(r, pg, 5, &u->user_phone) != NGX_OK)
+            || ngx_http_csibiz_pg_copy(r, pg, 4, &u->user_phone) != NGX_OK
+            || ngx_http_csibiz_user_id_masked(r, u) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

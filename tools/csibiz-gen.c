@@ -99,9 +99,9 @@ usage(FILE *out)
 "usage: csibiz-gen -k SECRET_FILE [options] COMMAND\n"
 "\n"
 "  persons       COPY rows of insured_person (id, id_number_hmac,\n"
-"                id_number_enc, id_number_masked, name, gender,\n"
-"                birth_date_enc, birth_date_hmac, si_card_no, category,\n"
-"                school, declared_phone)\n"
+"                id_number_enc, name, gender, birth_date_enc,\n"
+"                birth_date_hmac, si_card_no, category, school,\n"
+"                declared_phone)\n"
 "  users         COPY rows of portal_user (id, insured_person_id, phone,\n"
 "                password_hash, agreement_version, agreed_at), one\n"
 "                argon2id hash of --password shared by every row\n"
@@ -233,9 +233,8 @@ cmd_persons(gen_opts_t *o)
 
         csibiz_hex_encode(sealed, sizeof(sealed), hex, sizeof(hex));
 
-        printf("\\\\x%s\t%.3s***********%s\t%s\t%c\t\\\\x%s\t\\\\x%s\t"
-               "%s\t%s\t%s\t%s\n",
-               hex, p.id, p.id + 14, p.name, p.gender, benc, bmac, p.card,
+        printf("\\\\x%s\t%s\t%c\t\\\\x%s\t\\\\x%s\t%s\t%s\t%s\t%s\n",
+               hex, p.name, p.gender, benc, bmac, p.card,
                p.student ? "student" : "child",
                p.student ? p.school : "\\N", p.phone);
     }

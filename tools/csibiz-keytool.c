@@ -134,9 +134,9 @@ usage(FILE *out)
 "                    school, phone, gender, birth_date; a first line\n"
 "                    starting with id_number is a header).  Writes one COPY\n"
 "                    row per record: line, error, id_number_hmac,\n"
-"                    id_number_enc, id_number_masked, name, gender,\n"
-"                    birth_date_enc, birth_date_hmac, si_card_no,\n"
-"                    category, school, phone.\n"
+"                    id_number_enc, name, gender, birth_date_enc,\n"
+"                    birth_date_hmac, si_card_no, category, school,\n"
+"                    phone.\n"
 "                    error is \\N for a good row; for a refused one it says\n"
 "                    why (\"id_number: checksum; phone: format\") and the\n"
 "                    other columns are \\N.  Checked as the module checks.\n"
@@ -799,7 +799,6 @@ static int
 roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
 {
     char               id[CSIBIZ_ID_NUMBER_SIZE];
-    char               masked[CSIBIZ_ID_NUMBER_SIZE];
     char               mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
     char               enc[KEYTOOL_SEALED_HEX(CSIBIZ_ID_NUMBER_LEN)];
     char               card[CSIBIZ_SOCIAL_CARD_SIZE];
@@ -910,9 +909,6 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     }
 
     if (kt_seal(kt, id, CSIBIZ_ID_NUMBER_LEN, enc, sizeof(enc)) != 0
-        || csibiz_mask_id_number(id, CSIBIZ_ID_NUMBER_LEN, masked,
-                                 sizeof(masked))
-           != 0
         || kt_birth(kt, mac, strlen(mac), birth, strlen(birth), benc, bmac)
            != NULL)
     {
@@ -929,7 +925,7 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     out_bytea(mac);
     putchar('\t');
     out_bytea(enc);
-    printf("\t%s\t", masked);
+    putchar('\t');
     out_copy(f[1].data, f[1].len);
     printf("\t%s\t", gender);
     out_bytea(benc);
@@ -1011,7 +1007,7 @@ cmd_roster(keytool_t *kt)
 
         out_copy(err, strlen(err));
 
-        for (i = 0; i < 11; i++) {
+        for (i = 0; i < 10; i++) {
             fputs("\t\\N", stdout);
         }
 

@@ -11,7 +11,6 @@ BEGIN
             error            text,
             id_number_hmac   bytea,
             id_number_enc    bytea,
-            id_number_masked text,
             name             text,
             gender           char(1),
             birth_date_enc   bytea,

@@ -44,10 +44,10 @@ BEGIN
 
     IF NOT p_dry_run THEN
         INSERT INTO insured_person AS p
-            (id_number_hmac, id_number_enc, id_number_masked, name, gender,
+            (id_number_hmac, id_number_enc, name, gender,
              birth_date_enc, birth_date_hmac, si_card_no, category, school,
              declared_phone)
-        SELECT s.id_number_hmac, s.id_number_enc, s.id_number_masked,
+        SELECT s.id_number_hmac, s.id_number_enc,
                s.name, s.gender, s.birth_date_enc, s.birth_date_hmac,
                s.si_card_no, s.category,
                s.school, s.declared_phone

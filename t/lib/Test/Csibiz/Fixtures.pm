@@ -31,7 +31,7 @@ our @EXPORT = qw(
     json_post code_is current_agreement register_account
     register_request sms_send reset_request $NO_TICKET login_request
     login_session set_cookies sid_of logs_text logs_have_none
-    $PROOF_CONFIG argon2_jobs
+    $PROOF_CONFIG argon2_jobs metric
 );
 
 # The key file of the file's test stack (var/test/t/FILE/secret.key).
@@ -61,13 +61,19 @@ our $PROOF_CONFIG = <<'EOF';
     location = /metrics            { csibiz status; }
 EOF
 
-# argon2_jobs(): the password hashes counted so far (csibiz_argon2_jobs_total
-# of /metrics, which $PROOF_CONFIG serves)
-sub argon2_jobs {
+# metric('csibiz_errors_total{handler="login",code="locked"}'): a value of
+# /metrics (which $PROOF_CONFIG serves), 0 when it is not there yet
+sub metric {
+    my ($name) = @_;
     my $r = Test::Csibiz::http_req(GET => '/metrics');
     die "metrics: $r->{status}" unless $r->{status} == 200;
-    my ($n) = $r->{body} =~ /^csibiz_argon2_jobs_total (\d+)$/m;
+    my ($n) = $r->{body} =~ /^\Q$name\E (\d+)$/m;
     return $n // 0;
+}
+
+# argon2_jobs(): the password hashes counted so far
+sub argon2_jobs {
+    return metric('csibiz_argon2_jobs_total');
 }
 
 # id_number('11010520100315005') -> '11010520100315005X': the first 17
