@@ -5,7 +5,8 @@
 # account, skipped.  After the results: each failure reason in words, the
 # advice and the day to fix it by.  A second run queues nothing; outside
 # the sending hours nothing is queued; a kind not due is left; Redis
-# down queues and records nothing; no ID number, no whole account number
+# down queues and records nothing; after November, the failure says no
+# debit follows; no ID number, no whole account number
 # and no phone in the messages' other fields or the tool's output.
 
 use strict;
@@ -75,7 +76,8 @@ my @all_out;                        # every output of the tool, for the end
 
 sub remind {
     my (@args) = @_;
-    my $r = ops('remind', '--month', '2026-09', @args);
+    unshift @args, '--month', '2026-09' unless $args[0] eq '--month';
+    my $r = ops('remind', @args);
     push @all_out, $r->{out}, $r->{err};
     return $r;
 }
@@ -276,10 +278,46 @@ is(scalar(() = $cout =~ /past its send_by, dropped/g), 6,
    '... drops the six reminders past their send_by');
 push @all_out, $cout;
 
+# November, the year's last debit: the failure says no debit follows
+sub refs_of {
+    my ($month) = @_;
+    return { map { @$_ } psql(
+        "SELECT r.insured_person_id, r.ref FROM debit_export_row r"
+        . " JOIN debit_export e ON e.id = r.export_id"
+        . " WHERE e.month = $month") };
+}
+for my $month (10, 11) {
+    $r = ops('debit-export', '--month', "2026-$month", '--out',
+             ops_dir() . '/out');
+    is($r->{rc}, 0, "2026-$month exported") or diag($r->{err});
+    my $refs = refs_of($month);
+    $r = ops('result-import', ops_file("result-$month.csv", join('', map {
+        my $k = $kids[$_];
+        my $failed = $month == 10 || $_ == 0 || $_ == 7;
+        "$refs->{ $k->{pid} },183.50,"
+        . ($failed ? 'failed,no_such_account' : 'debited,') . "\n"
+    } grep { $refs->{ $kids[$_]{pid} } } 0 .. $#kids)));
+    is($r->{rc}, 0, "2026-$month results imported") or diag($r->{err});
+}
+redis_cmd('DEL', 'csibiz:sms:outbox');
+$r = remind('--month', '2026-11', '--now', '2026-12-04T10:00+08:00');
+is($r->{out}, "remind: 2026-11, before the debit: not due (2026-11-22 to"
+              . " 2026-11-25)\nremind: 2026-11, failed debits: not due (from"
+              . " 2026-12-05)\n", '4 December: not due yet, then no end');
+$r = remind('--month', '2026-11', '--now', '2026-12-15T10:00+08:00');
+like($r->{out}, counts('failed debits', 1, 0, 0, 1),
+     "15 December: k0's November failure (k7 without a phone)")
+    or diag($r->{err});
+my ($nov) = @{ sms_outbox() };
+like(Encode::decode('UTF-8', $nov->{text}),
+     qr/^王\*明的家长：2026年11月从尾号\d{4}的账户扣缴居民医保费用未成功，原因：
+        账号不存在或已销户。.*2026年11月是本年度最后一次扣款，本年度不再扣款。/x,
+     '... the last debit of the year: no date to fix it by');
+
 # ----------------------------------------------------- what leaks
 
 my @secret = map { ($_->{id}, $_->{no}) } @kids;
-my @fields = map { values %$_ } @$msgs, values %to;
+my @fields = map { values %$_ } @$msgs, values %to, $nov;
 is_deeply([grep { my $s = $_; grep { index($_, $s) >= 0 } @fields }
            @secret], [], 'no ID number or account number in the messages');
 my $printed = join '', @all_out;
