@@ -5,9 +5,10 @@
 # account, skipped.  After the results: each failure reason in words, the
 # advice and the day to fix it by.  A second run queues nothing; outside
 # the sending hours nothing is queued; a kind not due is left; Redis
-# down queues and records nothing; after November, the failure says no
-# debit follows; no ID number, no whole account number
-# and no phone in the messages' other fields or the tool's output.
+# down or the wrong key file queue and record nothing; after November,
+# the failure says no debit follows; no ID number, no whole account
+# number and no phone in the messages' other fields or the tool's
+# output; the reference consumer drops reminders past their send_by.
 
 use strict;
 use warnings;
@@ -230,6 +231,22 @@ like($err, qr/nothing queued: the outbox .* did not take/,
      '... saying nothing was queued');
 is(psql_value("SELECT count(*) FROM sms_reminder WHERE kind = 'failed'"), 0,
    '... and nothing claimed');
+
+# another installation's key file: the account numbers do not open
+my $other_key = ops_file('other.key', join('', map { chr int rand 256 }
+                                                 1 .. 32), raw => 1);
+chmod 0600, $other_key;
+($rc, $out, $err) = Test::Csibiz::_run_cmd(
+    [repo_root() . '/tools/remind', '--db', pg_conninfo(), '--key',
+     $other_key, '--redis', '127.0.0.1:' . redis_port(), '--month',
+     '2026-09', '--now', '2026-10-05T10:00:00+08:00']);
+push @all_out, Encode::decode('UTF-8', $out . $err);
+is($rc, 3, 'the wrong key file: exit 3');
+like($err, qr/nothing queued: an account number could not be opened/,
+     '... saying so');
+is(outbox_len() . ' ' . psql_value('SELECT count(*) FROM sms_reminder'
+                                   . " WHERE kind = 'failed'"), '0 0',
+   '... nothing queued, nothing claimed');
 
 $r = remind('--now', '2026-10-05T10:00:00+08:00');
 is($r->{rc}, 0, '5 October: exit 0') or diag($r->{err});
