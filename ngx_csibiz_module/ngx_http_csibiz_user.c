@@ -994,16 +994,14 @@ ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
 
 /*
  * KEYS: the outbox, then keys to delete (the login counters of the
- * account and of this client's pair).  ARGV: phone, the notice in Chinese
- * and in English, the outbox's MAXLEN.
+ * account and of this client's pair).  ARGV: those of the notice
+ * (proof.h): phone, purpose, the notice in Chinese and in English, the
+ * outbox's MAXLEN, "" (sent within a code's validity).
  */
 
 static ngx_str_t  ngx_http_csibiz_reset_notice_script = ngx_string(
     "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
-    "local t = redis.call('TIME')\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',"
-    " 'phone', ARGV[1], 'purpose', 'password_changed', 'code', '',"
-    " 'text', ARGV[2], 'text_en', ARGV[3], 'created_at', t[1])\n"
+    NGX_HTTP_CSIBIZ_SMS_NOTICE_LUA
     "return 0\n");
 
 
@@ -1013,7 +1011,7 @@ ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t                    argv[3 + 5 + 4];
+    ngx_str_t                    argv[3 + 5 + 6];
     ngx_http_csibiz_redis_op_t  *rop;
 
     if (PQgetisnull(res->res, 0, 0)) {
@@ -1044,11 +1042,13 @@ ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
     argv[7] = u->level;
     argv[8].data = (u_char *) u->phone;
     argv[8].len = CSIBIZ_PHONE_LEN;
-    ngx_str_set(&argv[9], NGX_HTTP_CSIBIZ_RESET_NOTICE);
-    ngx_str_set(&argv[10], NGX_HTTP_CSIBIZ_RESET_NOTICE_EN);
-    ngx_str_set(&argv[11], NGX_HTTP_CSIBIZ_SMS_MAXLEN);
+    ngx_str_set(&argv[9], "password_changed");
+    ngx_str_set(&argv[10], NGX_HTTP_CSIBIZ_RESET_NOTICE);
+    ngx_str_set(&argv[11], NGX_HTTP_CSIBIZ_RESET_NOTICE_EN);
+    ngx_str_set(&argv[12], NGX_HTTP_CSIBIZ_SMS_MAXLEN);
+    ngx_str_set(&argv[13], "");
 
-    ngx_http_csibiz_redis_append(rop, 12, argv);
+    ngx_http_csibiz_redis_append(rop, 14, argv);
 
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_reset_done, u);
 }

@@ -25,8 +25,12 @@ use Test::Csibiz::Fixtures;
 
 our @EXPORT = qw(
     ops ops_file ops_dir roster_line keytool account_for file_bytes
-    audit_rows person_id
+    audit_rows person_id @DEBIT_REASONS
 );
+
+# the failure reasons of a bank's result file (debit_reason_known())
+our @DEBIT_REASONS = qw(insufficient_balance name_mismatch no_such_account
+                        not_debitable insured_data_error other);
 
 my $Dir = File::Temp->newdir('csibiz-ops-t-XXXXXX', TMPDIR => 1);
 
