@@ -26,10 +26,8 @@ static void ngx_http_csibiz_pool_connect_peer(ngx_http_csibiz_pool_t *pool,
     ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pool_release(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_pool_next(ngx_http_csibiz_pool_t *pool);
-static void ngx_http_csibiz_pool_fail(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pool_fail_waiting(ngx_http_csibiz_pool_t *pool);
 static void ngx_http_csibiz_pool_op_handler(ngx_event_t *ev);
-static void ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pool_op_cleanup(void *data);
 static void ngx_http_csibiz_pool_dummy_handler(ngx_event_t *ev);
 
@@ -82,6 +80,42 @@ ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool)
 
 
 /*
+ * What every operation does first, whatever its driver: the request is
+ * suspended (count++) and "cleanup" runs if the request goes away before
+ * the operation ends.
+ */
+
+ngx_int_t
+ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op,
+    ngx_pool_cleanup_pt cleanup)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_request_t  *r;
+
+    r = op->request;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = cleanup;
+    cln->data = op;
+
+    op->event.handler = ngx_http_csibiz_pool_op_handler;
+    op->event.data = op;
+    op->event.log = r->connection->log;
+    op->start = ngx_current_msec;
+
+    r->main->count++;
+
+    ngx_http_csibiz_status_backend(op->pool, NGX_HTTP_CSIBIZ_STAT_OPERATIONS);
+
+    return NGX_OK;
+}
+
+
+/*
  * Starts an operation of a request: the request is suspended (count++)
  * and op->next() is called later from an event.  Returns NGX_DONE, or
  * NGX_ERROR if nothing was started.
@@ -91,7 +125,6 @@ ngx_int_t
 ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
 {
     ngx_queue_t             *q;
-    ngx_pool_cleanup_t      *cln;
     ngx_http_request_t      *r;
     ngx_http_csibiz_peer_t  *peer;
     ngx_http_csibiz_pool_t  *pool;
@@ -99,20 +132,11 @@ ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
     r = op->request;
     pool = op->pool;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
+    if (ngx_http_csibiz_pool_begin(op, ngx_http_csibiz_pool_op_cleanup)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    cln->handler = ngx_http_csibiz_pool_op_cleanup;
-    cln->data = op;
-
-    op->event.handler = ngx_http_csibiz_pool_op_handler;
-    op->event.data = op;
-    op->event.log = r->connection->log;
-    op->start = ngx_current_msec;
-
-    r->main->count++;
 
     if (!ngx_queue_empty(&pool->idle)) {
         q = ngx_queue_head(&pool->idle);
@@ -182,8 +206,7 @@ ngx_http_csibiz_pool_connect_peer(ngx_http_csibiz_pool_t *pool,
     ngx_queue_t             *q;
     ngx_http_csibiz_peer_t  *peer;
 
-    if (pool->down && (ngx_msec_int_t) (pool->retry_at - ngx_current_msec) > 0)
-    {
+    if (ngx_http_csibiz_pool_backing_off(pool)) {
         /* fail fast while the back-off runs: no reconnect storm */
         ngx_http_csibiz_pool_fail(op);
         return;
@@ -215,13 +238,7 @@ ngx_http_csibiz_pool_connected(ngx_http_csibiz_peer_t *peer)
 
     pool = peer->pool;
 
-    if (pool->down) {
-        ngx_log_error(NGX_LOG_NOTICE, pool->log, 0,
-                      "csibiz: %V is up again", &pool->name);
-    }
-
-    pool->down = 0;
-    pool->backoff = 0;
+    ngx_http_csibiz_pool_up(pool);
     peer->connected = 1;
 
     if (peer->op) {
@@ -230,6 +247,47 @@ ngx_http_csibiz_pool_connected(ngx_http_csibiz_peer_t *peer)
     } else {
         ngx_http_csibiz_pool_release(peer);
     }
+}
+
+
+/* a connection was made: the backend is up (again) */
+
+void
+ngx_http_csibiz_pool_up(ngx_http_csibiz_pool_t *pool)
+{
+    if (pool->down) {
+        ngx_log_error(NGX_LOG_NOTICE, pool->log, 0,
+                      "csibiz: %V is up again", &pool->name);
+    }
+
+    pool->down = 0;
+    pool->backoff = 0;
+}
+
+
+/* a connection could not be made: a growing back-off starts */
+
+void
+ngx_http_csibiz_pool_down(ngx_http_csibiz_pool_t *pool)
+{
+    pool->failures++;
+    ngx_http_csibiz_status_backend(pool,
+                                   NGX_HTTP_CSIBIZ_STAT_CONNECT_FAILURES);
+    pool->down = 1;
+    pool->backoff = pool->backoff ? ngx_min(pool->backoff * 2,
+                                            NGX_HTTP_CSIBIZ_BACKOFF_MAX)
+                                  : NGX_HTTP_CSIBIZ_BACKOFF_MIN;
+    pool->retry_at = ngx_current_msec + pool->backoff;
+}
+
+
+/* while the back-off runs no connection is tried: no reconnect storm */
+
+ngx_uint_t
+ngx_http_csibiz_pool_backing_off(ngx_http_csibiz_pool_t *pool)
+{
+    return pool->down
+           && (ngx_msec_int_t) (pool->retry_at - ngx_current_msec) > 0;
 }
 
 
@@ -251,15 +309,7 @@ ngx_http_csibiz_pool_connect_failed(ngx_http_csibiz_peer_t *peer)
     peer->op = NULL;
 
     ngx_http_csibiz_pool_close_peer(peer);
-
-    pool->failures++;
-    ngx_http_csibiz_status_backend(pool,
-                                   NGX_HTTP_CSIBIZ_STAT_CONNECT_FAILURES);
-    pool->down = 1;
-    pool->backoff = pool->backoff ? ngx_min(pool->backoff * 2,
-                                            NGX_HTTP_CSIBIZ_BACKOFF_MAX)
-                                  : NGX_HTTP_CSIBIZ_BACKOFF_MIN;
-    pool->retry_at = ngx_current_msec + pool->backoff;
+    ngx_http_csibiz_pool_down(pool);
 
     if (op) {
         op->peer = NULL;
@@ -405,7 +455,7 @@ ngx_http_csibiz_pool_next(ngx_http_csibiz_pool_t *pool)
 
 /* the failure is delivered from the event loop, never synchronously */
 
-static void
+void
 ngx_http_csibiz_pool_fail(ngx_http_csibiz_op_t *op)
 {
     op->status = NGX_HTTP_CSIBIZ_UNAVAILABLE;
@@ -463,7 +513,9 @@ ngx_http_csibiz_pool_op_handler(ngx_event_t *ev)
 }
 
 
-static void
+/* the operation ended: its request goes on with the step it gave */
+
+void
 ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
 {
     ngx_int_t                  rc;

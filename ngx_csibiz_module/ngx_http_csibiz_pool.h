@@ -108,6 +108,13 @@ struct ngx_http_csibiz_op_s {
 };
 
 
+ngx_int_t ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op,
+    ngx_pool_cleanup_pt cleanup);
+void ngx_http_csibiz_pool_fail(ngx_http_csibiz_op_t *op);
+void ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op);
+void ngx_http_csibiz_pool_up(ngx_http_csibiz_pool_t *pool);
+void ngx_http_csibiz_pool_down(ngx_http_csibiz_pool_t *pool);
+ngx_uint_t ngx_http_csibiz_pool_backing_off(ngx_http_csibiz_pool_t *pool);
 void ngx_http_csibiz_pool_init(ngx_http_csibiz_pool_t *pool,
     ngx_http_csibiz_peer_t *peers, size_t peer_size, ngx_log_t *log);
 void ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool);
@@ -139,6 +146,7 @@ struct ngx_http_csibiz_pg_conf_s {
 
 ngx_int_t ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **pool);
+void ngx_http_csibiz_redis_cleanup(ngx_http_csibiz_pool_t *pool);
 ngx_int_t ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **pool);
 char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo);

@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include <ngx_sha1.h>
 #include "ngx_http_csibiz_pool.h"
 #include "ngx_http_csibiz_redis.h"
 #include "ngx_http_csibiz_response.h"
@@ -20,26 +21,54 @@
 #define NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE   1
 #define NGX_HTTP_CSIBIZ_REDIS_READY       2
 
+/* the scripts one worker runs by digest: each has a bit per connection */
+#define NGX_HTTP_CSIBIZ_REDIS_SCRIPTS     64
+
+
+/*
+ * An operation on a connection, in the order its replies come.  The slot
+ * belongs to the connection: when the request goes away first, its
+ * replies are still read (and dropped), so the stream stays in step.
+ */
+
+typedef struct {
+    ngx_http_csibiz_redis_op_t    *op;         /* NULL: request gone */
+    ngx_msec_t                     start;
+    ngx_uint_t                     skip;       /* SCRIPT LOAD replies */
+    ngx_uint_t                     left;       /* replies still to come */
+} ngx_http_csibiz_redis_slot_t;
+
 
 typedef struct {
     ngx_http_csibiz_peer_t         peer;
     ngx_peer_connection_t          pc;
     redisReader                   *reader;
-    ngx_pool_t                    *pool;       /* the handshake's replies */
+    ngx_pool_t                    *pool;       /* the reply being read */
     ngx_uint_t                     state;
+    ngx_uint_t                     handshake;  /* replies still expected */
 
-    /* what is being written: the handshake or the op's commands */
+    /* what is to be written: the handshake, then every op's commands */
     u_char                        *out;
     size_t                         out_len;
     size_t                         out_sent;
+    size_t                         out_size;
 
-    ngx_uint_t                     handshake;  /* replies still expected */
+    /* the ops whose replies are awaited, a ring in their order */
+    ngx_http_csibiz_redis_slot_t  *slots;
+    ngx_uint_t                     head;
+    ngx_uint_t                     nslots;
+
+    uint64_t                       loaded;     /* scripts it has */
 } ngx_http_csibiz_redis_peer_t;
 
 
 typedef struct {
     ngx_str_t                      handshake;  /* AUTH and SELECT */
     ngx_uint_t                     nhandshake;
+    ngx_http_csibiz_redis_peer_t  *peers;
+    ngx_uint_t                     next;       /* round robin */
+    ngx_uint_t                     nops;       /* in flight, all peers */
+    ngx_uint_t                     capacity;   /* of each ring */
 } ngx_http_csibiz_redis_pool_data_t;
 
 
@@ -50,19 +79,33 @@ struct ngx_http_csibiz_redis_op_s {
     size_t                         len;
     size_t                         size;
     ngx_uint_t                     ncommands;
+    uint64_t                       scripts;    /* the digests it runs */
 
     redisReply                   **replies;
     ngx_uint_t                     nreplies;
+
+    ngx_http_csibiz_redis_slot_t  *slot;       /* while in flight */
 
     ngx_uint_t                     failed;     /* create or append did */
 };
 
 
+static void ngx_http_csibiz_redis_run(ngx_http_csibiz_redis_op_t *rop);
+static ngx_http_csibiz_redis_peer_t *ngx_http_csibiz_redis_open_peer(
+    ngx_http_csibiz_redis_pool_data_t *pd, ngx_http_csibiz_redis_peer_t *rp);
+static ngx_int_t ngx_http_csibiz_redis_queue(
+    ngx_http_csibiz_redis_peer_t *rp, ngx_http_csibiz_redis_op_t *rop);
+static ngx_int_t ngx_http_csibiz_redis_reserve(
+    ngx_http_csibiz_redis_peer_t *rp, size_t len);
+static void ngx_http_csibiz_redis_arm(ngx_http_csibiz_redis_peer_t *rp);
+static void ngx_http_csibiz_redis_op_cleanup(void *data);
 static size_t ngx_http_csibiz_redis_size(ngx_uint_t argc, ngx_str_t *argv);
 static u_char *ngx_http_csibiz_redis_encode(u_char *p, ngx_uint_t argc,
     ngx_str_t *argv);
 static u_char *ngx_http_csibiz_redis_header(u_char *p, u_char type,
     size_t n);
+static redisReply *ngx_http_csibiz_redis_copy(ngx_pool_t *pool,
+    redisReply *reply);
 static void *ngx_http_csibiz_redis_reply(const redisReadTask *task,
     int type);
 static void *ngx_http_csibiz_redis_string(const redisReadTask *task,
@@ -73,9 +116,9 @@ static void *ngx_http_csibiz_redis_new_integer(const redisReadTask *task,
     long long value);
 static void *ngx_http_csibiz_redis_nil(const redisReadTask *task);
 static void ngx_http_csibiz_redis_free_reply(void *reply);
-static ngx_int_t ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer);
-static void ngx_http_csibiz_redis_start(ngx_http_csibiz_peer_t *peer);
-static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
+static ngx_int_t ngx_http_csibiz_redis_connect(
+    ngx_http_csibiz_redis_peer_t *rp);
+static void ngx_http_csibiz_redis_close(ngx_http_csibiz_redis_peer_t *rp);
 static void ngx_http_csibiz_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_csibiz_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_csibiz_redis_test_connect(ngx_connection_t *c,
@@ -84,10 +127,11 @@ static ngx_int_t ngx_http_csibiz_redis_flush(
     ngx_http_csibiz_redis_peer_t *rp);
 static ngx_int_t ngx_http_csibiz_redis_process(
     ngx_http_csibiz_redis_peer_t *rp);
+static ngx_int_t ngx_http_csibiz_redis_handshake_reply(
+    ngx_http_csibiz_redis_peer_t *rp, redisReply *reply);
 static void ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp);
 static void ngx_http_csibiz_redis_result(ngx_http_csibiz_op_t *op,
     ngx_http_csibiz_result_t *res);
-static void ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op);
 
 
 /*
@@ -105,6 +149,11 @@ static redisReplyObjectFunctions  ngx_http_csibiz_redis_reply_fns = {
     ngx_http_csibiz_redis_free_reply
 };
 
+/* this worker's scripts, by the index that names their bit */
+static ngx_http_csibiz_redis_script_t
+    *ngx_http_csibiz_redis_scripts[NGX_HTTP_CSIBIZ_REDIS_SCRIPTS];
+static ngx_uint_t  ngx_http_csibiz_redis_nscripts;
+
 
 ngx_int_t
 ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
@@ -112,6 +161,7 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
 {
     u_char                             *p;
     ngx_str_t                           argv[2], sel[2];
+    ngx_uint_t                          i;
     ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_peer_t       *peers;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -130,13 +180,24 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     pool->driver_conf = rcf;
     pool->data = pd;
     ngx_str_set(&pool->name, "redis");
-    pool->connect = ngx_http_csibiz_redis_connect;
-    pool->start = ngx_http_csibiz_redis_start;
-    pool->close = ngx_http_csibiz_redis_close;
 
     ngx_http_csibiz_pool_init(pool, &peers[0].peer,
                               sizeof(ngx_http_csibiz_redis_peer_t),
                               cycle->log);
+
+    /* any one connection may carry all of the worker's ops in flight */
+
+    pd->peers = peers;
+    pd->capacity = ngx_max(rcf->pool.queue, 1);
+
+    for (i = 0; i < rcf->pool.size; i++) {
+        peers[i].slots = ngx_palloc(cycle->pool,
+                                    pd->capacity
+                                    * sizeof(ngx_http_csibiz_redis_slot_t));
+        if (peers[i].slots == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     /* the commands every new connection sends first, encoded once */
 
@@ -173,6 +234,24 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
 }
 
 
+/* the worker exits: its connections close, no op is left in flight */
+
+void
+ngx_http_csibiz_redis_cleanup(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_uint_t                          i;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = pool->data;
+
+    for (i = 0; i < pool->conf->size; i++) {
+        if (pd->peers[i].peer.connection) {
+            ngx_http_csibiz_redis_close(&pd->peers[i]);
+        }
+    }
+}
+
+
 ngx_http_csibiz_redis_op_t *
 ngx_http_csibiz_redis_create(ngx_http_request_t *r)
 {
@@ -195,7 +274,6 @@ ngx_http_csibiz_redis_create(ngx_http_request_t *r)
     rop->op.request = r;
     rop->op.pool = cmcf->redis_pool;
     rop->op.result = ngx_http_csibiz_redis_result;
-    rop->op.free = ngx_http_csibiz_redis_free;
 
     return rop;
 }
@@ -245,8 +323,54 @@ ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
 
 
 /*
+ * Runs a script by its digest.  argv[0] and argv[1] are the driver's
+ * (EVALSHA and the digest); argv[2] is the number of keys, as for EVAL.
+ * The first time a connection runs a script, SCRIPT LOAD goes before it.
+ */
+
+void
+ngx_http_csibiz_redis_eval(ngx_http_csibiz_redis_op_t *rop,
+    ngx_http_csibiz_redis_script_t *script, ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_sha1_t  sha1;
+    u_char      digest[20];
+
+    if (rop == NULL || rop->failed) {
+        return;
+    }
+
+    if (script->index == 0
+        && ngx_http_csibiz_redis_nscripts < NGX_HTTP_CSIBIZ_REDIS_SCRIPTS)
+    {
+        ngx_sha1_init(&sha1);
+        ngx_sha1_update(&sha1, script->text.data, script->text.len);
+        ngx_sha1_final(digest, &sha1);
+        ngx_hex_dump(script->sha1, digest, sizeof(digest));
+
+        ngx_http_csibiz_redis_scripts[ngx_http_csibiz_redis_nscripts++] =
+                                                                      script;
+        script->index = ngx_http_csibiz_redis_nscripts;
+    }
+
+    if (script->index == 0) {
+        /* more scripts than bits: sent whole, as EVAL */
+        ngx_str_set(&argv[0], "EVAL");
+        argv[1] = script->text;
+
+    } else {
+        ngx_str_set(&argv[0], "EVALSHA");
+        argv[1].data = script->sha1;
+        argv[1].len = sizeof(script->sha1);
+        rop->scripts |= (uint64_t) 1 << (script->index - 1);
+    }
+
+    ngx_http_csibiz_redis_append(rop, argc, argv);
+}
+
+
+/*
  * Sends the pipeline; next(r, flow, res) gets one reply per command.
- * Returns NGX_DONE, or 500 if the pipeline could not be built or sent.
+ * Returns NGX_DONE, or 500 if the pipeline could not be built.
  */
 
 ngx_int_t
@@ -266,9 +390,13 @@ ngx_http_csibiz_redis_send(ngx_http_csibiz_redis_op_t *rop,
     rop->op.next = next;
     rop->op.flow = flow;
 
-    if (ngx_http_csibiz_pool_run(&rop->op) != NGX_DONE) {
+    if (ngx_http_csibiz_pool_begin(&rop->op, ngx_http_csibiz_redis_op_cleanup)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_csibiz_redis_run(rop);
 
     return NGX_DONE;
 }
@@ -302,6 +430,284 @@ ngx_http_csibiz_redis_refused(ngx_http_request_t *r, redisReply *reply,
                   ? reply->str : "unexpected reply");
 
     return ngx_http_csibiz_send_unavailable(r);
+}
+
+
+/*
+ * Puts the op on a connection, round robin: its commands join whatever
+ * else this pass of the event loop sends there, in one write.  Failures
+ * are posted, never delivered from here.
+ */
+
+static void
+ngx_http_csibiz_redis_run(ngx_http_csibiz_redis_op_t *rop)
+{
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_peer_t       *rp;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pool = rop->op.pool;
+    pd = pool->data;
+
+    if (pd->nops >= pd->capacity) {
+        ngx_log_error(NGX_LOG_WARN, rop->op.request->connection->log, 0,
+                      "csibiz: %ui redis requests in flight, the most"
+                      " \"queue=\" allows", pd->nops);
+        ngx_http_csibiz_pool_fail(&rop->op);
+        return;
+    }
+
+    rp = &pd->peers[pd->next++ % pool->conf->size];
+
+    if (rp->peer.connection == NULL && pool->down) {
+        /* a server that was down is tried by one connection at a time */
+        rp = ngx_http_csibiz_redis_open_peer(pd, rp);
+    }
+
+    if (rp->peer.connection == NULL) {
+
+        if (ngx_http_csibiz_pool_backing_off(pool)) {
+            ngx_http_csibiz_pool_fail(&rop->op);
+            return;
+        }
+
+        if (ngx_http_csibiz_redis_connect(rp) != NGX_OK) {
+            ngx_http_csibiz_redis_close(rp);
+            ngx_http_csibiz_pool_down(pool);
+            ngx_http_csibiz_pool_fail(&rop->op);
+            return;
+        }
+    }
+
+    if (ngx_http_csibiz_redis_queue(rp, rop) != NGX_OK) {
+        ngx_http_csibiz_pool_fail(&rop->op);
+    }
+}
+
+
+/* a peer with a connection (ready or being made), or "rp" if none has */
+
+static ngx_http_csibiz_redis_peer_t *
+ngx_http_csibiz_redis_open_peer(ngx_http_csibiz_redis_pool_data_t *pd,
+    ngx_http_csibiz_redis_peer_t *rp)
+{
+    ngx_uint_t  i, n;
+
+    n = rp->peer.pool->conf->size;
+
+    for (i = 0; i < n; i++) {
+        if (pd->peers[i].peer.connection) {
+            return &pd->peers[i];
+        }
+    }
+
+    return rp;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_redis_queue(ngx_http_csibiz_redis_peer_t *rp,
+    ngx_http_csibiz_redis_op_t *rop)
+{
+    u_char                             *p;
+    size_t                              len;
+    uint64_t                            missing;
+    ngx_str_t                           argv[3];
+    ngx_uint_t                          i, skip;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_redis_slot_t       *slot;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = rp->peer.pool->data;
+    c = rp->peer.connection;
+
+    ngx_str_set(&argv[0], "SCRIPT");
+    ngx_str_set(&argv[1], "LOAD");
+
+    missing = rop->scripts & ~rp->loaded;
+    len = rop->len;
+
+    for (i = 0; missing >> i; i++) {
+        if (missing & ((uint64_t) 1 << i)) {
+            argv[2] = ngx_http_csibiz_redis_scripts[i]->text;
+            len += ngx_http_csibiz_redis_size(3, argv);
+        }
+    }
+
+    if (ngx_http_csibiz_redis_reserve(rp, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = rp->out + rp->out_len;
+    skip = 0;
+
+    for (i = 0; missing >> i; i++) {
+        if (missing & ((uint64_t) 1 << i)) {
+            argv[2] = ngx_http_csibiz_redis_scripts[i]->text;
+            p = ngx_http_csibiz_redis_encode(p, 3, argv);
+            skip++;
+        }
+    }
+
+    p = ngx_cpymem(p, rop->buf, rop->len);
+
+    rp->out_len = p - rp->out;
+    rp->loaded |= missing;
+
+    slot = &rp->slots[(rp->head + rp->nslots) % pd->capacity];
+    rp->nslots++;
+    pd->nops++;
+
+    slot->op = rop;
+    slot->start = ngx_current_msec;
+    slot->skip = skip;
+    slot->left = rop->ncommands;
+
+    rop->slot = slot;
+    rop->op.peer = &rp->peer;
+
+    if (rp->state != NGX_HTTP_CSIBIZ_REDIS_READY) {
+        /* written once connected, after the handshake */
+        return NGX_OK;
+    }
+
+    if (rp->nslots == 1) {
+        ngx_http_csibiz_redis_arm(rp);
+    }
+
+    if (!c->write->posted) {
+        /* after this pass's other requests have queued theirs */
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+/* room for len more bytes to write */
+
+static ngx_int_t
+ngx_http_csibiz_redis_reserve(ngx_http_csibiz_redis_peer_t *rp, size_t len)
+{
+    u_char  *p;
+    size_t   size;
+
+    if (rp->out_sent == rp->out_len) {
+        rp->out_len = 0;
+        rp->out_sent = 0;
+    }
+
+    if (rp->out_len + len <= rp->out_size) {
+        return NGX_OK;
+    }
+
+    if (rp->out_sent) {
+        ngx_memmove(rp->out, rp->out + rp->out_sent,
+                    rp->out_len - rp->out_sent);
+        rp->out_len -= rp->out_sent;
+        rp->out_sent = 0;
+
+        if (rp->out_len + len <= rp->out_size) {
+            return NGX_OK;
+        }
+    }
+
+    size = ngx_max(2 * rp->out_size, rp->out_len + len);
+    size = ngx_max(size, 4096);
+
+    p = ngx_alloc(size, rp->peer.pool->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rp->out_len) {
+        ngx_memcpy(p, rp->out, rp->out_len);
+    }
+
+    if (rp->out) {
+        ngx_free(rp->out);
+    }
+
+    rp->out = p;
+    rp->out_size = size;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The read timer: the oldest op's reply timeout while ops are in flight,
+ * the keepalive timeout while none is (then the connection is idle, and
+ * graceful shutdown may close it).
+ */
+
+static void
+ngx_http_csibiz_redis_arm(ngx_http_csibiz_redis_peer_t *rp)
+{
+    ngx_msec_t                     elapsed, timeout;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_pool_conf_t   *conf;
+
+    c = rp->peer.connection;
+    conf = rp->peer.pool->conf;
+
+    if (rp->nslots) {
+        c->idle = 0;
+        c->read->cancelable = 0;
+        rp->peer.idle = 0;
+
+        elapsed = ngx_current_msec - rp->slots[rp->head].start;
+        timeout = conf->timeout;
+
+        ngx_add_timer(c->read, elapsed < timeout ? timeout - elapsed : 1);
+        return;
+    }
+
+    if (ngx_exiting) {
+        ngx_http_csibiz_redis_close(rp);
+        return;
+    }
+
+    c->idle = 1;
+    c->read->cancelable = 1;
+    rp->peer.idle = 1;
+
+    ngx_add_timer(c->read, conf->keepalive_timeout);
+}
+
+
+/*
+ * The request went away before its replies came: they will still be
+ * read, into the connection's pool, and dropped.  Other requests on the
+ * same connection go on.
+ */
+
+static void
+ngx_http_csibiz_redis_op_cleanup(void *data)
+{
+    ngx_http_csibiz_redis_op_t  *rop = data;
+
+    if (rop->op.done) {
+        return;
+    }
+
+    rop->op.done = 1;
+
+    if (rop->op.event.timer_set) {
+        ngx_del_timer(&rop->op.event);
+    }
+
+    if (rop->op.event.posted) {
+        ngx_delete_posted_event(&rop->op.event);
+    }
+
+    if (rop->slot) {
+        rop->slot->op = NULL;
+        rop->slot = NULL;
+        rop->op.peer = NULL;
+    }
+
+    rop->nreplies = 0;
 }
 
 
@@ -476,6 +882,53 @@ ngx_http_csibiz_redis_nil(const redisReadTask *task)
 }
 
 
+/*
+ * A reply, from the connection's pool into the request's: the reader
+ * builds it where a request that went away mid-reply can't pull the
+ * memory from under it.
+ */
+
+static redisReply *
+ngx_http_csibiz_redis_copy(ngx_pool_t *pool, redisReply *reply)
+{
+    size_t       i;
+    redisReply  *r;
+
+    r = ngx_palloc(pool, sizeof(redisReply));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    *r = *reply;
+
+    if (reply->str) {
+        r->str = ngx_pnalloc(pool, reply->len + 1);
+        if (r->str == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(r->str, reply->str, reply->len + 1);
+    }
+
+    if (reply->elements) {
+        r->element = ngx_palloc(pool, reply->elements * sizeof(redisReply *));
+        if (r->element == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < reply->elements; i++) {
+            r->element[i] = ngx_http_csibiz_redis_copy(pool,
+                                                       reply->element[i]);
+            if (r->element[i] == NULL) {
+                return NULL;
+            }
+        }
+    }
+
+    return r;
+}
+
+
 /* freed with their pool */
 
 static void
@@ -485,15 +938,20 @@ ngx_http_csibiz_redis_free_reply(void *reply)
 
 
 static ngx_int_t
-ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
+ngx_http_csibiz_redis_connect(ngx_http_csibiz_redis_peer_t *rp)
 {
-    ngx_int_t                      rc;
-    ngx_connection_t              *c;
-    ngx_http_csibiz_redis_peer_t  *rp;
-    ngx_http_csibiz_redis_conf_t  *rcf;
+    ngx_int_t                           rc;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
 
-    rp = (ngx_http_csibiz_redis_peer_t *) peer;
-    rcf = peer->pool->driver_conf;
+    pool = rp->peer.pool;
+    rcf = pool->driver_conf;
+    pd = pool->data;
+
+    pool->connects++;
+    ngx_http_csibiz_status_backend(pool, NGX_HTTP_CSIBIZ_STAT_CONNECTS);
 
     ngx_memzero(&rp->pc, sizeof(ngx_peer_connection_t));
 
@@ -501,8 +959,15 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     rp->pc.socklen = rcf->addr.socklen;
     rp->pc.name = &rcf->addr.name;
     rp->pc.get = ngx_event_get_peer;
-    rp->pc.log = peer->pool->log;
+    rp->pc.log = pool->log;
     rp->pc.log_error = NGX_ERROR_ERR;
+
+    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
+    rp->head = 0;
+    rp->nslots = 0;
+    rp->loaded = 0;
+    rp->out_len = 0;
+    rp->out_sent = 0;
 
     rc = ngx_event_connect_peer(&rp->pc);
 
@@ -511,32 +976,27 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     }
 
     c = rp->pc.connection;
-    c->data = peer;
+    c->data = &rp->peer;
     c->read->handler = ngx_http_csibiz_redis_read_handler;
     c->write->handler = ngx_http_csibiz_redis_write_handler;
 
-    peer->connection = c;
+    rp->peer.connection = c;
 
     rp->reader = redisReaderCreateWithFunctions(
                                          &ngx_http_csibiz_redis_reply_fns);
-    if (rp->reader == NULL) {
+    rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, pool->log);
+
+    if (rp->reader == NULL || rp->pool == NULL
+        || ngx_http_csibiz_redis_reserve(rp, pd->handshake.len) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    if (((ngx_http_csibiz_redis_pool_data_t *) peer->pool->data)->nhandshake)
-    {
-        rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
-        if (rp->pool == NULL) {
-            return NGX_ERROR;
-        }
-    }
+    ngx_memcpy(rp->out, pd->handshake.data, pd->handshake.len);
+    rp->out_len = pd->handshake.len;
+    rp->handshake = pd->nhandshake;
 
-    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
-    rp->out = NULL;
-    rp->out_len = 0;
-    rp->out_sent = 0;
-
-    ngx_add_timer(c->read, peer->pool->conf->connect_timeout);
+    ngx_add_timer(c->read, pool->conf->connect_timeout);
 
     if (rc == NGX_OK) {
         /* connected at once (a unix socket): go on from the event loop */
@@ -547,37 +1007,34 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 }
 
 
-/* a connected peer got an op: its commands go out from the event loop */
+/*
+ * Closes the connection; every op in flight on it fails (503), from the
+ * event loop.  The slot is ready for a new connection.
+ */
 
 static void
-ngx_http_csibiz_redis_start(ngx_http_csibiz_peer_t *peer)
+ngx_http_csibiz_redis_close(ngx_http_csibiz_redis_peer_t *rp)
 {
-    ngx_connection_t              *c;
-    ngx_http_csibiz_redis_op_t    *rop;
-    ngx_http_csibiz_redis_peer_t  *rp;
+    ngx_http_csibiz_redis_op_t         *rop;
+    ngx_http_csibiz_redis_slot_t       *slot;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
 
-    rp = (ngx_http_csibiz_redis_peer_t *) peer;
-    rop = (ngx_http_csibiz_redis_op_t *) peer->op;
-    c = peer->connection;
+    pd = rp->peer.pool->data;
 
-    c->read->handler = ngx_http_csibiz_redis_read_handler;
-    c->write->handler = ngx_http_csibiz_redis_write_handler;
+    while (rp->nslots) {
+        slot = &rp->slots[rp->head];
+        rp->head = (rp->head + 1) % pd->capacity;
+        rp->nslots--;
+        pd->nops--;
 
-    rp->out = rop->buf;
-    rp->out_len = rop->len;
-    rp->out_sent = 0;
+        rop = slot->op;
 
-    ngx_add_timer(c->read, peer->pool->conf->timeout);
-    ngx_post_event(c->write, &ngx_posted_events);
-}
-
-
-static void
-ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
-{
-    ngx_http_csibiz_redis_peer_t  *rp;
-
-    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+        if (rop) {
+            rop->slot = NULL;
+            rop->op.peer = NULL;
+            ngx_http_csibiz_pool_fail(&rop->op);
+        }
+    }
 
     if (rp->reader) {
         redisReaderFree(rp->reader);
@@ -589,18 +1046,32 @@ ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
         rp->pool = NULL;
     }
 
-    ngx_close_connection(peer->connection);
+    if (rp->out) {
+        ngx_free(rp->out);
+        rp->out = NULL;
+        rp->out_size = 0;
+    }
+
+    rp->out_len = 0;
+    rp->out_sent = 0;
+
+    if (rp->peer.connection) {
+        ngx_close_connection(rp->peer.connection);
+        rp->peer.connection = NULL;
+    }
+
+    rp->peer.connected = 0;
+    rp->peer.idle = 0;
+    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
 }
 
 
 static void
 ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
 {
-    ngx_int_t                           rc;
-    ngx_connection_t                   *c;
-    ngx_http_csibiz_peer_t             *peer;
-    ngx_http_csibiz_redis_peer_t       *rp;
-    ngx_http_csibiz_redis_pool_data_t  *pd;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_peer_t        *peer;
+    ngx_http_csibiz_redis_peer_t  *rp;
 
     c = wev->data;
     peer = c->data;
@@ -609,36 +1080,30 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     if (rp->state == NGX_HTTP_CSIBIZ_REDIS_CONNECTING) {
 
         if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name) != NGX_OK) {
-            ngx_http_csibiz_pool_connect_failed(peer);
+            ngx_http_csibiz_redis_error(rp);
             return;
         }
 
-        pd = peer->pool->data;
+        if (rp->handshake) {
+            rp->state = NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE;
 
-        if (pd->nhandshake == 0) {
-            if (c->read->timer_set) {
-                ngx_del_timer(c->read);
-            }
-
+        } else {
             rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
-            ngx_http_csibiz_pool_connected(peer);
-            return;
-        }
+            rp->peer.connected = 1;
+            ngx_http_csibiz_pool_up(peer->pool);
+            ngx_http_csibiz_redis_arm(rp);
 
-        rp->state = NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE;
-        rp->handshake = pd->nhandshake;
-        rp->out = pd->handshake.data;
-        rp->out_len = pd->handshake.len;
-        rp->out_sent = 0;
+            if (rp->peer.connection == NULL) {
+                return;
+            }
+        }
     }
 
-    if (rp->out == NULL) {
+    if (rp->out_sent == rp->out_len) {
         return;
     }
 
-    rc = ngx_http_csibiz_redis_flush(rp);
-
-    if (rc == NGX_ERROR) {
+    if (ngx_http_csibiz_redis_flush(rp) == NGX_ERROR) {
         ngx_http_csibiz_redis_error(rp);
     }
 }
@@ -687,10 +1152,13 @@ ngx_http_csibiz_redis_flush(ngx_http_csibiz_redis_peer_t *rp)
             return NGX_ERROR;
         }
 
+        ngx_http_csibiz_status_backend(rp->peer.pool,
+                                       NGX_HTTP_CSIBIZ_STAT_WRITES);
         rp->out_sent += n;
     }
 
-    rp->out = NULL;
+    rp->out_len = 0;
+    rp->out_sent = 0;
 
     return NGX_OK;
 }
@@ -709,6 +1177,16 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
     c = rev->data;
     peer = c->data;
     rp = (ngx_http_csibiz_redis_peer_t *) peer;
+
+    if (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY && rp->nslots == 0
+        && (rev->timedout || c->close))
+    {
+        /* idle: the keepalive timer ran out, or graceful shutdown */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "csibiz: closing idle redis connection");
+        ngx_http_csibiz_redis_close(rp);
+        return;
+    }
 
     if (rev->timedout) {
         ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
@@ -747,54 +1225,57 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
         }
     }
 
-    switch (ngx_http_csibiz_redis_process(rp)) {
-
-    case NGX_ERROR:
+    if (ngx_http_csibiz_redis_process(rp) != NGX_OK) {
         ngx_http_csibiz_redis_error(rp);
         return;
-
-    case NGX_DONE:
-        /* the peer was handed on; it must not be touched here again */
-        return;
-
-    default: /* NGX_AGAIN */
-        if (eof) {
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "csibiz: redis closed the connection");
-            ngx_http_csibiz_redis_error(rp);
-        }
     }
+
+    if (!eof || rp->peer.connection == NULL) {
+        return;
+    }
+
+    if (rp->nslots || rp->state != NGX_HTTP_CSIBIZ_REDIS_READY) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "csibiz: redis closed the connection");
+        ngx_http_csibiz_redis_error(rp);
+        return;
+    }
+
+    ngx_http_csibiz_redis_close(rp);
 }
 
 
 /*
- * Takes the complete replies out of the reader.  NGX_DONE: the exchange
- * ended and the peer went back to the pool (or on to the next op).
+ * Takes the complete replies out of the reader, each to the op it
+ * answers, in order; an op whose replies are all in goes on at once.
  */
 
 static ngx_int_t
 ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
 {
-    int                          rc;
-    void                        *reply;
-    ngx_uint_t                   reusable;
-    ngx_connection_t            *c;
-    ngx_http_csibiz_peer_t      *peer;
-    ngx_http_csibiz_redis_op_t  *rop;
+    int                                 rc;
+    void                               *reply;
+    redisReply                         *copy;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_redis_op_t         *rop;
+    ngx_http_csibiz_redis_slot_t       *slot;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
 
-    peer = &rp->peer;
-    c = peer->connection;
+    c = rp->peer.connection;
+    pd = rp->peer.pool->data;
 
     for ( ;; ) {
-        rop = (ngx_http_csibiz_redis_op_t *) peer->op;
 
-        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
-            ngx_http_csibiz_redis_reply_pool = rp->pool;
-
-        } else {
-            ngx_http_csibiz_redis_reply_pool = rop ? rop->op.request->pool
-                                                   : NULL;
+        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY && rp->nslots == 0
+            && rp->reader->pos < rp->reader->len)
+        {
+            /* nobody asked for it: the stream is out of step */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: unexpected reply from redis");
+            return NGX_ERROR;
         }
+
+        ngx_http_csibiz_redis_reply_pool = rp->pool;
 
         rc = redisReaderGetReply(rp->reader, &reply);
 
@@ -808,72 +1289,128 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
         }
 
         if (reply == NULL) {
-            return NGX_AGAIN;
+            return NGX_OK;
         }
 
         if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
 
+            if (ngx_http_csibiz_redis_handshake_reply(rp, reply) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ngx_reset_pool(rp->pool);
+
+            if (rp->peer.connection == NULL) {
+                return NGX_OK;
+            }
+
+            continue;
+        }
+
+        slot = &rp->slots[rp->head];
+        rop = slot->op;
+
+        if (slot->skip) {
             if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
+                /* its EVALSHA will get NOSCRIPT, and fail */
                 ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "csibiz: redis refused AUTH or SELECT: %s",
+                              "csibiz: redis refused SCRIPT LOAD: %s",
                               ((redisReply *) reply)->str);
-
-                ngx_http_csibiz_pool_connect_failed(peer);
-                return NGX_DONE;
             }
 
-            if (--rp->handshake == 0) {
-                if (c->read->timer_set) {
-                    ngx_del_timer(c->read);
-                }
-
-                rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
-                ngx_http_csibiz_pool_connected(peer);
-                return NGX_DONE;
-            }
-
+            slot->skip--;
+            ngx_reset_pool(rp->pool);
             continue;
         }
 
-        if (rop == NULL || rop->nreplies == rop->ncommands) {
-            /* nobody asked for it: the stream is out of step */
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "csibiz: unexpected reply from redis");
-            return NGX_ERROR;
+        if (((redisReply *) reply)->type == REDIS_REPLY_ERROR
+            && ngx_strncmp(((redisReply *) reply)->str, "NOSCRIPT", 8) == 0)
+        {
+            /* flushed behind our back: loaded again on the next use */
+            rp->loaded = 0;
         }
 
-        rop->replies[rop->nreplies++] = reply;
+        if (rop) {
+            copy = ngx_http_csibiz_redis_copy(rop->op.request->pool, reply);
+            if (copy == NULL) {
+                return NGX_ERROR;
+            }
 
-        if (rop->nreplies < rop->ncommands) {
+            rop->replies[rop->nreplies++] = copy;
+        }
+
+        ngx_reset_pool(rp->pool);
+
+        if (--slot->left) {
             continue;
         }
 
-        if (c->read->timer_set) {
-            ngx_del_timer(c->read);
+        /* the op's replies are all in: its slot is free for the next */
+
+        rp->head = (rp->head + 1) % pd->capacity;
+        rp->nslots--;
+        pd->nops--;
+
+        ngx_http_csibiz_redis_arm(rp);
+
+        if (rop) {
+            rop->slot = NULL;
+            rop->op.peer = NULL;
+            rop->op.status = NGX_HTTP_CSIBIZ_OK;
+
+            /* may queue more ops here; the connection stays ours */
+            ngx_http_csibiz_pool_complete(&rop->op);
         }
 
-        /* unread bytes after the last reply: never pool such a connection */
-        reusable = (rp->reader->len == rp->reader->pos && rp->out == NULL);
-
-        ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_OK, reusable);
-        return NGX_DONE;
+        if (rp->peer.connection == NULL) {
+            return NGX_OK;
+        }
     }
 }
 
 
+static ngx_int_t
+ngx_http_csibiz_redis_handshake_reply(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rp->peer.connection->log, 0,
+                      "csibiz: redis refused AUTH or SELECT: %s", reply->str);
+        return NGX_ERROR;
+    }
+
+    if (--rp->handshake) {
+        return NGX_OK;
+    }
+
+    rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
+    rp->peer.connected = 1;
+    ngx_http_csibiz_pool_up(rp->peer.pool);
+
+    /* the reply timeout of the ops queued meanwhile, or idle */
+    ngx_http_csibiz_redis_arm(rp);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A connection failed: before it was ready, the server counts as down
+ * (back-off); after, only the ops in flight on it fail.
+ */
+
 static void
 ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp)
 {
-    ngx_http_csibiz_peer_t  *peer;
+    ngx_uint_t  ready;
 
-    peer = &rp->peer;
+    ready = (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY);
 
-    if (rp->state != NGX_HTTP_CSIBIZ_REDIS_READY) {
-        ngx_http_csibiz_pool_connect_failed(peer);
-        return;
+    ngx_http_csibiz_redis_close(rp);
+
+    if (!ready) {
+        ngx_http_csibiz_pool_down(rp->peer.pool);
     }
-
-    ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
 }
 
 
@@ -887,17 +1424,4 @@ ngx_http_csibiz_redis_result(ngx_http_csibiz_op_t *op,
 
     res->replies = rop->replies;
     res->nreplies = rop->nreplies;
-}
-
-
-/* the replies stay in the request's pool until the request ends */
-
-static void
-ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op)
-{
-    ngx_http_csibiz_redis_op_t  *rop;
-
-    rop = (ngx_http_csibiz_redis_op_t *) op;
-
-    rop->nreplies = 0;
 }

@@ -1,10 +1,14 @@
 # Pool bounds: with pool=2 no more than 2 backend connections however many
-# requests wait, and all of them are served; with pool=1 and a short
-# queue_timeout the waiting requests get 503 backend_unavailable.
+# requests wait, and all of them are served; for PostgreSQL with pool=1
+# and a short queue_timeout the waiting requests get 503
+# backend_unavailable.  Redis connections are shared: many requests in
+# flight on one, a late reply fails those in flight on it, queue= bounds
+# how many are in flight.
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::Csibiz;
+use Test::Csibiz::Fixtures qw(code_is);
 use List::Util qw(max min);
 
 workers(1);
@@ -130,17 +134,73 @@ cmp_ok($span, '>=', 10 * 0.3 - 0.1,
        'redis pool=2: 20 x 0.3 s took at least 10 x 0.3 s');
 ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
 
-# -------------------------------------------- Redis pool=1, queue timeout
+# ------------------------- Redis pool=1: one shared connection, a timeout
+
+# Every request's commands go on the one connection, in order.  When the
+# oldest reply is late past timeout=, the connection is closed and exactly
+# the requests in flight on it fail; the next request gets a new one.
 
 start_nginx(http_config => <<'EOF', config => <<'EOF');
-    csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT pool=1 timeout=5s
-                 queue_timeout=200ms;
+    csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT pool=1 timeout=500ms;
 EOF
     location = /t { csibiz test; }
 EOF
 $mark = error_log_mark();
 
-queue_timeout_case('redis');
+is(http_req(GET => '/t?backend=redis&op=echo&value=warm')->{status}, 200,
+   'redis pool=1: warm-up echo');
+
+my $many = http_concurrent(
+    [map { [GET => "/t?backend=redis&op=echo&value=v$_", timeout => 10] }
+         1 .. 50],
+    max_parallel => 50);
+is(scalar(grep { ($many->[$_]{json}{value} // '') eq 'v' . ($_ + 1) }
+               0 .. 49), 50,
+   'redis pool=1: 50 concurrent echoes on one connection, each its own reply');
+is(redis_conns(), 1, 'redis pool=1: on one connection');
+
+my $slow = http_start(GET => '/t?backend=redis&op=sleep&seconds=3',
+                      timeout => 10);
+ok(wait_until(sub { grep { ($_->{cmd} // '') eq 'blpop' } redis_clients() },
+              timeout => 5, interval => 0.05),
+   'redis pool=1: the sleep is in flight');
+my $behind = http_concurrent(
+    [map { [GET => "/t?backend=redis&op=echo&value=b$_", timeout => 10] }
+         1 .. 3]);
+my $slow_res = http_finish($slow);
+code_is($slow_res, 503, 'backend_unavailable',
+        'redis pool=1: the late reply fails at timeout=');
+cmp_ok($slow_res->{elapsed}, '<', 2.5, 'redis pool=1: ... not at its end');
+is(scalar(grep { ($_->{status} // 0) == 503
+                 && ($_->{json}{error}{code} // '') eq 'backend_unavailable' }
+                 @$behind), 3,
+   'redis pool=1: the requests in flight behind it fail with it')
+    or diag(explain([map { $_->{error} // "$_->{status} $_->{body}" }
+                     @$behind]));
+is(http_req(GET => '/t?backend=redis&op=echo&value=after')->{json}{value},
+   'after', 'redis pool=1: a new connection serves the next request');
+ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
+
+# ----------------------------------------- Redis queue=: in flight, bounded
+
+start_nginx(http_config => <<'EOF', config => <<'EOF');
+    csibiz_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT pool=1 queue=2 timeout=5s;
+EOF
+    location = /t { csibiz test; }
+EOF
+$mark = error_log_mark();
+
+my @sleeps = map { http_start(GET => '/t?backend=redis&op=sleep&seconds=1',
+                              timeout => 10) } 1 .. 2;
+ok(wait_until(sub { grep { ($_->{cmd} // '') eq 'blpop' } redis_clients() },
+              timeout => 5, interval => 0.05),
+   'redis queue=2: a sleep is in flight');
+my $over = http_req(GET => '/t?backend=redis&op=echo&value=over');
+code_is($over, 503, 'backend_unavailable',
+        'redis queue=2: a third request in flight gets 503 at once');
+cmp_ok($over->{elapsed}, '<', 0.9, 'redis queue=2: ... at once');
+is(scalar(grep { ($_->{status} // 0) == 200 } map { http_finish($_) } @sleeps),
+   2, 'redis queue=2: the two in flight get 200');
 ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
 
 ok(stop_nginx(), 'nginx stops gracefully');
