@@ -159,6 +159,30 @@ is(scalar(grep { ($many->[$_]{json}{value} // '') eq 'v' . ($_ + 1) }
    'redis pool=1: 50 concurrent echoes on one connection, each its own reply');
 is(redis_conns(), 1, 'redis pool=1: on one connection');
 
+# one request's refusal leaves the others on the connection intact
+my @mixed = map { $_ % 2
+                  ? [GET => "/t?backend=redis&op=fail", timeout => 10]
+                  : [GET => "/t?backend=redis&op=echo&value=m$_",
+                     timeout => 10] } 1 .. 40;
+my $mres = http_concurrent(\@mixed, max_parallel => 40);
+is(scalar(grep { my $i = $_ + 1;
+                 $i % 2 ? ($mres->[$_]{status} // 0) == 500
+                        : ($mres->[$_]{json}{value} // '') eq "m$i" }
+               0 .. 39), 40,
+   'redis pool=1: 20 refused commands among 20 echoes: each gets its own'
+   . ' answer')
+    or diag(explain([map { "$_->{status} $_->{body}" } @$mres]));
+
+# scripts by digest: loaded on first use, again after SCRIPT FLUSH
+is(http_req(GET => '/t?backend=redis&op=script&value=s1')->{json}{value},
+   's1', 'redis: a script runs by its digest');
+redis_cmd('SCRIPT', 'FLUSH');
+my $flushed = http_req(GET => '/t?backend=redis&op=script&value=s2');
+is($flushed->{status}, 500, 'redis: after SCRIPT FLUSH the next run fails'
+   . ' (NOSCRIPT)');
+is(http_req(GET => '/t?backend=redis&op=script&value=s3')->{json}{value},
+   's3', 'redis: ... and the one after loads it again');
+
 my $slow = http_start(GET => '/t?backend=redis&op=sleep&seconds=3',
                       timeout => 10);
 ok(wait_until(sub { grep { ($_->{cmd} // '') eq 'blpop' } redis_clients() },
