@@ -957,7 +957,7 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
     }
 
     if (cmcf->redis_pool) {
-        ngx_http_csibiz_redis_cleanup(cmcf->redis_pool);
+        ngx_http_csibiz_pool_cleanup(cmcf->redis_pool);
     }
 
     if (cmcf->pg_pool) {

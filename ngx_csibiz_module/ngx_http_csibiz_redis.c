@@ -25,20 +25,6 @@
 #define NGX_HTTP_CSIBIZ_REDIS_SCRIPTS     64
 
 
-/*
- * An operation on a connection, in the order its replies come.  The slot
- * belongs to the connection: when the request goes away first, its
- * replies are still read (and dropped), so the stream stays in step.
- */
-
-typedef struct {
-    ngx_http_csibiz_redis_op_t    *op;         /* NULL: request gone */
-    ngx_msec_t                     start;
-    ngx_uint_t                     skip;       /* SCRIPT LOAD replies */
-    ngx_uint_t                     left;       /* replies still to come */
-} ngx_http_csibiz_redis_slot_t;
-
-
 typedef struct {
     ngx_http_csibiz_peer_t         peer;
     ngx_peer_connection_t          pc;
@@ -53,11 +39,6 @@ typedef struct {
     size_t                         out_sent;
     size_t                         out_size;
 
-    /* the ops whose replies are awaited, a ring in their order */
-    ngx_http_csibiz_redis_slot_t  *slots;
-    ngx_uint_t                     head;
-    ngx_uint_t                     nslots;
-
     uint64_t                       loaded;     /* scripts it has */
 } ngx_http_csibiz_redis_peer_t;
 
@@ -65,10 +46,6 @@ typedef struct {
 typedef struct {
     ngx_str_t                      handshake;  /* AUTH and SELECT */
     ngx_uint_t                     nhandshake;
-    ngx_http_csibiz_redis_peer_t  *peers;
-    ngx_uint_t                     next;       /* round robin */
-    ngx_uint_t                     nops;       /* in flight, all peers */
-    ngx_uint_t                     capacity;   /* of each ring */
 } ngx_http_csibiz_redis_pool_data_t;
 
 
@@ -84,21 +61,14 @@ struct ngx_http_csibiz_redis_op_s {
     redisReply                   **replies;
     ngx_uint_t                     nreplies;
 
-    ngx_http_csibiz_redis_slot_t  *slot;       /* while in flight */
-
     ngx_uint_t                     failed;     /* create or append did */
 };
 
 
-static void ngx_http_csibiz_redis_run(ngx_http_csibiz_redis_op_t *rop);
-static ngx_http_csibiz_redis_peer_t *ngx_http_csibiz_redis_open_peer(
-    ngx_http_csibiz_redis_pool_data_t *pd, ngx_http_csibiz_redis_peer_t *rp);
-static ngx_int_t ngx_http_csibiz_redis_queue(
-    ngx_http_csibiz_redis_peer_t *rp, ngx_http_csibiz_redis_op_t *rop);
+static ngx_int_t ngx_http_csibiz_redis_queue(ngx_http_csibiz_peer_t *peer,
+    ngx_http_csibiz_slot_t *slot);
 static ngx_int_t ngx_http_csibiz_redis_reserve(
     ngx_http_csibiz_redis_peer_t *rp, size_t len);
-static void ngx_http_csibiz_redis_arm(ngx_http_csibiz_redis_peer_t *rp);
-static void ngx_http_csibiz_redis_op_cleanup(void *data);
 static size_t ngx_http_csibiz_redis_size(ngx_uint_t argc, ngx_str_t *argv);
 static u_char *ngx_http_csibiz_redis_encode(u_char *p, ngx_uint_t argc,
     ngx_str_t *argv);
@@ -116,9 +86,8 @@ static void *ngx_http_csibiz_redis_new_integer(const redisReadTask *task,
     long long value);
 static void *ngx_http_csibiz_redis_nil(const redisReadTask *task);
 static void ngx_http_csibiz_redis_free_reply(void *reply);
-static ngx_int_t ngx_http_csibiz_redis_connect(
-    ngx_http_csibiz_redis_peer_t *rp);
-static void ngx_http_csibiz_redis_close(ngx_http_csibiz_redis_peer_t *rp);
+static ngx_int_t ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_csibiz_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_csibiz_redis_test_connect(ngx_connection_t *c,
@@ -127,9 +96,6 @@ static ngx_int_t ngx_http_csibiz_redis_flush(
     ngx_http_csibiz_redis_peer_t *rp);
 static ngx_int_t ngx_http_csibiz_redis_process(
     ngx_http_csibiz_redis_peer_t *rp);
-static ngx_int_t ngx_http_csibiz_redis_handshake_reply(
-    ngx_http_csibiz_redis_peer_t *rp, redisReply *reply);
-static void ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp);
 static void ngx_http_csibiz_redis_result(ngx_http_csibiz_op_t *op,
     ngx_http_csibiz_result_t *res);
 
@@ -161,7 +127,6 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
 {
     u_char                             *p;
     ngx_str_t                           argv[2], sel[2];
-    ngx_uint_t                          i;
     ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_peer_t       *peers;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -180,23 +145,15 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     pool->driver_conf = rcf;
     pool->data = pd;
     ngx_str_set(&pool->name, "redis");
+    pool->connect = ngx_http_csibiz_redis_connect;
+    pool->send = ngx_http_csibiz_redis_queue;
+    pool->close = ngx_http_csibiz_redis_close;
 
-    ngx_http_csibiz_pool_init(pool, &peers[0].peer,
-                              sizeof(ngx_http_csibiz_redis_peer_t),
-                              cycle->log);
-
-    /* any one connection may carry all of the worker's ops in flight */
-
-    pd->peers = peers;
-    pd->capacity = ngx_max(rcf->pool.queue, 1);
-
-    for (i = 0; i < rcf->pool.size; i++) {
-        peers[i].slots = ngx_palloc(cycle->pool,
-                                    pd->capacity
-                                    * sizeof(ngx_http_csibiz_redis_slot_t));
-        if (peers[i].slots == NULL) {
-            return NGX_ERROR;
-        }
+    if (ngx_http_csibiz_pool_init(pool, &peers[0].peer,
+                                  sizeof(ngx_http_csibiz_redis_peer_t), cycle)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     /* the commands every new connection sends first, encoded once */
@@ -231,24 +188,6 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     *poolp = pool;
 
     return NGX_OK;
-}
-
-
-/* the worker exits: its connections close, no op is left in flight */
-
-void
-ngx_http_csibiz_redis_cleanup(ngx_http_csibiz_pool_t *pool)
-{
-    ngx_uint_t                          i;
-    ngx_http_csibiz_redis_pool_data_t  *pd;
-
-    pd = pool->data;
-
-    for (i = 0; i < pool->conf->size; i++) {
-        if (pd->peers[i].peer.connection) {
-            ngx_http_csibiz_redis_close(&pd->peers[i]);
-        }
-    }
 }
 
 
@@ -390,13 +329,9 @@ ngx_http_csibiz_redis_send(ngx_http_csibiz_redis_op_t *rop,
     rop->op.next = next;
     rop->op.flow = flow;
 
-    if (ngx_http_csibiz_pool_begin(&rop->op, ngx_http_csibiz_redis_op_cleanup)
-        != NGX_OK)
-    {
+    if (ngx_http_csibiz_pool_run(&rop->op) != NGX_DONE) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_http_csibiz_redis_run(rop);
 
     return NGX_DONE;
 }
@@ -434,92 +369,27 @@ ngx_http_csibiz_redis_refused(ngx_http_request_t *r, redisReply *reply,
 
 
 /*
- * Puts the op on a connection, round robin: its commands join whatever
- * else this pass of the event loop sends there, in one write.  Failures
- * are posted, never delivered from here.
+ * An op on a ready connection: its commands join whatever else this pass
+ * of the event loop sends there, in one write.  A script the connection
+ * has not run yet is loaded first; its reply is the driver's (skip).
  */
 
-static void
-ngx_http_csibiz_redis_run(ngx_http_csibiz_redis_op_t *rop)
-{
-    ngx_http_csibiz_pool_t             *pool;
-    ngx_http_csibiz_redis_peer_t       *rp;
-    ngx_http_csibiz_redis_pool_data_t  *pd;
-
-    pool = rop->op.pool;
-    pd = pool->data;
-
-    if (pd->nops >= pd->capacity) {
-        ngx_log_error(NGX_LOG_WARN, rop->op.request->connection->log, 0,
-                      "csibiz: %ui redis requests in flight, the most"
-                      " \"queue=\" allows", pd->nops);
-        ngx_http_csibiz_pool_fail(&rop->op);
-        return;
-    }
-
-    rp = &pd->peers[pd->next++ % pool->conf->size];
-
-    if (rp->peer.connection == NULL && pool->down) {
-        /* a server that was down is tried by one connection at a time */
-        rp = ngx_http_csibiz_redis_open_peer(pd, rp);
-    }
-
-    if (rp->peer.connection == NULL) {
-
-        if (ngx_http_csibiz_pool_backing_off(pool)) {
-            ngx_http_csibiz_pool_fail(&rop->op);
-            return;
-        }
-
-        if (ngx_http_csibiz_redis_connect(rp) != NGX_OK) {
-            ngx_http_csibiz_redis_close(rp);
-            ngx_http_csibiz_pool_down(pool);
-            ngx_http_csibiz_pool_fail(&rop->op);
-            return;
-        }
-    }
-
-    if (ngx_http_csibiz_redis_queue(rp, rop) != NGX_OK) {
-        ngx_http_csibiz_pool_fail(&rop->op);
-    }
-}
-
-
-/* a peer with a connection (ready or being made), or "rp" if none has */
-
-static ngx_http_csibiz_redis_peer_t *
-ngx_http_csibiz_redis_open_peer(ngx_http_csibiz_redis_pool_data_t *pd,
-    ngx_http_csibiz_redis_peer_t *rp)
-{
-    ngx_uint_t  i, n;
-
-    n = rp->peer.pool->conf->size;
-
-    for (i = 0; i < n; i++) {
-        if (pd->peers[i].peer.connection) {
-            return &pd->peers[i];
-        }
-    }
-
-    return rp;
-}
-
-
 static ngx_int_t
-ngx_http_csibiz_redis_queue(ngx_http_csibiz_redis_peer_t *rp,
-    ngx_http_csibiz_redis_op_t *rop)
+ngx_http_csibiz_redis_queue(ngx_http_csibiz_peer_t *peer,
+    ngx_http_csibiz_slot_t *slot)
 {
-    u_char                             *p;
-    size_t                              len;
-    uint64_t                            missing;
-    ngx_str_t                           argv[3];
-    ngx_uint_t                          i, skip;
-    ngx_connection_t                   *c;
-    ngx_http_csibiz_redis_slot_t       *slot;
-    ngx_http_csibiz_redis_pool_data_t  *pd;
+    u_char                        *p;
+    size_t                         len;
+    uint64_t                       missing;
+    ngx_str_t                      argv[3];
+    ngx_uint_t                     i;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_redis_op_t    *rop;
+    ngx_http_csibiz_redis_peer_t  *rp;
 
-    pd = rp->peer.pool->data;
-    c = rp->peer.connection;
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+    rop = (ngx_http_csibiz_redis_op_t *) slot->op;
+    c = peer->connection;
 
     ngx_str_set(&argv[0], "SCRIPT");
     ngx_str_set(&argv[1], "LOAD");
@@ -539,13 +409,12 @@ ngx_http_csibiz_redis_queue(ngx_http_csibiz_redis_peer_t *rp,
     }
 
     p = rp->out + rp->out_len;
-    skip = 0;
 
     for (i = 0; missing >> i; i++) {
         if (missing & ((uint64_t) 1 << i)) {
             argv[2] = ngx_http_csibiz_redis_scripts[i]->text;
             p = ngx_http_csibiz_redis_encode(p, 3, argv);
-            skip++;
+            slot->skip++;
         }
     }
 
@@ -553,27 +422,7 @@ ngx_http_csibiz_redis_queue(ngx_http_csibiz_redis_peer_t *rp,
 
     rp->out_len = p - rp->out;
     rp->loaded |= missing;
-
-    slot = &rp->slots[(rp->head + rp->nslots) % pd->capacity];
-    rp->nslots++;
-    pd->nops++;
-
-    slot->op = rop;
-    slot->start = ngx_current_msec;
-    slot->skip = skip;
     slot->left = rop->ncommands;
-
-    rop->slot = slot;
-    rop->op.peer = &rp->peer;
-
-    if (rp->state != NGX_HTTP_CSIBIZ_REDIS_READY) {
-        /* written once connected, after the handshake */
-        return NGX_OK;
-    }
-
-    if (rp->nslots == 1) {
-        ngx_http_csibiz_redis_arm(rp);
-    }
 
     if (!c->write->posted) {
         /* after this pass's other requests have queued theirs */
@@ -635,82 +484,6 @@ ngx_http_csibiz_redis_reserve(ngx_http_csibiz_redis_peer_t *rp, size_t len)
 }
 
 
-/*
- * The read timer: the oldest op's reply timeout while ops are in flight,
- * the keepalive timeout while none is (then the connection is idle, and
- * graceful shutdown may close it).
- */
-
-static void
-ngx_http_csibiz_redis_arm(ngx_http_csibiz_redis_peer_t *rp)
-{
-    ngx_msec_t                     elapsed, timeout;
-    ngx_connection_t              *c;
-    ngx_http_csibiz_pool_conf_t   *conf;
-
-    c = rp->peer.connection;
-    conf = rp->peer.pool->conf;
-
-    if (rp->nslots) {
-        c->idle = 0;
-        c->read->cancelable = 0;
-        rp->peer.idle = 0;
-
-        elapsed = ngx_current_msec - rp->slots[rp->head].start;
-        timeout = conf->timeout;
-
-        ngx_add_timer(c->read, elapsed < timeout ? timeout - elapsed : 1);
-        return;
-    }
-
-    if (ngx_exiting) {
-        ngx_http_csibiz_redis_close(rp);
-        return;
-    }
-
-    c->idle = 1;
-    c->read->cancelable = 1;
-    rp->peer.idle = 1;
-
-    ngx_add_timer(c->read, conf->keepalive_timeout);
-}
-
-
-/*
- * The request went away before its replies came: they will still be
- * read, into the connection's pool, and dropped.  Other requests on the
- * same connection go on.
- */
-
-static void
-ngx_http_csibiz_redis_op_cleanup(void *data)
-{
-    ngx_http_csibiz_redis_op_t  *rop = data;
-
-    if (rop->op.done) {
-        return;
-    }
-
-    rop->op.done = 1;
-
-    if (rop->op.event.timer_set) {
-        ngx_del_timer(&rop->op.event);
-    }
-
-    if (rop->op.event.posted) {
-        ngx_delete_posted_event(&rop->op.event);
-    }
-
-    if (rop->slot) {
-        rop->slot->op = NULL;
-        rop->slot = NULL;
-        rop->op.peer = NULL;
-    }
-
-    rop->nreplies = 0;
-}
-
-
 static size_t
 ngx_http_csibiz_redis_size(ngx_uint_t argc, ngx_str_t *argv)
 {
@@ -767,6 +540,53 @@ ngx_http_csibiz_redis_header(u_char *p, u_char type, size_t n)
     *p++ = LF;
 
     return p;
+}
+
+
+/*
+ * A reply, from the connection's pool into the request's: the reader
+ * builds it where a request that went away mid-reply can't pull the
+ * memory from under it.
+ */
+
+static redisReply *
+ngx_http_csibiz_redis_copy(ngx_pool_t *pool, redisReply *reply)
+{
+    size_t       i;
+    redisReply  *r;
+
+    r = ngx_palloc(pool, sizeof(redisReply));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    *r = *reply;
+
+    if (reply->str) {
+        r->str = ngx_pnalloc(pool, reply->len + 1);
+        if (r->str == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(r->str, reply->str, reply->len + 1);
+    }
+
+    if (reply->elements) {
+        r->element = ngx_palloc(pool, reply->elements * sizeof(redisReply *));
+        if (r->element == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < reply->elements; i++) {
+            r->element[i] = ngx_http_csibiz_redis_copy(pool,
+                                                       reply->element[i]);
+            if (r->element[i] == NULL) {
+                return NULL;
+            }
+        }
+    }
+
+    return r;
 }
 
 
@@ -882,53 +702,6 @@ ngx_http_csibiz_redis_nil(const redisReadTask *task)
 }
 
 
-/*
- * A reply, from the connection's pool into the request's: the reader
- * builds it where a request that went away mid-reply can't pull the
- * memory from under it.
- */
-
-static redisReply *
-ngx_http_csibiz_redis_copy(ngx_pool_t *pool, redisReply *reply)
-{
-    size_t       i;
-    redisReply  *r;
-
-    r = ngx_palloc(pool, sizeof(redisReply));
-    if (r == NULL) {
-        return NULL;
-    }
-
-    *r = *reply;
-
-    if (reply->str) {
-        r->str = ngx_pnalloc(pool, reply->len + 1);
-        if (r->str == NULL) {
-            return NULL;
-        }
-
-        ngx_memcpy(r->str, reply->str, reply->len + 1);
-    }
-
-    if (reply->elements) {
-        r->element = ngx_palloc(pool, reply->elements * sizeof(redisReply *));
-        if (r->element == NULL) {
-            return NULL;
-        }
-
-        for (i = 0; i < reply->elements; i++) {
-            r->element[i] = ngx_http_csibiz_redis_copy(pool,
-                                                       reply->element[i]);
-            if (r->element[i] == NULL) {
-                return NULL;
-            }
-        }
-    }
-
-    return r;
-}
-
-
 /* freed with their pool */
 
 static void
@@ -938,20 +711,17 @@ ngx_http_csibiz_redis_free_reply(void *reply)
 
 
 static ngx_int_t
-ngx_http_csibiz_redis_connect(ngx_http_csibiz_redis_peer_t *rp)
+ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 {
     ngx_int_t                           rc;
     ngx_connection_t                   *c;
-    ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_peer_t       *rp;
     ngx_http_csibiz_redis_pool_data_t  *pd;
 
-    pool = rp->peer.pool;
-    rcf = pool->driver_conf;
-    pd = pool->data;
-
-    pool->connects++;
-    ngx_http_csibiz_status_backend(pool, NGX_HTTP_CSIBIZ_STAT_CONNECTS);
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+    rcf = peer->pool->driver_conf;
+    pd = peer->pool->data;
 
     ngx_memzero(&rp->pc, sizeof(ngx_peer_connection_t));
 
@@ -959,12 +729,10 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_redis_peer_t *rp)
     rp->pc.socklen = rcf->addr.socklen;
     rp->pc.name = &rcf->addr.name;
     rp->pc.get = ngx_event_get_peer;
-    rp->pc.log = pool->log;
+    rp->pc.log = peer->pool->log;
     rp->pc.log_error = NGX_ERROR_ERR;
 
     rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
-    rp->head = 0;
-    rp->nslots = 0;
     rp->loaded = 0;
     rp->out_len = 0;
     rp->out_sent = 0;
@@ -976,15 +744,15 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_redis_peer_t *rp)
     }
 
     c = rp->pc.connection;
-    c->data = &rp->peer;
+    c->data = peer;
     c->read->handler = ngx_http_csibiz_redis_read_handler;
     c->write->handler = ngx_http_csibiz_redis_write_handler;
 
-    rp->peer.connection = c;
+    peer->connection = c;
 
     rp->reader = redisReaderCreateWithFunctions(
                                          &ngx_http_csibiz_redis_reply_fns);
-    rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, pool->log);
+    rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
 
     if (rp->reader == NULL || rp->pool == NULL
         || ngx_http_csibiz_redis_reserve(rp, pd->handshake.len) != NGX_OK)
@@ -996,7 +764,7 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_redis_peer_t *rp)
     rp->out_len = pd->handshake.len;
     rp->handshake = pd->nhandshake;
 
-    ngx_add_timer(c->read, pool->conf->connect_timeout);
+    ngx_add_timer(c->read, peer->pool->conf->connect_timeout);
 
     if (rc == NGX_OK) {
         /* connected at once (a unix socket): go on from the event loop */
@@ -1007,34 +775,12 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_redis_peer_t *rp)
 }
 
 
-/*
- * Closes the connection; every op in flight on it fails (503), from the
- * event loop.  The slot is ready for a new connection.
- */
-
 static void
-ngx_http_csibiz_redis_close(ngx_http_csibiz_redis_peer_t *rp)
+ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
 {
-    ngx_http_csibiz_redis_op_t         *rop;
-    ngx_http_csibiz_redis_slot_t       *slot;
-    ngx_http_csibiz_redis_pool_data_t  *pd;
+    ngx_http_csibiz_redis_peer_t  *rp;
 
-    pd = rp->peer.pool->data;
-
-    while (rp->nslots) {
-        slot = &rp->slots[rp->head];
-        rp->head = (rp->head + 1) % pd->capacity;
-        rp->nslots--;
-        pd->nops--;
-
-        rop = slot->op;
-
-        if (rop) {
-            rop->slot = NULL;
-            rop->op.peer = NULL;
-            ngx_http_csibiz_pool_fail(&rop->op);
-        }
-    }
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
 
     if (rp->reader) {
         redisReaderFree(rp->reader);
@@ -1054,15 +800,11 @@ ngx_http_csibiz_redis_close(ngx_http_csibiz_redis_peer_t *rp)
 
     rp->out_len = 0;
     rp->out_sent = 0;
-
-    if (rp->peer.connection) {
-        ngx_close_connection(rp->peer.connection);
-        rp->peer.connection = NULL;
-    }
-
-    rp->peer.connected = 0;
-    rp->peer.idle = 0;
     rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
+
+    if (peer->connection) {
+        ngx_close_connection(peer->connection);
+    }
 }
 
 
@@ -1080,7 +822,7 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     if (rp->state == NGX_HTTP_CSIBIZ_REDIS_CONNECTING) {
 
         if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name) != NGX_OK) {
-            ngx_http_csibiz_redis_error(rp);
+            ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
 
@@ -1089,13 +831,10 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
 
         } else {
             rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
-            rp->peer.connected = 1;
-            ngx_http_csibiz_pool_up(peer->pool);
-            ngx_http_csibiz_redis_arm(rp);
 
-            if (rp->peer.connection == NULL) {
-                return;
-            }
+            /* queues the ops that waited, and posts this event again */
+            ngx_http_csibiz_pool_ready(peer);
+            return;
         }
     }
 
@@ -1104,7 +843,7 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     }
 
     if (ngx_http_csibiz_redis_flush(rp) == NGX_ERROR) {
-        ngx_http_csibiz_redis_error(rp);
+        ngx_http_csibiz_pool_close_peer(peer);
     }
 }
 
@@ -1178,24 +917,12 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
     peer = c->data;
     rp = (ngx_http_csibiz_redis_peer_t *) peer;
 
-    if (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY && rp->nslots == 0
-        && (rev->timedout || c->close))
-    {
-        /* idle: the keepalive timer ran out, or graceful shutdown */
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                       "csibiz: closing idle redis connection");
-        ngx_http_csibiz_redis_close(rp);
+    if (ngx_http_csibiz_pool_idle_event(peer, rev)) {
         return;
     }
 
     if (rev->timedout) {
-        ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
-                      "csibiz: redis %s timed out",
-                      rp->state == NGX_HTTP_CSIBIZ_REDIS_READY
-                      ? "reply" : "connect");
-        ngx_http_csibiz_status_backend(peer->pool,
-                                       NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
-        ngx_http_csibiz_redis_error(rp);
+        ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
 
@@ -1220,28 +947,26 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
         }
 
         if (redisReaderFeed(rp->reader, (const char *) buf, n) != REDIS_OK) {
-            ngx_http_csibiz_redis_error(rp);
+            ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
     }
 
     if (ngx_http_csibiz_redis_process(rp) != NGX_OK) {
-        ngx_http_csibiz_redis_error(rp);
+        ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
 
-    if (!eof || rp->peer.connection == NULL) {
+    if (!eof || peer->connection == NULL) {
         return;
     }
 
-    if (rp->nslots || rp->state != NGX_HTTP_CSIBIZ_REDIS_READY) {
+    if (peer->nslots || !peer->ready) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "csibiz: redis closed the connection");
-        ngx_http_csibiz_redis_error(rp);
-        return;
     }
 
-    ngx_http_csibiz_redis_close(rp);
+    ngx_http_csibiz_pool_close_peer(peer);
 }
 
 
@@ -1253,20 +978,22 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
 static ngx_int_t
 ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
 {
-    int                                 rc;
-    void                               *reply;
-    redisReply                         *copy;
-    ngx_connection_t                   *c;
-    ngx_http_csibiz_redis_op_t         *rop;
-    ngx_http_csibiz_redis_slot_t       *slot;
-    ngx_http_csibiz_redis_pool_data_t  *pd;
+    int                          rc;
+    void                        *reply;
+    redisReply                  *copy;
+    ngx_connection_t            *c;
+    ngx_http_csibiz_peer_t      *peer;
+    ngx_http_csibiz_slot_t      *slot;
+    ngx_http_csibiz_redis_op_t  *rop;
 
-    c = rp->peer.connection;
-    pd = rp->peer.pool->data;
+    peer = &rp->peer;
+    c = peer->connection;
 
     for ( ;; ) {
 
-        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY && rp->nslots == 0
+        slot = ngx_http_csibiz_pool_head(peer);
+
+        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY && slot == NULL
             && rp->reader->pos < rp->reader->len)
         {
             /* nobody asked for it: the stream is out of step */
@@ -1294,21 +1021,26 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
 
         if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
 
-            if (ngx_http_csibiz_redis_handshake_reply(rp, reply) != NGX_OK) {
+            if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "csibiz: redis refused AUTH or SELECT: %s",
+                              ((redisReply *) reply)->str);
                 return NGX_ERROR;
             }
 
             ngx_reset_pool(rp->pool);
 
-            if (rp->peer.connection == NULL) {
-                return NGX_OK;
+            if (--rp->handshake == 0) {
+                rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
+                ngx_http_csibiz_pool_ready(peer);
+
+                if (peer->connection == NULL) {
+                    return NGX_OK;
+                }
             }
 
             continue;
         }
-
-        slot = &rp->slots[rp->head];
-        rop = slot->op;
 
         if (slot->skip) {
             if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
@@ -1330,6 +1062,8 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             rp->loaded = 0;
         }
 
+        rop = (ngx_http_csibiz_redis_op_t *) slot->op;
+
         if (rop) {
             copy = ngx_http_csibiz_redis_copy(rop->op.request->pool, reply);
             if (copy == NULL) {
@@ -1345,71 +1079,12 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             continue;
         }
 
-        /* the op's replies are all in: its slot is free for the next */
+        ngx_http_csibiz_pool_done(peer, NGX_HTTP_CSIBIZ_OK);
 
-        rp->head = (rp->head + 1) % pd->capacity;
-        rp->nslots--;
-        pd->nops--;
-
-        ngx_http_csibiz_redis_arm(rp);
-
-        if (rop) {
-            rop->slot = NULL;
-            rop->op.peer = NULL;
-            rop->op.status = NGX_HTTP_CSIBIZ_OK;
-
-            /* may queue more ops here; the connection stays ours */
-            ngx_http_csibiz_pool_complete(&rop->op);
-        }
-
-        if (rp->peer.connection == NULL) {
+        if (peer->connection == NULL) {
+            /* closed by a step that went on from here */
             return NGX_OK;
         }
-    }
-}
-
-
-static ngx_int_t
-ngx_http_csibiz_redis_handshake_reply(ngx_http_csibiz_redis_peer_t *rp,
-    redisReply *reply)
-{
-    if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, rp->peer.connection->log, 0,
-                      "csibiz: redis refused AUTH or SELECT: %s", reply->str);
-        return NGX_ERROR;
-    }
-
-    if (--rp->handshake) {
-        return NGX_OK;
-    }
-
-    rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
-    rp->peer.connected = 1;
-    ngx_http_csibiz_pool_up(rp->peer.pool);
-
-    /* the reply timeout of the ops queued meanwhile, or idle */
-    ngx_http_csibiz_redis_arm(rp);
-
-    return NGX_OK;
-}
-
-
-/*
- * A connection failed: before it was ready, the server counts as down
- * (back-off); after, only the ops in flight on it fail.
- */
-
-static void
-ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp)
-{
-    ngx_uint_t  ready;
-
-    ready = (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY);
-
-    ngx_http_csibiz_redis_close(rp);
-
-    if (!ready) {
-        ngx_http_csibiz_pool_down(rp->peer.pool);
     }
 }
 

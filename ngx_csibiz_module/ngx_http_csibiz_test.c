@@ -7,7 +7,7 @@
  *   ?backend=redis|postgres&op=echo&value=STR
  *   ?backend=redis|postgres&op=sleep&seconds=N
  *   ?backend=redis&op=script&value=STR   (echoed by a script, EVALSHA)
- *   ?backend=redis&op=fail               (a command Redis refuses: 500)
+ *   ?backend=redis|postgres&op=fail      (refused, a division by zero: 500)
  */
 
 
@@ -40,6 +40,9 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_test_echo_stmt =
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_test_sleep_stmt =
     ngx_http_csibiz_pg_stmt("test_sleep",
                             "SELECT pg_sleep($1::float8)::text", 1);
+
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_test_fail_stmt =
+    ngx_http_csibiz_pg_stmt("test_fail", "SELECT $1::text || 1 / 0", 1);
 
 static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_test_script =
     ngx_http_csibiz_redis_script("return ARGV[1]");
@@ -104,7 +107,7 @@ ngx_http_csibiz_test_handler(ngx_http_request_t *r,
     {
         ngx_str_set(&argv[0], "CSIBIZ-NO-SUCH-COMMAND");
         argc = 1;
-        stmt = NULL;
+        stmt = &ngx_http_csibiz_test_fail_stmt;
 
     } else {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
