@@ -82,7 +82,8 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_sms_lookup_stmt =
  * farthest of the reached limits frees a slot.
  */
 
-static ngx_str_t  ngx_http_csibiz_sms_send_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_sms_send_script =
+    ngx_http_csibiz_redis_script(
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "local wait = 0\n"
@@ -260,8 +261,6 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_sms_send_script;
     ngx_str_set(&argv[2], "4");
 
     keys = &argv[3];
@@ -314,7 +313,8 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
     /* the command is copied into the pipeline's buffer */
 
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, 7 + 16, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_sms_send_script, 7 + 16,
+                               argv);
 
     ngx_explicit_memzero(code, sizeof(code));
 

@@ -101,8 +101,8 @@ static ngx_int_t ngx_http_csibiz_user_hash(ngx_http_csibiz_user_t *u,
 static ngx_int_t ngx_http_csibiz_user_int(PGresult *res, int column);
 static void ngx_http_csibiz_user_verify(void *flow);
 static ngx_int_t ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
-    ngx_http_csibiz_user_t *u, ngx_str_t *script, ngx_str_t *keys,
-    ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs);
+    ngx_http_csibiz_user_t *u, ngx_http_csibiz_redis_script_t *script,
+    ngx_str_t *keys, ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs);
 static ngx_int_t ngx_http_csibiz_user_failed(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
@@ -253,7 +253,8 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reauth_lookup_stmt =
  * at most 24 hours.  Returns the lock's seconds, or 0.
  */
 
-static ngx_str_t  ngx_http_csibiz_login_fail_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_login_fail_script =
+    ngx_http_csibiz_redis_script(
     "local w = tonumber(ARGV[1])\n"
     "local n = redis.call('INCR', KEYS[1])\n"
     "if n == 1 then redis.call('EXPIRE', KEYS[1], w) end\n"
@@ -277,7 +278,8 @@ static ngx_str_t  ngx_http_csibiz_login_fail_script = ngx_string(
  * 0.
  */
 
-static ngx_str_t  ngx_http_csibiz_reauth_fail_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_reauth_fail_script =
+    ngx_http_csibiz_redis_script(
     "local n = redis.call('INCR', KEYS[1])\n"
     "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
     "if n < tonumber(ARGV[2]) then return 0 end\n"
@@ -425,15 +427,13 @@ ngx_http_csibiz_user_verify(void *flow)
 
 static ngx_int_t
 ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
-    ngx_http_csibiz_user_t *u, ngx_str_t *script, ngx_str_t *keys,
-    ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs)
+    ngx_http_csibiz_user_t *u, ngx_http_csibiz_redis_script_t *script,
+    ngx_str_t *keys, ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs)
 {
     ngx_str_t                    argv[NGX_HTTP_CSIBIZ_SCRIPT_ARGS];
     ngx_uint_t                   i, argc;
     ngx_http_csibiz_redis_op_t  *rop;
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = *script;
 
     if (ngx_http_csibiz_integer(r, &argv[2], nkeys) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -455,7 +455,7 @@ ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
     ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
 
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, argc, argv);
+    ngx_http_csibiz_redis_eval(rop, script, argc, argv);
 
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_user_failed, u);
 }
@@ -999,7 +999,8 @@ ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
  * outbox's MAXLEN, "" (sent within a code's validity).
  */
 
-static ngx_str_t  ngx_http_csibiz_reset_notice_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_reset_notice_script =
+    ngx_http_csibiz_redis_script(
     "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
     NGX_HTTP_CSIBIZ_SMS_NOTICE_LUA
     "return 0\n");
@@ -1032,8 +1033,6 @@ ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
 
     ngx_http_csibiz_sms_spend(rop, &u->sms);
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_reset_notice_script;
     ngx_str_set(&argv[2], "5");
     ngx_str_set(&argv[3], NGX_HTTP_CSIBIZ_SMS_OUTBOX);
     argv[4] = u->fail_account;
@@ -1048,7 +1047,8 @@ ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
     ngx_str_set(&argv[12], NGX_HTTP_CSIBIZ_SMS_MAXLEN);
     ngx_str_set(&argv[13], "");
 
-    ngx_http_csibiz_redis_append(rop, 14, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_reset_notice_script, 14,
+                               argv);
 
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_reset_done, u);
 }
