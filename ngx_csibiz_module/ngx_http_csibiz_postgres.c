@@ -610,7 +610,11 @@ ngx_http_csibiz_pg_handler(ngx_event_t *ev)
     }
 
     if (!PQconsumeInput(pp->conn)) {
-        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "receive");
+        if (peer->nslots) {
+            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "receive");
+        }
+
+        /* else an idle connection the server closed: nothing was lost */
         ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
