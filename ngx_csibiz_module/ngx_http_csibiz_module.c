@@ -969,8 +969,9 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
 
 /*
  * csibiz_test_now "2026-09-25 23:59:00+08";  -- for tests only: the time
- * the window and the debit month are judged at, instead of PostgreSQL's
- * clock.  Checked here for its form; PostgreSQL reads it as timestamptz.
+ * every request's writes are dated with and its window, debit month and
+ * agreement are judged at, instead of PostgreSQL's clock.  Checked here
+ * for its form; PostgreSQL reads it as timestamptz.
  */
 
 char *
