@@ -21,6 +21,8 @@ static int csibiz_digits_value(const char *s, size_t len);
 static int csibiz_all_digits(const char *s, size_t len);
 static int csibiz_id_province_valid(int code);
 static size_t csibiz_skip_chars(const char *s, size_t len, size_t chars);
+static int csibiz_alnum_normalize(const char *in, size_t len, size_t min,
+    size_t max, char *out);
 
 
 int
@@ -278,14 +280,17 @@ csibiz_phone_valid(const char *s, size_t len)
 }
 
 
-int
-csibiz_social_card_normalize(const char *in, size_t len, char *out)
+/* trimmed, min to max ASCII letters or digits, upper-cased into out */
+
+static int
+csibiz_alnum_normalize(const char *in, size_t len, size_t min, size_t max,
+    char *out)
 {
     size_t  i;
 
     csibiz_utf8_trim(&in, &len);
 
-    if (len != CSIBIZ_SOCIAL_CARD_LEN) {
+    if (len < min || len > max) {
         return -1;
     }
 
@@ -304,6 +309,35 @@ csibiz_social_card_normalize(const char *in, size_t len, char *out)
     out[len] = '\0';
 
     return 0;
+}
+
+
+int
+csibiz_social_card_normalize(const char *in, size_t len, char *out)
+{
+    return csibiz_alnum_normalize(in, len, CSIBIZ_SOCIAL_CARD_LEN,
+                                  CSIBIZ_SOCIAL_CARD_LEN, out);
+}
+
+
+int
+csibiz_handbook_no_normalize(const char *in, size_t len, char *out)
+{
+    return csibiz_alnum_normalize(in, len, CSIBIZ_HANDBOOK_NO_MIN_LEN,
+                                  CSIBIZ_HANDBOOK_NO_MAX_LEN, out);
+}
+
+
+int
+csibiz_insurance_no_normalize(const char *in, size_t len, char *out)
+{
+    if (csibiz_social_card_normalize(in, len, out) == 0
+        || csibiz_handbook_no_normalize(in, len, out) == 0)
+    {
+        return 0;
+    }
+
+    return -1;
 }
 
 

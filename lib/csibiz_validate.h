@@ -28,6 +28,11 @@
 #define CSIBIZ_PHONE_SIZE           (CSIBIZ_PHONE_LEN + 1)
 #define CSIBIZ_SOCIAL_CARD_LEN      12
 #define CSIBIZ_SOCIAL_CARD_SIZE     (CSIBIZ_SOCIAL_CARD_LEN + 1)
+#define CSIBIZ_HANDBOOK_NO_MIN_LEN  8
+#define CSIBIZ_HANDBOOK_NO_MAX_LEN  20
+#define CSIBIZ_HANDBOOK_NO_SIZE     (CSIBIZ_HANDBOOK_NO_MAX_LEN + 1)
+/* either number, as csibiz_insurance_no_normalize() writes it */
+#define CSIBIZ_INSURANCE_NO_SIZE    CSIBIZ_HANDBOOK_NO_SIZE
 #define CSIBIZ_POSTCODE_LEN         6
 #define CSIBIZ_BANK_CARD_MIN_LEN    16
 #define CSIBIZ_BANK_CARD_MAX_LEN    19
@@ -142,6 +147,21 @@ int csibiz_social_card_normalize(const char *in, size_t len, char *out);
 
 /* 1 for exactly 12 characters of [0-9A-Z] */
 int csibiz_social_card_valid(const char *s, size_t len);
+
+/*
+ * A medical-insurance handbook number (医疗保险手册号): after trimming, 8
+ * to 20 ASCII letters or digits, written upper-cased and NUL-terminated
+ * into out (CSIBIZ_HANDBOOK_NO_SIZE bytes).
+ */
+int csibiz_handbook_no_normalize(const char *in, size_t len, char *out);
+
+/*
+ * The number a parent names the child's insurance by: a social security
+ * card number or a handbook number, as the parents' guide lets them
+ * choose; normalized into out (CSIBIZ_INSURANCE_NO_SIZE bytes).  Which
+ * one it is only the roster says: a 12-character number may be either.
+ */
+int csibiz_insurance_no_normalize(const char *in, size_t len, char *out);
 
 /* 1 for exactly 6 ASCII digits, a mainland postcode */
 int csibiz_postcode_valid(const char *s, size_t len);

@@ -488,9 +488,11 @@ ngx_http_csibiz_fail_invalid(ngx_http_request_t *r)
 
 /*
  * The child's identity as the roster knows it: ID number, social security
- * card number and the declared phone, validated and normalized into the
- * caller's buffers (CSIBIZ_*_SIZE bytes); errors are recorded as field
- * errors.  NGX_ERROR only when the date can't be had.
+ * card number or medical-insurance handbook number (one field,
+ * si_card_no, as the parents' guide has it; si_card gets
+ * CSIBIZ_INSURANCE_NO_SIZE bytes) and the declared phone, validated and
+ * normalized into the caller's buffers (CSIBIZ_*_SIZE bytes); errors are
+ * recorded as field errors.  NGX_ERROR only when the date can't be had.
  */
 
 ngx_int_t
@@ -526,8 +528,8 @@ ngx_http_csibiz_identity_fields(ngx_http_request_t *r, char *id_number,
     }
 
     if (ngx_http_csibiz_field_required(r, "si_card_no", &value) == NGX_OK
-        && csibiz_social_card_normalize((const char *) value.data,
-                                        value.len, si_card)
+        && csibiz_insurance_no_normalize((const char *) value.data,
+                                         value.len, si_card)
            != 0)
     {
         ngx_http_csibiz_field_invalid(r, "si_card_no", "format");

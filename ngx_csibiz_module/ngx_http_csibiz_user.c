@@ -55,7 +55,7 @@ typedef struct {
 
     char                           id_number[CSIBIZ_ID_NUMBER_SIZE];
     char                           phone[CSIBIZ_PHONE_SIZE];
-    char                           si_card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char                           si_card[CSIBIZ_INSURANCE_NO_SIZE];
     csibiz_date_t                  birth;
 
     ngx_str_t                      password;
@@ -191,7 +191,8 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_user_lookup_stmt =
         "  ORDER BY published_at DESC LIMIT 1)"
         " FROM insured_person p"
         " LEFT JOIN portal_user u ON u.insured_person_id = p.id"
-        " WHERE p.id_number_hmac = $1::bytea AND p.si_card_no = $2", 3);
+        " WHERE p.id_number_hmac = $1::bytea"
+        " AND $2 IN (p.si_card_no, p.handbook_no)", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
     ngx_http_csibiz_pg_stmt("register_insert",
@@ -708,7 +709,7 @@ ngx_http_csibiz_user_identity_limited(ngx_http_request_t *r, void *flow,
 
     params[0] = u->index;
     params[1].data = (u_char *) u->si_card;
-    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
+    params[1].len = ngx_strlen(u->si_card);
     params[2] = ngx_http_csibiz_user_now(r);
 
     return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_user_lookup_stmt,

@@ -26,6 +26,7 @@ static void test_id_typos(void);
 static void test_id_helpers(void);
 static void test_phone(void);
 static void test_social_card(void);
+static void test_handbook_no(void);
 static void test_postcode(void);
 static void test_luhn_and_bank_card(void);
 static void test_mask(void);
@@ -43,6 +44,7 @@ main(void)
     test_id_helpers();
     test_phone();
     test_social_card();
+    test_handbook_no();
     test_postcode();
     test_luhn_and_bank_card();
     test_mask();
@@ -515,6 +517,46 @@ test_social_card(void)
                "social_card_valid refuses lower case");
     tap_is_int(csibiz_social_card_valid(S("A1B2C3D4E5F")), 0,
                "social_card_valid refuses 11 characters");
+}
+
+
+static void
+test_handbook_no(void)
+{
+    char  out[CSIBIZ_INSURANCE_NO_SIZE];
+
+    tap_ok(csibiz_handbook_no_normalize(S("11000012345678"), out) == 0
+           && strcmp(out, "11000012345678") == 0, "handbook no digits");
+    tap_ok(csibiz_handbook_no_normalize(S(" sc0012345\xe3\x80\x80"), out)
+           == 0 && strcmp(out, "SC0012345") == 0,
+           "handbook no trimmed (ideographic space) and upper-cased");
+    tap_ok(csibiz_handbook_no_normalize(S("12345678"), out) == 0
+           && strcmp(out, "12345678") == 0, "handbook no 8 characters");
+    tap_ok(csibiz_handbook_no_normalize(S("12345678901234567890"), out) == 0
+           && strlen(out) == CSIBIZ_HANDBOOK_NO_MAX_LEN,
+           "handbook no 20 characters");
+    tap_is_int(csibiz_handbook_no_normalize(S("1234567"), out), -1,
+               "handbook no 7 characters refused");
+    tap_is_int(csibiz_handbook_no_normalize(S("123456789012345678901"),
+                                            out), -1,
+               "handbook no 21 characters refused");
+    tap_is_int(csibiz_handbook_no_normalize(S("1100-0012345"), out), -1,
+               "handbook no hyphen refused");
+    tap_is_int(csibiz_handbook_no_normalize(S(""), out), -1,
+               "handbook no empty refused");
+
+    tap_ok(csibiz_insurance_no_normalize(S("a1b2c3d4e5f6"), out) == 0
+           && strcmp(out, "A1B2C3D4E5F6") == 0,
+           "insurance no: a card number");
+    tap_ok(csibiz_insurance_no_normalize(S("110000123456789"), out) == 0
+           && strcmp(out, "110000123456789") == 0,
+           "insurance no: a handbook number");
+    tap_is_int(csibiz_insurance_no_normalize(S("A1B2C3"), out), -1,
+               "insurance no: 6 characters are neither");
+    tap_is_int(csibiz_insurance_no_normalize(S("A1B2C3 D4E5F6"), out), -1,
+               "insurance no: an inner space is neither");
+    tap_is_int(csibiz_insurance_no_normalize(S("１２３４５６７８９０１２"), out),
+               -1, "insurance no: full-width digits are neither");
 }
 
 
