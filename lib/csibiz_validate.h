@@ -83,6 +83,14 @@ int csibiz_date_from_unix(long long seconds, long utc_offset,
     csibiz_date_t *date);
 
 /*
+ * The day in China at a PostgreSQL timestamp written "YYYY-MM-DD
+ * HH:MM[:SS[.fraction]]" and an optional UTC offset "+HH", "-HH",
+ * "+HH:MM" or "+HHMM" (a space before it allowed); without an offset the
+ * time is China's.  0, or -1 when s is not of that form or no real time.
+ */
+int csibiz_date_in_china(const char *s, size_t len, csibiz_date_t *day);
+
+/*
  * Completed years of age on day for someone born on birth, -1 if day is
  * before birth.  Born on 29 February: a year is completed on 1 March in
  * common years.

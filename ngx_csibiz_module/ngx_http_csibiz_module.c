@@ -1008,6 +1008,15 @@ ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    /* the module's own idea of "today", for the ID number's birth date */
+
+    if (csibiz_date_in_china((const char *) s, value[1].len,
+                             &cmcf->test_day)
+        != 0)
+    {
+        goto invalid;
+    }
+
     cmcf->test_now = value[1];
 
     ngx_conf_log_error(NGX_LOG_WARN, cf, 0,

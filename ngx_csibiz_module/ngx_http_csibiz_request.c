@@ -499,15 +499,21 @@ ngx_int_t
 ngx_http_csibiz_identity_fields(ngx_http_request_t *r, char *id_number,
     char *si_card, char *phone, csibiz_date_t *birth)
 {
-    size_t           n;
-    ngx_str_t        value;
-    const char      *s;
-    csibiz_date_t    today;
-    csibiz_id_rc_t   rc;
+    size_t                        n;
+    ngx_str_t                     value;
+    const char                   *s;
+    csibiz_date_t                 today;
+    csibiz_id_rc_t                rc;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
     /* China's day: a child born today has a valid ID number */
 
-    if (csibiz_date_from_unix(ngx_time(), 8 * 3600, &today) != 0) {
+    if (cmcf->test_now.data) {
+        today = cmcf->test_day;
+
+    } else if (csibiz_date_from_unix(ngx_time(), 8 * 3600, &today) != 0) {
         return NGX_ERROR;
     }
 

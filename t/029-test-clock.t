@@ -3,8 +3,9 @@
 # and a right login, a password reset and a bank account's first
 # declaration write the test clock's time into portal_user, audit_log,
 # bank_account and declaration, and the agreement in force is the one
-# published by the test clock's time.  Without it the same flows (but
-# the declaration: the real day may be outside the window) follow
+# published by the test clock's time, and a child born after its day has
+# no valid ID number yet.  Without it the same flows (but the
+# declaration: the real day may be outside the window) follow
 # PostgreSQL's clock.
 
 use strict;
@@ -51,6 +52,17 @@ sub person {
     $p->{pid} = roster_add(id_number => $p->{id}, si_card => $p->{card},
                            phone => $p->{phone});
     return $p;
+}
+
+# a child born the day after the test clock's (and before the real day)
+my $LATE = id_number('11010820260911001');
+
+sub late_birth {
+    my $r = json_post('/api/sms/send', {
+        purpose => 'register', id_number => $LATE,
+        si_card_no => 'CLK000000099', phone => '13800019999' });
+    return $r->{json}{error}{fields}{id_number}
+           // $r->{json}{error}{code} // $r->{status};
 }
 
 sub agreement_version {
@@ -119,6 +131,8 @@ start_bank_nginx(now => $NOW, config => $CONFIG);
 
 is(agreement_version(), $OLD_AGREEMENT,
    'test clock: GET /api/agreement gives the one in force at its time');
+is(late_birth(), 'birth_date',
+   'test clock: an ID number born after its day is refused');
 
 my $p = person(1);
 every_write($p, $OLD_AGREEMENT, 1);
@@ -151,6 +165,8 @@ start_bank_nginx(config => $CONFIG);
 
 is(agreement_version(), 'test-clock',
    'real clock: GET /api/agreement gives the latest published');
+is(late_birth(), 'identity_mismatch',
+   'real clock: that ID number is well-formed (and not in the roster)');
 
 every_write($q, 'test-clock');
 

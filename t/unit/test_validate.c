@@ -19,6 +19,7 @@ static const csibiz_date_t  today = { 2024, 3, 1 };
 
 static void test_dates(void);
 static void test_date_from_unix(void);
+static void test_date_in_china(void);
 static void test_age(void);
 static void test_id_valid(void);
 static void test_id_refused(void);
@@ -37,6 +38,7 @@ main(void)
 {
     test_dates();
     test_date_from_unix();
+    test_date_in_china();
     test_age();
     test_id_valid();
     test_id_refused();
@@ -517,6 +519,49 @@ test_social_card(void)
                "social_card_valid refuses lower case");
     tap_is_int(csibiz_social_card_valid(S("A1B2C3D4E5F")), 0,
                "social_card_valid refuses 11 characters");
+}
+
+
+static void
+test_date_in_china(void)
+{
+    size_t         i;
+    csibiz_date_t  d;
+
+    static const struct {
+        const char    *s;
+        int            rc;
+        csibiz_date_t  day;
+    } cases[] = {
+        { "2026-09-10 12:00:00+08", 0, { 2026, 9, 10 } },
+        { "2026-09-10 12:00+08", 0, { 2026, 9, 10 } },
+        { "2026-09-10 23:59:59", 0, { 2026, 9, 10 } },    /* China's */
+        { "2026-09-10 16:00:00+00", 0, { 2026, 9, 11 } },
+        { "2026-09-10 15:59:59.999+00", 0, { 2026, 9, 10 } },
+        { "2026-12-31 23:30:00 +00:00", 0, { 2027, 1, 1 } },
+        { "2026-03-01 02:00:00-05", 0, { 2026, 3, 1 } },
+        { "2024-03-01 07:59:00+0800", 0, { 2024, 3, 1 } },
+        { "2024-03-01 07:59:00+1600", -1, { 0, 0, 0 } },  /* > 15 h */
+        { "2024-02-29 23:00:00+08:30", 0, { 2024, 2, 29 } },
+        { "2024-03-01 00:10:00+09", 0, { 2024, 2, 29 } }, /* leap day */
+        { "1970-01-01 08:00:00+08", 0, { 1970, 1, 1 } },
+        { "2026-02-29 12:00:00+08", -1, { 0, 0, 0 } },
+        { "2026-09-10 24:00:00+08", -1, { 0, 0, 0 } },
+        { "2026-09-10 12:00:00+8", -1, { 0, 0, 0 } },
+        { "2026-09-10 12:00:00+08x", -1, { 0, 0, 0 } },
+        { "2026-09-10T12:00:00+08", -1, { 0, 0, 0 } },
+        { "2026-09-10", -1, { 0, 0, 0 } },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&d, 0, sizeof(d));
+
+        tap_ok(csibiz_date_in_china(cases[i].s, strlen(cases[i].s), &d)
+               == cases[i].rc
+               && (cases[i].rc != 0
+                   || csibiz_date_compare(&d, &cases[i].day) == 0),
+               "date_in_china \"%s\"", cases[i].s);
+    }
 }
 
 
