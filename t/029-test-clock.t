@@ -1,7 +1,7 @@
 # The test clock (csibiz_test_now) dates every time a request writes and
 # judges every time a request compares: under it a registration, a failed
 # and a right login, a password reset and a bank account's first
-# declaration write the test clock's time into portal_user, audit_log,
+# declaration and its change write the test clock's time into portal_user, audit_log,
 # bank_account and declaration, and the agreement in force is the one
 # published by the test clock's time, and a child born after its day has
 # no valid ID number yet.  Without it the same flows (but the
@@ -71,8 +71,8 @@ sub agreement_version {
 }
 
 # every flow that writes: register, a wrong and a right login, a reset,
-# a login with the new password, the first declaration (only in the
-# window: not by the real clock of every day)
+# a login with the new password, the first declaration and a change
+# (only in the window: not by the real clock of every day)
 sub every_write {
     my ($p, $agreement, $window) = @_;
 
@@ -91,6 +91,8 @@ sub every_write {
     return unless $window;
     $r = account_put($p, { %{ self_card() }, version => 0 });
     is($r->{status}, 200, 'the account is declared') or diag($r->{body});
+    $r = account_put($p, { %{ self_card(seed => 2) }, version => 1 });
+    is($r->{status}, 200, 'the account is changed') or diag($r->{body});
 }
 
 # the times the flows wrote for $p, as "name|time" in UTC, and the
@@ -123,7 +125,8 @@ sub written {
 }
 
 my @ACTIONS = qw(account.register account.login_failed account.login
-                 account.password_reset account.login bank_account.create);
+                 account.password_reset account.login bank_account.create
+                 bank_account.change);
 
 # ------------------------------------------------------ the test clock
 
@@ -182,7 +185,7 @@ for my $col (qw(created_at agreed_at last_login_at)) {
        "real clock: portal_user.$col is now");
 }
 
-is(recent('audit_log', 'at', "actor_user_id = $q->{uid}"), @ACTIONS - 1,
+is(recent('audit_log', 'at', "actor_user_id = $q->{uid}"), @ACTIONS - 2,
    'real clock: every audit row of the flows is now');
 
 done_testing();
