@@ -1,10 +1,10 @@
 # The test clock (csibiz_test_now) dates every time a request writes and
 # judges every time a request compares: under it a registration, a failed
 # and a right login, a password reset and a bank account's first
-# declaration and its change write the test clock's time into portal_user, audit_log,
-# bank_account and declaration, and the agreement in force is the one
-# published by the test clock's time, and a child born after its day has
-# no valid ID number yet.  Without it the same flows (but the
+# declaration and its change write the test clock's time into
+# portal_user, audit_log, bank_account and declaration; the agreement in
+# force is the one published by the test clock's time, and a child born
+# after its day has no valid ID number yet.  Without it the same flows (but the
 # declaration: the real day may be outside the window) follow
 # PostgreSQL's clock.
 

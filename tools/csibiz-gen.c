@@ -5,8 +5,8 @@
  * function of i: a valid resident ID number (province, birth date and
  * MOD 11-2 check character), a card number LD + 10 digits, for every
  * third person a medical-insurance handbook number SC + 12 digits, a
- * phone 19 + 9 digits, a name, a category; so the COPY data, the credentials and the
- * sessions made by separate runs agree.  The ID number is blind-indexed
+ * phone 19 + 9 digits, a name, a category; so the COPY data, the
+ * credentials and the sessions made by separate runs agree.  The ID number is blind-indexed
  * and sealed with the module's keys (csibiz-keyfile.c), as
  * tools/csibiz-keytool does for one row.
  *

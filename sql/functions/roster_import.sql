@@ -6,7 +6,8 @@
 -- number's blind index in one statement: a row whose values are all the
 -- same (the birth date's by its HMAC, as sealed values never repeat)
 -- changes nothing (updated_at stays), an empty phone or handbook number
--- keeps the one a person has, a new one replaces it.  With p_dry_run nothing but the audit row is written.
+-- keeps the one a person has, a new one replaces it.  With p_dry_run
+-- nothing but the audit row is written.
 -- Returns the counts; the refused rows are roster_stage's with an error.
 CREATE OR REPLACE FUNCTION roster_import(p_dry_run boolean, p_sha256 text,
                                          OUT total int, OUT inserted int,

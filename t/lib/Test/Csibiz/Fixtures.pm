@@ -84,8 +84,8 @@ sub id_number {
 
 # roster_add(id_number => ..., si_card => ..., phone => ..., name => ...,
 # category => 'student', school => ..., handbook_no => ...): one insured
-# person in the test database; phone => undef leaves the declared phone empty.  Returns the
-# row's id.
+# person in the test database; phone => undef leaves the declared phone
+# empty.  Returns the row's id.
 sub roster_add {
     my (%o) = @_;
     Test::Csibiz::ensure_backends();
