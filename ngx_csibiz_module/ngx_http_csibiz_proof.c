@@ -31,8 +31,7 @@
 
 #define NGX_HTTP_CSIBIZ_SMS_MAX_TRIES    "5"
 
-/* "ID number|card or handbook number", longer than "register|" + phone
- * + "|" + code */
+/* "ID number|card or handbook number", longer than "register|phone|code" */
 #define NGX_HTTP_CSIBIZ_SMS_MSG_MAX                                        \
     (CSIBIZ_ID_NUMBER_LEN + 1 + CSIBIZ_INSURANCE_NO_SIZE - 1)
 
