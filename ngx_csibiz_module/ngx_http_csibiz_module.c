@@ -970,8 +970,9 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
 
 /*
  * csibiz_test_now "2026-09-25 23:59:00+08";  -- for tests only: the time
- * the window and the debit month are judged at, instead of PostgreSQL's
- * clock.  Checked here for its form; PostgreSQL reads it as timestamptz.
+ * every request's writes are dated with and its window, debit month and
+ * agreement are judged at, instead of PostgreSQL's clock.  Checked here
+ * for its form; PostgreSQL reads it as timestamptz.
  */
 
 char *
@@ -1006,6 +1007,15 @@ ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strchr("0123456789:.+- ", s[i]) == NULL) {
             goto invalid;
         }
+    }
+
+    /* the module's own idea of "today", for the ID number's birth date */
+
+    if (csibiz_date_in_china((const char *) s, value[1].len,
+                             &cmcf->test_day)
+        != 0)
+    {
+        goto invalid;
     }
 
     cmcf->test_now = value[1];

@@ -31,9 +31,9 @@
 
 #define NGX_HTTP_CSIBIZ_SMS_MAX_TRIES    "5"
 
-/* "ID number|card", longer than "register|" + phone + "|" + code */
+/* "ID number|card or handbook number", longer than "register|phone|code" */
 #define NGX_HTTP_CSIBIZ_SMS_MSG_MAX                                        \
-    (CSIBIZ_ID_NUMBER_LEN + 1 + CSIBIZ_SOCIAL_CARD_LEN)
+    (CSIBIZ_ID_NUMBER_LEN + 1 + CSIBIZ_INSURANCE_NO_SIZE - 1)
 
 
 /* a check in flight: the answer to compare, and where to go on */
@@ -330,8 +330,8 @@ ngx_http_csibiz_sms_names(ngx_http_request_t *r, u_char *raw,
         return NGX_ERROR;
     }
 
-    len = ngx_sprintf(msg, "%*s|%*s", (size_t) CSIBIZ_ID_NUMBER_LEN,
-                      id_number, (size_t) CSIBIZ_SOCIAL_CARD_LEN, si_card)
+    len = ngx_sprintf(msg, "%*s|%s", (size_t) CSIBIZ_ID_NUMBER_LEN,
+                      id_number, si_card)
           - msg;
 
     rc = ngx_http_csibiz_sms_key(r, "", "identity", msg, len, &t->identity);

@@ -70,7 +70,7 @@ typedef struct {
     ngx_str_t                      code;
     const char                    *phone;     /* normalized */
     const char                    *id_number; /* normalized */
-    const char                    *si_card;
+    const char                    *si_card;   /* or handbook number */
     ngx_http_csibiz_sms_ticket_t   ticket;    /* value set, the rest made */
 } ngx_http_csibiz_sms_proof_t;
 

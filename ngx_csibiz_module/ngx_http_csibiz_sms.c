@@ -48,7 +48,7 @@
 typedef struct {
     ngx_str_t                      purpose;
     char                           id_number[CSIBIZ_ID_NUMBER_SIZE];
-    char                           si_card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char                           si_card[CSIBIZ_INSURANCE_NO_SIZE];
     char                           phone[CSIBIZ_PHONE_SIZE];
     ngx_str_t                      captcha_id;
     ngx_str_t                      captcha_answer;
@@ -70,7 +70,8 @@ static ngx_int_t ngx_http_csibiz_sms_limited(ngx_http_request_t *r,
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_sms_lookup_stmt =
     ngx_http_csibiz_pg_stmt("sms_lookup",
-        "SELECT si_card_no = $2, coalesce(declared_phone = $3, false)"
+        "SELECT coalesce($2 IN (si_card_no, handbook_no), false),"
+        " coalesce(declared_phone = $3, false)"
         " FROM insured_person WHERE id_number_hmac = $1::bytea", 3);
 
 
@@ -209,7 +210,7 @@ ngx_http_csibiz_sms_captcha_checked(ngx_http_request_t *r, void *flow,
     }
 
     params[1].data = (u_char *) sms->si_card;
-    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
+    params[1].len = ngx_strlen(sms->si_card);
     params[2].data = (u_char *) sms->phone;
     params[2].len = CSIBIZ_PHONE_LEN;
 

@@ -55,7 +55,7 @@ typedef struct {
 
     char                           id_number[CSIBIZ_ID_NUMBER_SIZE];
     char                           phone[CSIBIZ_PHONE_SIZE];
-    char                           si_card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char                           si_card[CSIBIZ_INSURANCE_NO_SIZE];
     csibiz_date_t                  birth;
 
     ngx_str_t                      password;
@@ -99,6 +99,7 @@ static ngx_int_t ngx_http_csibiz_user_id_masked(ngx_http_request_t *r,
 static ngx_int_t ngx_http_csibiz_user_hash(ngx_http_csibiz_user_t *u,
     PGresult *res, int column);
 static ngx_int_t ngx_http_csibiz_user_int(PGresult *res, int column);
+static ngx_str_t ngx_http_csibiz_user_now(ngx_http_request_t *r);
 static void ngx_http_csibiz_user_verify(void *flow);
 static ngx_int_t ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u, ngx_http_csibiz_redis_script_t *script,
@@ -187,32 +188,36 @@ static ngx_int_t ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_user_lookup_stmt =
     ngx_http_csibiz_pg_stmt("user_lookup",
         "SELECT p.id, p.declared_phone, u.id,"
-        " (SELECT version FROM agreement WHERE published_at <= now()"
+        " (SELECT version FROM agreement"
+        "  WHERE published_at <= coalesce($3::timestamptz, now())"
         "  ORDER BY published_at DESC LIMIT 1)"
         " FROM insured_person p"
         " LEFT JOIN portal_user u ON u.insured_person_id = p.id"
-        " WHERE p.id_number_hmac = $1::bytea AND p.si_card_no = $2", 2);
+        " WHERE p.id_number_hmac = $1::bytea"
+        " AND $2 IN (p.si_card_no, p.handbook_no)", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
     ngx_http_csibiz_pg_stmt("register_insert",
         "WITH u AS ("
         " INSERT INTO portal_user (insured_person_id, phone, password_hash,"
-        "  agreement_version, agreed_at)"
-        " VALUES ($1, $2, $3, $4, now())"
+        "  agreement_version, agreed_at, created_at)"
+        " VALUES ($1, $2, $3, $4, coalesce($6::timestamptz, now()),"
+        "  coalesce($6::timestamptz, now()))"
         " ON CONFLICT (insured_person_id) DO NOTHING"
         " RETURNING id, created_at),"
         " a AS ("
-        " INSERT INTO audit_log (actor_user_id, client_ip, action, detail)"
-        " SELECT id, $5::inet, 'account.register',"
+        " INSERT INTO audit_log (at, actor_user_id, client_ip, action,"
+        "  detail)"
+        " SELECT u.created_at, u.id, $5::inet, 'account.register',"
         "  jsonb_build_object('agreement_version', $4::text) FROM u)"
         " SELECT u.id, to_char(u.created_at AT TIME ZONE 'Asia/Shanghai',"
         "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'),"
         "  csibiz_mask(p.name, 1, 1), csibiz_mask($2::text, 3, 4)"
-        " FROM u JOIN insured_person p ON p.id = $1", 5);
+        " FROM u JOIN insured_person p ON p.id = $1", 6);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reset_stmt =
     ngx_http_csibiz_pg_stmt("password_reset",
-        "SELECT password_reset($1, $2, $3, $4::inet)", 4);
+        "SELECT password_reset($1, $2, $3, $4::inet, $5::timestamptz)", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
     ngx_http_csibiz_pg_stmt("login_lookup",
@@ -225,19 +230,22 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_ok_stmt =
     ngx_http_csibiz_pg_stmt("login_ok",
         "WITH u AS ("
-        " UPDATE portal_user SET failed_logins = 0, last_login_at = now()"
-        " WHERE id = $1 RETURNING id)"
-        " INSERT INTO audit_log (actor_user_id, client_ip, action)"
-        " SELECT id, $2::inet, 'account.login' FROM u", 2);
+        " UPDATE portal_user SET failed_logins = 0,"
+        "  last_login_at = coalesce($3::timestamptz, now())"
+        " WHERE id = $1 RETURNING id, last_login_at)"
+        " INSERT INTO audit_log (at, actor_user_id, client_ip, action)"
+        " SELECT last_login_at, id, $2::inet, 'account.login' FROM u", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_failed_stmt =
     ngx_http_csibiz_pg_stmt("login_failed",
         "WITH u AS ("
         " UPDATE portal_user SET failed_logins = failed_logins + 1"
         " WHERE id = $1 RETURNING id, failed_logins)"
-        " INSERT INTO audit_log (actor_user_id, client_ip, action, detail)"
-        " SELECT id, $2::inet, 'account.login_failed',"
-        "  jsonb_build_object('failures', failed_logins) FROM u", 2);
+        " INSERT INTO audit_log (at, actor_user_id, client_ip, action,"
+        "  detail)"
+        " SELECT coalesce($3::timestamptz, now()), id, $2::inet,"
+        "  'account.login_failed',"
+        "  jsonb_build_object('failures', failed_logins) FROM u", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reauth_lookup_stmt =
     ngx_http_csibiz_pg_stmt("reauth_lookup",
@@ -392,6 +400,23 @@ ngx_http_csibiz_user_int(PGresult *res, int column)
 {
     return ngx_atoi((u_char *) PQgetvalue(res, 0, column),
                     PQgetlength(res, 0, column));
+}
+
+
+/*
+ * The time a request's writes are stamped with: csibiz_test_now, or
+ * PostgreSQL's clock (a NULL parameter), so that a registration, a login
+ * or a reset under the test clock is dated as PUT /api/account is.
+ */
+
+static ngx_str_t
+ngx_http_csibiz_user_now(ngx_http_request_t *r)
+{
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    return cmcf->test_now;
 }
 
 
@@ -710,11 +735,12 @@ ngx_http_csibiz_user_identity_limited(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t  params[2];
+    ngx_str_t  params[3];
 
     params[0] = u->index;
     params[1].data = (u_char *) u->si_card;
-    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
+    params[1].len = ngx_strlen(u->si_card);
+    params[2] = ngx_http_csibiz_user_now(r);
 
     return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_user_lookup_stmt,
                                     params, u->looked_up, u);
@@ -853,7 +879,7 @@ ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *flow,
     ngx_http_csibiz_user_t  *u = flow;
 
     ngx_int_t  rc;
-    ngx_str_t  params[5];
+    ngx_str_t  params[6];
 
     rc = ngx_http_csibiz_user_made_hash(r, u);
     if (rc != NGX_DECLINED) {
@@ -870,6 +896,7 @@ ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *flow,
     params[2].len = ngx_strlen(u->hash);
     params[3] = u->agree_version;
     params[4] = u->client_ip;
+    params[5] = ngx_http_csibiz_user_now(r);
 
     return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_insert_stmt,
                                     params,
@@ -970,7 +997,7 @@ ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
     ngx_http_csibiz_user_t  *u = flow;
 
     ngx_int_t  rc;
-    ngx_str_t  params[4];
+    ngx_str_t  params[5];
 
     rc = ngx_http_csibiz_user_made_hash(r, u);
     if (rc != NGX_DECLINED) {
@@ -986,6 +1013,7 @@ ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
     params[2].data = (u_char *) u->hash;
     params[2].len = ngx_strlen(u->hash);
     params[3] = u->client_ip;
+    params[4] = ngx_http_csibiz_user_now(r);
 
     return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_reset_stmt, params,
                                     ngx_http_csibiz_reset_stored, u);
@@ -1309,7 +1337,7 @@ ngx_http_csibiz_login_verified(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t  params[2];
+    ngx_str_t  params[3];
 
     if (u->work_rc != 0 && !u->have_hash) {
         return ngx_http_csibiz_login_count_failure(r, u);
@@ -1320,6 +1348,7 @@ ngx_http_csibiz_login_verified(ngx_http_request_t *r, void *flow,
     }
 
     params[1] = u->client_ip;
+    params[2] = ngx_http_csibiz_user_now(r);
 
     if (u->work_rc != 0) {
         /* the account's count of consecutive failures first */

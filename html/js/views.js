@@ -275,7 +275,7 @@
                                    label: 'register.si_card_no',
                                    hint: 'register.si_card_no.hint',
                                    required: true,
-                                   attrs: { maxlength: '12' } }),
+                                   attrs: { maxlength: '20' } }),
             phone: ui.field({ name: 'phone', label: 'register.phone',
                               hint: 'register.phone.hint', type: 'tel',
                               required: true, autocomplete: 'tel-national',

@@ -9,9 +9,10 @@
 --
 -- Every time written is p_now (NULL: now()), so that under the test clock
 -- (csibiz_test_now) a receipt's number, its submission time and its debit
--- month agree.  The declaration keeps its own copy of the account: a
--- change before the cut-off of its debit month replaces that month's
--- pending declaration; a later one is a new declaration for the next
+-- month agree; the triggers get it as csibiz.now (csibiz_now()).  The
+-- declaration keeps its own copy of the account: a change before the
+-- cut-off of its debit month replaces that month's pending declaration;
+-- a later one is a new declaration for the next
 -- month, and the one in force at the cut-off stays what that month's
 -- debit file takes (docs/operations.md, "A declaration's life").
 --
@@ -53,6 +54,8 @@ DECLARE
     v_message text;
     v_body    text;
 BEGIN
+    PERFORM set_config('csibiz.now', v_now::text, true);
+
     SELECT * INTO v_form FROM jsonb_to_record(p_form) AS x (
         version int, payer text, method text, bank text, doc_type text,
         account_enc text, account_head text, account_last4 text,

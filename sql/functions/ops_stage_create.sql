@@ -18,7 +18,8 @@ BEGIN
             si_card_no       text,
             category         text,
             school           text,
-            declared_phone   text);
+            declared_phone   text,
+            handbook_no      text);
         TRUNCATE roster_stage;
     ELSIF p_kind = 'result' THEN
         CREATE TEMP TABLE IF NOT EXISTS result_stage (

@@ -67,12 +67,14 @@ sub file_bytes {
 }
 
 # a roster CSV line: id, name, card, category, school, phone, gender,
-# birth date
+# birth date, and the handbook number as a 9th column if handbook is
+# given (undef: an empty one)
 sub roster_line {
     my (%o) = @_;
     return join ',', map { $_ // '' }
         @o{qw(id)}, $o{name} // '测试学生', $o{card},
-        $o{category} // 'student', @o{qw(school phone gender birth)};
+        $o{category} // 'student', @o{qw(school phone gender birth)},
+        exists $o{handbook} ? $o{handbook} : ();
 }
 
 # keytool('-a', 'account_no', 'seal', $value): the tool's output line
