@@ -22,6 +22,7 @@ typedef int (*fuzz_valid_pt)(const char *s, size_t len);
 static void fuzz_id_number(const char *s, size_t len);
 static void fuzz_normalizer(const char *s, size_t len,
     fuzz_normalize_pt normalize, fuzz_valid_pt valid, size_t size);
+static void fuzz_insurance_no(const char *s, size_t len);
 static void fuzz_mask(const char *s, size_t len, uint8_t sel);
 static void fuzz_dates(const uint8_t *data, size_t size);
 
@@ -32,9 +33,10 @@ static const csibiz_date_t  fuzz_today = { 2026, 11, 27 };
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char     *s;
-    size_t    len;
-    uint8_t   sel;
+    char           *s;
+    size_t          len;
+    uint8_t         sel;
+    csibiz_date_t   day;
 
     if (size == 0) {
         return 0;
@@ -58,6 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2:
         fuzz_normalizer(s, len, csibiz_social_card_normalize,
                         csibiz_social_card_valid, CSIBIZ_SOCIAL_CARD_SIZE);
+        fuzz_insurance_no(s, len);
         break;
 
     case 3:
@@ -72,6 +75,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (csibiz_postcode_valid(s, len)) {
             FUZZ_CHECK(len == CSIBIZ_POSTCODE_LEN);
+        }
+
+        if (csibiz_date_in_china(s, len, &day) == 0) {
+            FUZZ_CHECK(csibiz_date_valid(&day));
         }
 
         break;
@@ -89,6 +96,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(s);
 
     return 0;
+}
+
+
+/* either number: a fixed point, and a card's or a handbook's length */
+
+static void
+fuzz_insurance_no(const char *s, size_t len)
+{
+    char    *out;
+    size_t   n;
+
+    out = fuzz_fixed_point(s, len, csibiz_insurance_no_normalize,
+                           CSIBIZ_INSURANCE_NO_SIZE);
+
+    if (out) {
+        n = strlen(out);
+        FUZZ_CHECK(n >= CSIBIZ_HANDBOOK_NO_MIN_LEN
+                   && n <= CSIBIZ_HANDBOOK_NO_MAX_LEN);
+        free(out);
+    }
 }
 
 

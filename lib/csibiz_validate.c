@@ -21,6 +21,9 @@ static int csibiz_digits_value(const char *s, size_t len);
 static int csibiz_all_digits(const char *s, size_t len);
 static int csibiz_id_province_valid(int code);
 static size_t csibiz_skip_chars(const char *s, size_t len, size_t chars);
+static long long csibiz_days_from_civil(int year, int month, int day);
+static int csibiz_alnum_normalize(const char *in, size_t len, size_t min,
+    size_t max, char *out);
 
 
 int
@@ -98,6 +101,93 @@ csibiz_date_from_unix(long long seconds, long utc_offset,
     }
 
     return 0;
+}
+
+
+/*
+ * Fixed positions first ("YYYY-MM-DD HH:MM"), then optional seconds, a
+ * fraction (ignored), and the offset, whose minutes may follow a colon.
+ */
+
+int
+csibiz_date_in_china(const char *s, size_t len, csibiz_date_t *day)
+{
+    int            hour, minute, second, off, sign;
+    size_t         i;
+    long long      t;
+    csibiz_date_t  d;
+
+    static const char  form[] = "dddd-dd-dd dd:dd";
+
+    if (len < sizeof(form) - 1) {
+        return -1;
+    }
+
+    for (i = 0; i < sizeof(form) - 1; i++) {
+        if (form[i] == 'd' ? !CSIBIZ_IS_DIGIT(s[i]) : s[i] != form[i]) {
+            return -1;
+        }
+    }
+
+    d.year = csibiz_digits_value(s, 4);
+    d.month = csibiz_digits_value(s + 5, 2);
+    d.day = csibiz_digits_value(s + 8, 2);
+    hour = csibiz_digits_value(s + 11, 2);
+    minute = csibiz_digits_value(s + 14, 2);
+    second = 0;
+
+    if (i + 3 <= len && s[i] == ':' && csibiz_all_digits(s + i + 1, 2)) {
+        second = csibiz_digits_value(s + i + 1, 2);
+        i += 3;
+
+        if (i < len && s[i] == '.') {
+            do {
+                i++;
+            } while (i < len && CSIBIZ_IS_DIGIT(s[i]));
+        }
+    }
+
+    if (!csibiz_date_valid(&d) || hour > 23 || minute > 59 || second > 60) {
+        return -1;
+    }
+
+    if (i < len && s[i] == ' ') {
+        i++;
+    }
+
+    off = 8 * 60;
+
+    if (i < len) {
+        if ((s[i] != '+' && s[i] != '-') || i + 3 > len
+            || !csibiz_all_digits(s + i + 1, 2))
+        {
+            return -1;
+        }
+
+        sign = s[i] == '-' ? -1 : 1;
+        off = csibiz_digits_value(s + i + 1, 2) * 60;
+        i += 3;
+
+        if (i < len && s[i] == ':') {
+            i++;
+        }
+
+        if (i + 2 == len && csibiz_all_digits(s + i, 2)) {
+            off += csibiz_digits_value(s + i, 2);
+            i += 2;
+        }
+
+        if (i != len || off > 15 * 60) {
+            return -1;
+        }
+
+        off *= sign;
+    }
+
+    t = csibiz_days_from_civil(d.year, d.month, d.day) * 86400
+        + hour * 3600 + minute * 60 + second - off * 60;
+
+    return csibiz_date_from_unix(t, 8 * 3600, day);
 }
 
 
@@ -278,14 +368,17 @@ csibiz_phone_valid(const char *s, size_t len)
 }
 
 
-int
-csibiz_social_card_normalize(const char *in, size_t len, char *out)
+/* trimmed, min to max ASCII letters or digits, upper-cased into out */
+
+static int
+csibiz_alnum_normalize(const char *in, size_t len, size_t min, size_t max,
+    char *out)
 {
     size_t  i;
 
     csibiz_utf8_trim(&in, &len);
 
-    if (len != CSIBIZ_SOCIAL_CARD_LEN) {
+    if (len < min || len > max) {
         return -1;
     }
 
@@ -304,6 +397,35 @@ csibiz_social_card_normalize(const char *in, size_t len, char *out)
     out[len] = '\0';
 
     return 0;
+}
+
+
+int
+csibiz_social_card_normalize(const char *in, size_t len, char *out)
+{
+    return csibiz_alnum_normalize(in, len, CSIBIZ_SOCIAL_CARD_LEN,
+                                  CSIBIZ_SOCIAL_CARD_LEN, out);
+}
+
+
+int
+csibiz_handbook_no_normalize(const char *in, size_t len, char *out)
+{
+    return csibiz_alnum_normalize(in, len, CSIBIZ_HANDBOOK_NO_MIN_LEN,
+                                  CSIBIZ_HANDBOOK_NO_MAX_LEN, out);
+}
+
+
+int
+csibiz_insurance_no_normalize(const char *in, size_t len, char *out)
+{
+    if (csibiz_social_card_normalize(in, len, out) == 0
+        || csibiz_handbook_no_normalize(in, len, out) == 0)
+    {
+        return 0;
+    }
+
+    return -1;
 }
 
 
@@ -484,6 +606,25 @@ static int
 csibiz_is_leap_year(int year)
 {
     return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+
+/* Howard Hinnant's days_from_civil: days since 1970-01-01 */
+
+static long long
+csibiz_days_from_civil(int year, int month, int day)
+{
+    long long  y, era, year_of_era, day_of_year, day_of_era;
+
+    y = month <= 2 ? year - 1 : year;
+    era = (y >= 0 ? y : y - 399) / 400;
+    year_of_era = y - era * 400;
+    day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5
+                  + day - 1;
+    day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100
+                 + day_of_year;
+
+    return era * 146097 + day_of_era - 719468;
 }
 
 

@@ -28,6 +28,11 @@
 #define CSIBIZ_PHONE_SIZE           (CSIBIZ_PHONE_LEN + 1)
 #define CSIBIZ_SOCIAL_CARD_LEN      12
 #define CSIBIZ_SOCIAL_CARD_SIZE     (CSIBIZ_SOCIAL_CARD_LEN + 1)
+#define CSIBIZ_HANDBOOK_NO_MIN_LEN  8
+#define CSIBIZ_HANDBOOK_NO_MAX_LEN  20
+#define CSIBIZ_HANDBOOK_NO_SIZE     (CSIBIZ_HANDBOOK_NO_MAX_LEN + 1)
+/* either number, as csibiz_insurance_no_normalize() writes it */
+#define CSIBIZ_INSURANCE_NO_SIZE    CSIBIZ_HANDBOOK_NO_SIZE
 #define CSIBIZ_POSTCODE_LEN         6
 #define CSIBIZ_BANK_CARD_MIN_LEN    16
 #define CSIBIZ_BANK_CARD_MAX_LEN    19
@@ -76,6 +81,14 @@ int csibiz_date_compare(const csibiz_date_t *a, const csibiz_date_t *b);
  */
 int csibiz_date_from_unix(long long seconds, long utc_offset,
     csibiz_date_t *date);
+
+/*
+ * The day in China at a PostgreSQL timestamp written "YYYY-MM-DD
+ * HH:MM[:SS[.fraction]]" and an optional UTC offset "+HH", "-HH",
+ * "+HH:MM" or "+HHMM" (a space before it allowed); without an offset the
+ * time is China's.  0, or -1 when s is not of that form or no real time.
+ */
+int csibiz_date_in_china(const char *s, size_t len, csibiz_date_t *day);
 
 /*
  * Completed years of age on day for someone born on birth, -1 if day is
@@ -142,6 +155,21 @@ int csibiz_social_card_normalize(const char *in, size_t len, char *out);
 
 /* 1 for exactly 12 characters of [0-9A-Z] */
 int csibiz_social_card_valid(const char *s, size_t len);
+
+/*
+ * A medical-insurance handbook number (医疗保险手册号): after trimming, 8
+ * to 20 ASCII letters or digits, written upper-cased and NUL-terminated
+ * into out (CSIBIZ_HANDBOOK_NO_SIZE bytes).
+ */
+int csibiz_handbook_no_normalize(const char *in, size_t len, char *out);
+
+/*
+ * The number a parent names the child's insurance by: a social security
+ * card number or a handbook number, as the parents' guide lets them
+ * choose; normalized into out (CSIBIZ_INSURANCE_NO_SIZE bytes).  Which
+ * one it is only the roster says: a 12-character number may be either.
+ */
+int csibiz_insurance_no_normalize(const char *in, size_t len, char *out);
 
 /* 1 for exactly 6 ASCII digits, a mainland postcode */
 int csibiz_postcode_valid(const char *s, size_t len);

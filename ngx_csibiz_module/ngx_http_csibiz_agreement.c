@@ -1,9 +1,10 @@
 
 /*
  * GET /api/agreement: the user agreement in force (the latest one
- * published by now, table agreement, sql/003_agreement.sql) in the
- * request's language.  Registration stores the version the parent agreed
- * to, so the version is what a client must send back.
+ * published by now, or by csibiz_test_now's time; table agreement,
+ * sql/003_agreement.sql) in the request's language.  Registration
+ * stores the version the parent agreed to, so the version is what a
+ * client must send back.
  */
 
 
@@ -20,15 +21,23 @@ static ngx_int_t ngx_http_csibiz_agreement_done(ngx_http_request_t *r,
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_agreement_stmt =
     ngx_http_csibiz_pg_stmt("agreement_current",
         "SELECT version, title_zh, text_zh, title_en, text_en"
-        " FROM agreement WHERE published_at <= now()"
-        " ORDER BY published_at DESC LIMIT 1", 0);
+        " FROM agreement"
+        " WHERE published_at <= coalesce($1::timestamptz, now())"
+        " ORDER BY published_at DESC LIMIT 1", 1);
 
 
 ngx_int_t
 ngx_http_csibiz_agreement_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
-    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_agreement_stmt, NULL,
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    /* in force at the test clock, if set: registration compares it so */
+
+    return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_agreement_stmt,
+                                    &cmcf->test_now,
                                     ngx_http_csibiz_agreement_done, NULL);
 }
 

@@ -33,7 +33,8 @@ static ngx_int_t ngx_http_csibiz_limit_checked(ngx_http_request_t *r,
  * allowed (and counted), else the milliseconds until a request would be.
  */
 
-static ngx_str_t  ngx_http_csibiz_limit_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_limit_script =
+    ngx_http_csibiz_redis_script(
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "local interval = tonumber(ARGV[1])\n"
@@ -105,8 +106,6 @@ ngx_http_csibiz_limit(ngx_http_request_t *r, const char *name,
     lim->next = next;
     lim->flow = flow;
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_limit_script;
     ngx_str_set(&argv[2], "1");
 
     if (csibiz_hmac_label(cmcf->session_key, "limit", msg, len, mac) != 0
@@ -124,7 +123,7 @@ ngx_http_csibiz_limit(ngx_http_request_t *r, const char *name,
     }
 
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, 6, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_limit_script, 6, argv);
 
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_limit_checked,
                                       lim);

@@ -75,9 +75,9 @@ static ngx_http_csibiz_message_t  ngx_http_csibiz_messages[] = {
       "The image code is wrong or expired; please try again." },
 
     { "identity_mismatch",
-      "身份证号、社保卡号或手机号与登记信息不符。",
-      "The ID number, social security card number or phone does not "
-      "match our records." },
+      "身份证号、社保卡号（或医疗保险手册号）或手机号与登记信息不符。",
+      "The ID number, social security card (or medical insurance "
+      "handbook) number or phone does not match our records." },
 
     { "phone_not_declared",
       "手机号与学校申报的手机号不一致，请先通过学校变更手机号码。",

@@ -28,7 +28,7 @@ static char *ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_csibiz_pool_conf_init(ngx_http_csibiz_pool_conf_t *pcf,
-    ngx_msec_t timeout);
+    ngx_uint_t size, ngx_msec_t timeout);
 static ngx_int_t ngx_http_csibiz_parse_pool_param(ngx_conf_t *cf,
     ngx_str_t *param, ngx_http_csibiz_pool_conf_t *pcf);
 static ngx_int_t ngx_http_csibiz_init_module(ngx_cycle_t *cycle);
@@ -495,9 +495,9 @@ ngx_http_csibiz_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 static void
 ngx_http_csibiz_pool_conf_init(ngx_http_csibiz_pool_conf_t *pcf,
-    ngx_msec_t timeout)
+    ngx_uint_t size, ngx_msec_t timeout)
 {
-    pcf->size = 16;
+    pcf->size = size;
     pcf->queue = 1024;
     pcf->connect_timeout = 1000;
     pcf->timeout = timeout;
@@ -633,7 +633,8 @@ ngx_http_csibiz_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rcf->addr = u.addrs[0];
 
-    ngx_http_csibiz_pool_conf_init(&rcf->pool, 1000);
+    /* Redis connections are shared by every request: a few suffice */
+    ngx_http_csibiz_pool_conf_init(&rcf->pool, 2, 1000);
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -714,7 +715,7 @@ ngx_http_csibiz_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_http_csibiz_pool_conf_init(&pcf->pool, 5000);
+    ngx_http_csibiz_pool_conf_init(&pcf->pool, 16, 5000);
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -969,8 +970,9 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
 
 /*
  * csibiz_test_now "2026-09-25 23:59:00+08";  -- for tests only: the time
- * the window and the debit month are judged at, instead of PostgreSQL's
- * clock.  Checked here for its form; PostgreSQL reads it as timestamptz.
+ * every request's writes are dated with and its window, debit month and
+ * agreement are judged at, instead of PostgreSQL's clock.  Checked here
+ * for its form; PostgreSQL reads it as timestamptz.
  */
 
 char *
@@ -1005,6 +1007,15 @@ ngx_http_csibiz_test_now(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strchr("0123456789:.+- ", s[i]) == NULL) {
             goto invalid;
         }
+    }
+
+    /* the module's own idea of "today", for the ID number's birth date */
+
+    if (csibiz_date_in_china((const char *) s, value[1].len,
+                             &cmcf->test_day)
+        != 0)
+    {
+        goto invalid;
     }
 
     cmcf->test_now = value[1];

@@ -19,6 +19,7 @@
 #include <ngx_http.h>
 
 #include <csibiz_crypto.h>
+#include <csibiz_validate.h>
 
 
 typedef struct ngx_http_csibiz_pool_s        ngx_http_csibiz_pool_t;
@@ -77,8 +78,12 @@ typedef struct {
     time_t                         session_idle_timeout;
     time_t                         session_timeout;
 
-    /* for tests: the time the declaration window is judged at */
+    /*
+     * for tests: the time every request is judged at and its writes are
+     * dated with (for PostgreSQL), and its day in China (for the module)
+     */
     ngx_str_t                      test_now;
+    csibiz_date_t                  test_day;
 
     /* the day of the next month from which a debit's result is shown */
     ngx_int_t                      payment_result_day;

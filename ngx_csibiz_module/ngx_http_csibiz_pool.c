@@ -1,13 +1,15 @@
 
 /*
- * Per-worker backend connection pools: a bounded number of connections,
- * a FIFO queue of operations waiting for one, idle keepalive, and back-off
- * while the backend is down.  The protocol drivers do the I/O.
+ * Per-worker backend connection pools: a few connections, each carrying
+ * many operations at once in the order they were sent, a bound on the
+ * operations in flight, idle keepalive, and back-off while the backend is
+ * down.  The protocol drivers do the I/O.
  *
  * An operation never completes synchronously inside the call that started
- * it: failures are posted as events, work on a connection starts from its
- * (posted) write event.  So a content handler always returns NGX_DONE
- * before its callback runs, and the request count stays balanced.
+ * it: failures are posted as events, and what is sent goes out from the
+ * connection's (posted) write event.  So a content handler always returns
+ * NGX_DONE before its callback runs, and the request count stays
+ * balanced.
  */
 
 
@@ -20,45 +22,60 @@
 #define NGX_HTTP_CSIBIZ_BACKOFF_MAX  1000
 
 
-static void ngx_http_csibiz_pool_attach(ngx_http_csibiz_peer_t *peer,
-    ngx_http_csibiz_op_t *op);
-static void ngx_http_csibiz_pool_connect_peer(ngx_http_csibiz_pool_t *pool,
-    ngx_http_csibiz_op_t *op);
-static void ngx_http_csibiz_pool_release(ngx_http_csibiz_peer_t *peer);
-static void ngx_http_csibiz_pool_next(ngx_http_csibiz_pool_t *pool);
+static ngx_int_t ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op);
+static ngx_http_csibiz_peer_t *ngx_http_csibiz_pool_pick(
+    ngx_http_csibiz_pool_t *pool);
+static void ngx_http_csibiz_pool_send(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_pool_pop_empty(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_pool_arm(ngx_http_csibiz_peer_t *peer);
+static void ngx_http_csibiz_pool_up(ngx_http_csibiz_pool_t *pool);
+static void ngx_http_csibiz_pool_down(ngx_http_csibiz_pool_t *pool);
+static ngx_uint_t ngx_http_csibiz_pool_backing_off(
+    ngx_http_csibiz_pool_t *pool);
 static void ngx_http_csibiz_pool_fail(ngx_http_csibiz_op_t *op);
-static void ngx_http_csibiz_pool_fail_waiting(ngx_http_csibiz_pool_t *pool);
 static void ngx_http_csibiz_pool_op_handler(ngx_event_t *ev);
 static void ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pool_op_cleanup(void *data);
-static void ngx_http_csibiz_pool_dummy_handler(ngx_event_t *ev);
 
 
-void
+#define ngx_http_csibiz_pool_peer(pool, i)                                    \
+    ((ngx_http_csibiz_peer_t *) ((pool)->peers + (i) * (pool)->peer_size))
+
+#define ngx_http_csibiz_pool_slot(peer, i)                                    \
+    (&(peer)->slots[((peer)->head + (i)) % (peer)->pool->capacity])
+
+
+ngx_int_t
 ngx_http_csibiz_pool_init(ngx_http_csibiz_pool_t *pool,
-    ngx_http_csibiz_peer_t *peers, size_t peer_size, ngx_log_t *log)
+    ngx_http_csibiz_peer_t *peers, size_t peer_size, ngx_cycle_t *cycle)
 {
-    u_char                  *p;
     ngx_uint_t               i;
     ngx_http_csibiz_peer_t  *peer;
 
-    ngx_queue_init(&pool->free);
-    ngx_queue_init(&pool->idle);
-    ngx_queue_init(&pool->waiting);
-
-    pool->log = log;
+    pool->log = cycle->log;
     pool->peers = (u_char *) peers;
     pool->peer_size = peer_size;
 
-    p = (u_char *) peers;
+    /* what one connection each could run, and the queue= behind them */
+    pool->capacity = pool->conf->size + pool->conf->queue;
 
     for (i = 0; i < pool->conf->size; i++) {
-        peer = (ngx_http_csibiz_peer_t *) (p + i * peer_size);
+        peer = ngx_http_csibiz_pool_peer(pool, i);
         peer->pool = pool;
-        ngx_queue_insert_tail(&pool->free, &peer->queue);
+
+        /* any one connection may carry all of the worker's ops */
+        peer->slots = ngx_palloc(cycle->pool, pool->capacity
+                                              * sizeof(ngx_http_csibiz_slot_t));
+        if (peer->slots == NULL) {
+            return NGX_ERROR;
+        }
     }
+
+    return NGX_OK;
 }
 
+
+/* the worker exits: its connections close */
 
 void
 ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool)
@@ -67,14 +84,9 @@ ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool)
     ngx_http_csibiz_peer_t  *peer;
 
     for (i = 0; i < pool->conf->size; i++) {
-        peer = (ngx_http_csibiz_peer_t *) (pool->peers + i * pool->peer_size);
+        peer = ngx_http_csibiz_pool_peer(pool, i);
 
         if (peer->connection) {
-            if (peer->op) {
-                peer->op->peer = NULL;
-                peer->op = NULL;
-            }
-
             ngx_http_csibiz_pool_close_peer(peer);
         }
     }
@@ -90,14 +102,58 @@ ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool)
 ngx_int_t
 ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
 {
-    ngx_queue_t             *q;
-    ngx_pool_cleanup_t      *cln;
-    ngx_http_request_t      *r;
     ngx_http_csibiz_peer_t  *peer;
     ngx_http_csibiz_pool_t  *pool;
+    ngx_http_csibiz_slot_t  *slot;
+
+    pool = op->pool;
+
+    if (ngx_http_csibiz_pool_begin(op) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (pool->nops >= pool->capacity) {
+        ngx_log_error(NGX_LOG_WARN, op->request->connection->log, 0,
+                      "csibiz: %ui %V operations in flight, the most the"
+                      " pool and its queue allow", pool->nops, &pool->name);
+        ngx_http_csibiz_pool_fail(op);
+        return NGX_DONE;
+    }
+
+    peer = ngx_http_csibiz_pool_pick(pool);
+
+    if (peer == NULL) {
+        ngx_http_csibiz_pool_fail(op);
+        return NGX_DONE;
+    }
+
+    slot = ngx_http_csibiz_pool_slot(peer, peer->nslots);
+    peer->nslots++;
+    pool->nops++;
+
+    slot->op = op;
+    slot->start = ngx_current_msec;
+    slot->skip = 0;
+    slot->left = 0;
+    slot->data = 0;
+
+    op->slot = slot;
+
+    if (peer->ready) {
+        ngx_http_csibiz_pool_send(peer);
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_request_t  *r;
 
     r = op->request;
-    pool = op->pool;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -114,44 +170,172 @@ ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
 
     r->main->count++;
 
-    if (!ngx_queue_empty(&pool->idle)) {
-        q = ngx_queue_head(&pool->idle);
-        ngx_queue_remove(q);
+    ngx_http_csibiz_status_backend(op->pool, NGX_HTTP_CSIBIZ_STAT_OPERATIONS);
 
-        peer = ngx_queue_data(q, ngx_http_csibiz_peer_t, queue);
-        ngx_http_csibiz_pool_attach(peer, op);
-
-        return NGX_DONE;
-    }
-
-    if (!ngx_queue_empty(&pool->free)) {
-        ngx_http_csibiz_pool_connect_peer(pool, op);
-        return NGX_DONE;
-    }
-
-    if (pool->nwaiting >= pool->conf->queue) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "csibiz: %V pool and its queue of %ui are full",
-                      &pool->name, pool->conf->queue);
-        ngx_http_csibiz_pool_fail(op);
-        return NGX_DONE;
-    }
-
-    ngx_queue_insert_tail(&pool->waiting, &op->queue);
-    pool->nwaiting++;
-    op->waiting = 1;
-
-    ngx_add_timer(&op->event, pool->conf->queue_timeout);
-
-    return NGX_DONE;
+    return NGX_OK;
 }
 
 
-/* hands a connected peer to an operation; the driver starts the I/O */
+/*
+ * The connection for a new op: an open one with nothing on it; else a
+ * new one, while there is room; else the open one with the fewest ops.
+ * A backend that was down is tried by one new connection at a time.
+ * NULL: none, and none may be tried now.
+ */
+
+static ngx_http_csibiz_peer_t *
+ngx_http_csibiz_pool_pick(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_uint_t               i, connecting;
+    ngx_http_csibiz_peer_t  *peer, *best, *spare;
+
+    best = NULL;
+    spare = NULL;
+    connecting = 0;
+
+    for (i = 0; i < pool->conf->size; i++) {
+        peer = ngx_http_csibiz_pool_peer(pool, i);
+
+        if (peer->connection == NULL) {
+            if (spare == NULL) {
+                spare = peer;
+            }
+
+            continue;
+        }
+
+        if (!peer->ready) {
+            connecting = 1;
+        }
+
+        if (best == NULL || peer->nslots < best->nslots
+            || (peer->nslots == best->nslots && peer->ready))
+        {
+            best = peer;
+        }
+    }
+
+    if (best && best->nslots == 0) {
+        return best;
+    }
+
+    if (spare == NULL || ngx_http_csibiz_pool_backing_off(pool)
+        || (pool->down && connecting))
+    {
+        return best;
+    }
+
+    pool->connects++;
+    ngx_http_csibiz_status_backend(pool, NGX_HTTP_CSIBIZ_STAT_CONNECTS);
+
+    if (pool->connect(spare) != NGX_OK) {
+        ngx_http_csibiz_pool_close_peer(spare);
+        return best;
+    }
+
+    return spare;
+}
+
+
+/* the ops queued on a ready connection go to the driver, in order */
 
 static void
-ngx_http_csibiz_pool_attach(ngx_http_csibiz_peer_t *peer,
-    ngx_http_csibiz_op_t *op)
+ngx_http_csibiz_pool_send(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_http_csibiz_slot_t  *slot;
+
+    while (peer->nsent < peer->nslots) {
+        slot = ngx_http_csibiz_pool_slot(peer, peer->nsent);
+        peer->nsent++;
+
+        if (slot->op == NULL) {
+            /* its request went away before it was sent: it never is */
+            continue;
+        }
+
+        if (peer->pool->send(peer, slot) != NGX_OK) {
+            ngx_http_csibiz_pool_close_peer(peer);
+            return;
+        }
+    }
+
+    ngx_http_csibiz_pool_pop_empty(peer);
+    ngx_http_csibiz_pool_arm(peer);
+}
+
+
+/* the sent ops at the head that expect no reply leave at once */
+
+static void
+ngx_http_csibiz_pool_pop_empty(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_http_csibiz_slot_t  *slot;
+
+    while (peer->nsent) {
+        slot = ngx_http_csibiz_pool_slot(peer, 0);
+
+        if (slot->op || slot->skip || slot->left) {
+            return;
+        }
+
+        peer->head = (peer->head + 1) % peer->pool->capacity;
+        peer->nslots--;
+        peer->nsent--;
+        peer->pool->nops--;
+    }
+}
+
+
+/*
+ * The read timer: the oldest op's reply timeout while ops are in flight,
+ * the keepalive timeout while none is (then the connection is idle, and
+ * graceful shutdown may close it).
+ */
+
+static void
+ngx_http_csibiz_pool_arm(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_msec_t                     elapsed, timeout;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_pool_conf_t   *conf;
+
+    c = peer->connection;
+    conf = peer->pool->conf;
+
+    if (c == NULL || !peer->ready) {
+        /* the connect timer stands */
+        return;
+    }
+
+    if (peer->nslots) {
+        c->idle = 0;
+        c->read->cancelable = 0;
+        peer->idle = 0;
+
+        elapsed = ngx_current_msec - ngx_http_csibiz_pool_slot(peer, 0)->start;
+        timeout = conf->timeout;
+
+        ngx_add_timer(c->read, elapsed < timeout ? timeout - elapsed : 1);
+        return;
+    }
+
+    if (ngx_exiting) {
+        ngx_http_csibiz_pool_close_peer(peer);
+        return;
+    }
+
+    c->idle = 1;
+    c->read->cancelable = 1;
+    peer->idle = 1;
+
+    ngx_add_timer(c->read, conf->keepalive_timeout);
+}
+
+
+/* called by a driver once a new connection takes operations */
+
+void
+ngx_http_csibiz_pool_ready(ngx_http_csibiz_peer_t *peer)
 {
     ngx_connection_t  *c;
 
@@ -161,60 +345,147 @@ ngx_http_csibiz_pool_attach(ngx_http_csibiz_peer_t *peer,
         ngx_del_timer(c->read);
     }
 
-    c->read->cancelable = 0;
-    c->idle = 0;
-    peer->idle = 0;
-    c->log = op->request->connection->log;
-    c->read->log = c->log;
-    c->write->log = c->log;
+    ngx_http_csibiz_pool_up(peer->pool);
+    peer->ready = 1;
 
-    peer->op = op;
-    op->peer = peer;
-
-    peer->pool->start(peer);
+    ngx_http_csibiz_pool_send(peer);
 }
 
 
-static void
-ngx_http_csibiz_pool_connect_peer(ngx_http_csibiz_pool_t *pool,
-    ngx_http_csibiz_op_t *op)
+/* the slot whose replies come next */
+
+ngx_http_csibiz_slot_t *
+ngx_http_csibiz_pool_head(ngx_http_csibiz_peer_t *peer)
 {
-    ngx_queue_t             *q;
-    ngx_http_csibiz_peer_t  *peer;
-
-    if (pool->down && (ngx_msec_int_t) (pool->retry_at - ngx_current_msec) > 0)
-    {
-        /* fail fast while the back-off runs: no reconnect storm */
-        ngx_http_csibiz_pool_fail(op);
-        return;
-    }
-
-    q = ngx_queue_head(&pool->free);
-    ngx_queue_remove(q);
-
-    peer = ngx_queue_data(q, ngx_http_csibiz_peer_t, queue);
-    peer->op = op;
-    peer->connected = 0;
-    op->peer = peer;
-
-    pool->connects++;
-    ngx_http_csibiz_status_backend(pool, NGX_HTTP_CSIBIZ_STAT_CONNECTS);
-
-    if (pool->connect(peer) != NGX_OK) {
-        ngx_http_csibiz_pool_connect_failed(peer);
-    }
+    return peer->nsent ? ngx_http_csibiz_pool_slot(peer, 0) : NULL;
 }
 
 
-/* called by a driver once a new connection is ready for commands */
+/*
+ * Called by a driver when the replies of the head op are all in: the op
+ * goes on with "status" (its result is the driver's).  Its step may run
+ * here and start more ops, on this connection too; it may even close the
+ * connection (a send that failed), which the driver checks.
+ */
 
 void
-ngx_http_csibiz_pool_connected(ngx_http_csibiz_peer_t *peer)
+ngx_http_csibiz_pool_done(ngx_http_csibiz_peer_t *peer, ngx_int_t status)
 {
+    ngx_http_csibiz_op_t    *op;
+    ngx_http_csibiz_slot_t  *slot;
+
+    slot = ngx_http_csibiz_pool_slot(peer, 0);
+    op = slot->op;
+
+    peer->head = (peer->head + 1) % peer->pool->capacity;
+    peer->nslots--;
+    peer->nsent--;
+    peer->pool->nops--;
+
+    ngx_http_csibiz_pool_pop_empty(peer);
+    ngx_http_csibiz_pool_arm(peer);
+
+    if (op) {
+        op->slot = NULL;
+        op->status = status;
+        ngx_http_csibiz_pool_complete(op);
+    }
+}
+
+
+/*
+ * Closes a connection; every op on it fails (503), from the event loop.
+ * A connection that was never ready means the backend is down.
+ */
+
+void
+ngx_http_csibiz_pool_close_peer(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_uint_t               failed;
+    ngx_http_csibiz_op_t    *op;
     ngx_http_csibiz_pool_t  *pool;
+    ngx_http_csibiz_slot_t  *slot;
 
     pool = peer->pool;
+    failed = !peer->ready;
 
+    while (peer->nslots) {
+        slot = ngx_http_csibiz_pool_slot(peer, 0);
+        peer->head = (peer->head + 1) % pool->capacity;
+        peer->nslots--;
+        pool->nops--;
+
+        op = slot->op;
+
+        if (op) {
+            op->slot = NULL;
+            ngx_http_csibiz_pool_fail(op);
+        }
+    }
+
+    peer->head = 0;
+    peer->nsent = 0;
+
+    if (peer->connection) {
+        pool->close(peer);
+        peer->connection = NULL;
+    }
+
+    peer->ready = 0;
+    peer->idle = 0;
+
+    if (failed) {
+        ngx_http_csibiz_pool_down(pool);
+    }
+}
+
+
+/*
+ * A driver's read handler asks first: an idle connection's keepalive
+ * timer ran out, or graceful shutdown closes it.  1: it is closed.
+ */
+
+ngx_uint_t
+ngx_http_csibiz_pool_idle_event(ngx_http_csibiz_peer_t *peer,
+    ngx_event_t *ev)
+{
+    if (!peer->ready || peer->nslots
+        || !(ev->timedout || peer->connection->close))
+    {
+        return 0;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "csibiz: closing idle %V connection", &peer->pool->name);
+
+    ngx_http_csibiz_pool_close_peer(peer);
+
+    return 1;
+}
+
+
+/*
+ * The connection's timer ran out while connecting or waiting for a
+ * reply: it is closed, never reused, and the ops on it fail.
+ */
+
+void
+ngx_http_csibiz_pool_timed_out(ngx_http_csibiz_peer_t *peer)
+{
+    ngx_log_error(NGX_LOG_ERR, peer->connection->log, NGX_ETIMEDOUT,
+                  "csibiz: %V %s timed out", &peer->pool->name,
+                  peer->ready ? "reply" : "connect");
+
+    ngx_http_csibiz_status_backend(peer->pool, NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
+    ngx_http_csibiz_pool_close_peer(peer);
+}
+
+
+/* a connection was made: the backend is up (again) */
+
+static void
+ngx_http_csibiz_pool_up(ngx_http_csibiz_pool_t *pool)
+{
     if (pool->down) {
         ngx_log_error(NGX_LOG_NOTICE, pool->log, 0,
                       "csibiz: %V is up again", &pool->name);
@@ -222,36 +493,14 @@ ngx_http_csibiz_pool_connected(ngx_http_csibiz_peer_t *peer)
 
     pool->down = 0;
     pool->backoff = 0;
-    peer->connected = 1;
-
-    if (peer->op) {
-        ngx_http_csibiz_pool_attach(peer, peer->op);
-
-    } else {
-        ngx_http_csibiz_pool_release(peer);
-    }
 }
 
 
-/*
- * called by a driver (or the pool) when a connection could not be made:
- * the backend counts as down for a growing back-off, and everything that
- * waits for it fails now rather than at its timeout
- */
+/* a connection could not be made: a growing back-off starts */
 
-void
-ngx_http_csibiz_pool_connect_failed(ngx_http_csibiz_peer_t *peer)
+static void
+ngx_http_csibiz_pool_down(ngx_http_csibiz_pool_t *pool)
 {
-    ngx_http_csibiz_op_t    *op;
-    ngx_http_csibiz_pool_t  *pool;
-
-    pool = peer->pool;
-    op = peer->op;
-
-    peer->op = NULL;
-
-    ngx_http_csibiz_pool_close_peer(peer);
-
     pool->failures++;
     ngx_http_csibiz_status_backend(pool,
                                    NGX_HTTP_CSIBIZ_STAT_CONNECT_FAILURES);
@@ -260,146 +509,16 @@ ngx_http_csibiz_pool_connect_failed(ngx_http_csibiz_peer_t *peer)
                                             NGX_HTTP_CSIBIZ_BACKOFF_MAX)
                                   : NGX_HTTP_CSIBIZ_BACKOFF_MIN;
     pool->retry_at = ngx_current_msec + pool->backoff;
-
-    if (op) {
-        op->peer = NULL;
-        ngx_http_csibiz_pool_fail(op);
-    }
-
-    ngx_http_csibiz_pool_fail_waiting(pool);
 }
 
 
-/*
- * called by a driver when the operation on a peer has ended; "reusable"
- * says whether the connection is clean enough to serve another one
- */
+/* while the back-off runs no connection is tried: no reconnect storm */
 
-void
-ngx_http_csibiz_pool_finish(ngx_http_csibiz_peer_t *peer, ngx_int_t status,
-    ngx_uint_t reusable)
+static ngx_uint_t
+ngx_http_csibiz_pool_backing_off(ngx_http_csibiz_pool_t *pool)
 {
-    ngx_http_csibiz_op_t    *op;
-    ngx_http_csibiz_pool_t  *pool;
-
-    pool = peer->pool;
-    op = peer->op;
-
-    peer->op = NULL;
-
-    if (op) {
-        op->peer = NULL;
-        op->status = status;
-    }
-
-    if (reusable) {
-        ngx_http_csibiz_pool_release(peer);
-
-    } else {
-        ngx_http_csibiz_pool_close_peer(peer);
-        ngx_http_csibiz_pool_next(pool);
-    }
-
-    if (op) {
-        ngx_http_csibiz_pool_complete(op);
-    }
-}
-
-
-void
-ngx_http_csibiz_pool_close_peer(ngx_http_csibiz_peer_t *peer)
-{
-    ngx_http_csibiz_pool_t  *pool;
-
-    pool = peer->pool;
-
-    if (peer->idle) {
-        ngx_queue_remove(&peer->queue);
-        peer->idle = 0;
-    }
-
-    if (peer->connection) {
-        pool->close(peer);
-        peer->connection = NULL;
-    }
-
-    peer->connected = 0;
-    peer->op = NULL;
-
-    ngx_queue_insert_tail(&pool->free, &peer->queue);
-}
-
-
-static void
-ngx_http_csibiz_pool_release(ngx_http_csibiz_peer_t *peer)
-{
-    ngx_queue_t             *q;
-    ngx_connection_t        *c;
-    ngx_http_csibiz_op_t    *op;
-    ngx_http_csibiz_pool_t  *pool;
-
-    pool = peer->pool;
-
-    if (!ngx_queue_empty(&pool->waiting)) {
-        q = ngx_queue_head(&pool->waiting);
-        ngx_queue_remove(q);
-        pool->nwaiting--;
-
-        op = ngx_queue_data(q, ngx_http_csibiz_op_t, queue);
-        op->waiting = 0;
-
-        if (op->event.timer_set) {
-            ngx_del_timer(&op->event);
-        }
-
-        ngx_http_csibiz_pool_attach(peer, op);
-        return;
-    }
-
-    c = peer->connection;
-
-    c->log = pool->log;
-    c->read->log = pool->log;
-    c->write->log = pool->log;
-
-    c->read->handler = ngx_http_csibiz_pool_idle_handler;
-    c->write->handler = ngx_http_csibiz_pool_dummy_handler;
-
-    /* lets graceful shutdown close it and not wait for the timer */
-    c->idle = 1;
-    c->read->cancelable = 1;
-    ngx_add_timer(c->read, pool->conf->keepalive_timeout);
-
-    /* most recently used first: the rest may expire */
-    ngx_queue_insert_head(&pool->idle, &peer->queue);
-    peer->idle = 1;
-}
-
-
-/* a slot was freed: the first waiting operation gets a new connection */
-
-static void
-ngx_http_csibiz_pool_next(ngx_http_csibiz_pool_t *pool)
-{
-    ngx_queue_t           *q;
-    ngx_http_csibiz_op_t  *op;
-
-    if (ngx_queue_empty(&pool->waiting) || ngx_queue_empty(&pool->free)) {
-        return;
-    }
-
-    q = ngx_queue_head(&pool->waiting);
-    ngx_queue_remove(q);
-    pool->nwaiting--;
-
-    op = ngx_queue_data(q, ngx_http_csibiz_op_t, queue);
-    op->waiting = 0;
-
-    if (op->event.timer_set) {
-        ngx_del_timer(&op->event);
-    }
-
-    ngx_http_csibiz_pool_connect_peer(pool, op);
+    return pool->down
+           && (ngx_msec_int_t) (pool->retry_at - ngx_current_msec) > 0;
 }
 
 
@@ -410,58 +529,18 @@ ngx_http_csibiz_pool_fail(ngx_http_csibiz_op_t *op)
 {
     op->status = NGX_HTTP_CSIBIZ_UNAVAILABLE;
 
-    if (op->event.timer_set) {
-        ngx_del_timer(&op->event);
-    }
-
     ngx_post_event(&op->event, &ngx_posted_events);
-}
-
-
-static void
-ngx_http_csibiz_pool_fail_waiting(ngx_http_csibiz_pool_t *pool)
-{
-    ngx_queue_t           *q;
-    ngx_http_csibiz_op_t  *op;
-
-    while (!ngx_queue_empty(&pool->waiting)) {
-        q = ngx_queue_head(&pool->waiting);
-        ngx_queue_remove(q);
-        pool->nwaiting--;
-
-        op = ngx_queue_data(q, ngx_http_csibiz_op_t, queue);
-        op->waiting = 0;
-
-        ngx_http_csibiz_pool_fail(op);
-    }
 }
 
 
 static void
 ngx_http_csibiz_pool_op_handler(ngx_event_t *ev)
 {
-    ngx_http_csibiz_op_t    *op;
-    ngx_http_csibiz_pool_t  *pool;
-
-    op = ev->data;
-    pool = op->pool;
-
-    if (op->waiting) {
-        /* the queue timeout */
-        ngx_queue_remove(&op->queue);
-        pool->nwaiting--;
-        op->waiting = 0;
-
-        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                      "csibiz: no %V connection free within %M ms",
-                      &pool->name, pool->conf->queue_timeout);
-
-        op->status = NGX_HTTP_CSIBIZ_UNAVAILABLE;
-    }
-
-    ngx_http_csibiz_pool_complete(op);
+    ngx_http_csibiz_pool_complete(ev->data);
 }
 
+
+/* the operation ended: its request goes on with the step it gave */
 
 static void
 ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
@@ -505,7 +584,10 @@ ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
 }
 
 
-/* what the metrics show: walks the slots, only of this worker's pool */
+/*
+ * What the metrics show, of this worker's pool: connections with ops on
+ * them (busy) or none (idle), and the ops waiting behind another.
+ */
 
 void
 ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
@@ -517,20 +599,24 @@ ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
     ngx_memzero(state, sizeof(ngx_http_csibiz_pool_state_t));
 
     state->size = pool->conf->size;
-    state->waiting = pool->nwaiting;
+    state->waiting = pool->nops;
 
     for (i = 0; i < pool->conf->size; i++) {
-        peer = (ngx_http_csibiz_peer_t *) (pool->peers + i * pool->peer_size);
+        peer = ngx_http_csibiz_pool_peer(pool, i);
+
+        if (peer->nslots) {
+            state->waiting--;
+        }
 
         if (peer->connection == NULL) {
             continue;
         }
 
-        if (peer->idle) {
-            state->idle++;
+        if (peer->nslots) {
+            state->busy++;
 
         } else {
-            state->busy++;
+            state->idle++;
         }
     }
 }
@@ -538,8 +624,9 @@ ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
 
 /*
  * The request went away before its operation ended (the client's
- * connection was closed or the request terminated): a connection in the
- * middle of an exchange can't be reused, so it is closed.
+ * connection was closed or the request terminated).  An op on a
+ * connection stays in its place there, so the replies stay in step: they
+ * are read and dropped; one not sent yet never is.
  */
 
 static void
@@ -547,84 +634,22 @@ ngx_http_csibiz_pool_op_cleanup(void *data)
 {
     ngx_http_csibiz_op_t  *op = data;
 
-    ngx_http_csibiz_peer_t  *peer;
-    ngx_http_csibiz_pool_t  *pool;
-
     if (op->done) {
         return;
     }
 
     op->done = 1;
-    pool = op->pool;
-
-    if (op->waiting) {
-        ngx_queue_remove(&op->queue);
-        pool->nwaiting--;
-        op->waiting = 0;
-    }
-
-    if (op->event.timer_set) {
-        ngx_del_timer(&op->event);
-    }
 
     if (op->event.posted) {
         ngx_delete_posted_event(&op->event);
     }
 
-    peer = op->peer;
-
-    if (peer) {
-        peer->op = NULL;
-        op->peer = NULL;
-
-        ngx_http_csibiz_pool_close_peer(peer);
-        ngx_http_csibiz_pool_next(pool);
+    if (op->slot) {
+        op->slot->op = NULL;
+        op->slot = NULL;
     }
 
     if (op->free) {
         op->free(op);
     }
-}
-
-
-/*
- * An idle connection: its keepalive timer ran out, graceful shutdown asks
- * it to close, or the backend sent something (an error, its close).
- */
-
-void
-ngx_http_csibiz_pool_idle_handler(ngx_event_t *ev)
-{
-    u_char                   buf[1];
-    ssize_t                  n;
-    ngx_err_t                err;
-    ngx_connection_t        *c;
-    ngx_http_csibiz_peer_t  *peer;
-
-    c = ev->data;
-    peer = c->data;
-
-    if (ev->timedout || c->close) {
-        goto close;
-    }
-
-    n = recv(c->fd, buf, 1, MSG_PEEK);
-    err = ngx_socket_errno;
-
-    if (n == -1 && err == NGX_EAGAIN) {
-        return;
-    }
-
-close:
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
-                   "csibiz: closing idle %V connection", &peer->pool->name);
-
-    ngx_http_csibiz_pool_close_peer(peer);
-}
-
-
-static void
-ngx_http_csibiz_pool_dummy_handler(ngx_event_t *ev)
-{
 }

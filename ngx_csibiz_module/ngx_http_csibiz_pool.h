@@ -14,10 +14,15 @@
 
 
 /*
- * A per-worker pool of connections to one backend.  The generic part
- * (bounded size, FIFO wait queue, idle keepalive, back-off while the
- * backend is down) lives in ngx_http_csibiz_pool.c; the protocol drivers
- * (Redis, PostgreSQL) plug in through the three callbacks.
+ * A per-worker pool of connections to one backend, each carrying many
+ * operations at once (Redis pipelining, libpq's pipeline mode): an
+ * operation goes on the least busy connection, a new connection is
+ * opened only while every open one is busy, and the replies come back in
+ * the order the operations were sent.  The generic part (the order of
+ * operations on a connection, their timeouts, the bound on operations in
+ * flight, idle keepalive, back-off while the backend is down) lives in
+ * ngx_http_csibiz_pool.c; the protocol drivers plug in through three
+ * callbacks and report each operation's end with pool_done().
  */
 
 typedef struct {
@@ -25,7 +30,7 @@ typedef struct {
     ngx_uint_t                     queue;
     ngx_msec_t                     connect_timeout;
     ngx_msec_t                     timeout;
-    ngx_msec_t                     queue_timeout;
+    ngx_msec_t                     queue_timeout;   /* accepted, unused */
     ngx_msec_t                     keepalive_timeout;
 } ngx_http_csibiz_pool_conf_t;
 
@@ -34,9 +39,21 @@ typedef struct ngx_http_csibiz_peer_s  ngx_http_csibiz_peer_t;
 typedef struct ngx_http_csibiz_op_s    ngx_http_csibiz_op_t;
 
 
+/* an operation on a connection, in the order of its replies */
+
+typedef struct {
+    ngx_http_csibiz_op_t          *op;         /* NULL: its request went */
+    ngx_msec_t                     start;
+    ngx_uint_t                     skip;       /* the driver's replies */
+    ngx_uint_t                     left;       /* the op's, still to come */
+    ngx_uint_t                     data;       /* the driver's */
+} ngx_http_csibiz_slot_t;
+
+
 typedef ngx_int_t (*ngx_http_csibiz_peer_connect_pt)(
     ngx_http_csibiz_peer_t *peer);
-typedef void (*ngx_http_csibiz_peer_start_pt)(ngx_http_csibiz_peer_t *peer);
+typedef ngx_int_t (*ngx_http_csibiz_peer_send_pt)(
+    ngx_http_csibiz_peer_t *peer, ngx_http_csibiz_slot_t *slot);
 typedef void (*ngx_http_csibiz_peer_close_pt)(ngx_http_csibiz_peer_t *peer);
 typedef void (*ngx_http_csibiz_op_free_pt)(ngx_http_csibiz_op_t *op);
 
@@ -51,10 +68,8 @@ struct ngx_http_csibiz_pool_s {
     u_char                        *peers;
     size_t                         peer_size;
 
-    ngx_queue_t                    free;       /* unused peer slots */
-    ngx_queue_t                    idle;       /* connected, no op */
-    ngx_queue_t                    waiting;    /* ops waiting for a peer */
-    ngx_uint_t                     nwaiting;
+    ngx_uint_t                     nops;       /* in flight */
+    ngx_uint_t                     capacity;   /* the most in flight */
 
     ngx_uint_t                     connects;
     ngx_uint_t                     failures;
@@ -64,19 +79,25 @@ struct ngx_http_csibiz_pool_s {
     ngx_msec_t                     retry_at;
     ngx_uint_t                     down;       /* unsigned down:1; */
 
+    /* connect: started (NGX_OK) or not; the driver calls pool_ready() */
     ngx_http_csibiz_peer_connect_pt  connect;
-    ngx_http_csibiz_peer_start_pt    start;
+    /* send: the op of the slot, on a ready connection; sets slot->left */
+    ngx_http_csibiz_peer_send_pt     send;
     ngx_http_csibiz_peer_close_pt    close;
 };
 
 
 struct ngx_http_csibiz_peer_s {
-    ngx_queue_t                    queue;
     ngx_http_csibiz_pool_t        *pool;
     ngx_connection_t              *connection;
-    ngx_http_csibiz_op_t          *op;
-    void                          *data;       /* driver state */
-    unsigned                       connected:1;
+
+    /* the ops on it, a ring: the first nsent are sent, in their order */
+    ngx_http_csibiz_slot_t        *slots;
+    ngx_uint_t                     head;
+    ngx_uint_t                     nslots;
+    ngx_uint_t                     nsent;
+
+    unsigned                       ready:1;
     unsigned                       idle:1;
 };
 
@@ -88,11 +109,10 @@ struct ngx_http_csibiz_peer_s {
  */
 
 struct ngx_http_csibiz_op_s {
-    ngx_queue_t                    queue;
     ngx_http_request_t            *request;
     ngx_http_csibiz_pool_t        *pool;
-    ngx_http_csibiz_peer_t        *peer;
-    ngx_event_t                    event;      /* queue timeout, posting */
+    ngx_http_csibiz_slot_t        *slot;       /* while on a connection */
+    ngx_event_t                    event;      /* a failure, posted */
     ngx_int_t                      status;
     ngx_msec_t                     start;      /* for $csibiz_backend_time */
 
@@ -103,22 +123,23 @@ struct ngx_http_csibiz_op_s {
                                            ngx_http_csibiz_result_t *res);
     ngx_http_csibiz_op_free_pt     free;
 
-    unsigned                       waiting:1;
     unsigned                       done:1;
 };
 
 
-void ngx_http_csibiz_pool_init(ngx_http_csibiz_pool_t *pool,
-    ngx_http_csibiz_peer_t *peers, size_t peer_size, ngx_log_t *log);
+ngx_int_t ngx_http_csibiz_pool_init(ngx_http_csibiz_pool_t *pool,
+    ngx_http_csibiz_peer_t *peers, size_t peer_size, ngx_cycle_t *cycle);
 void ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool);
 ngx_int_t ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op);
-void ngx_http_csibiz_pool_connected(ngx_http_csibiz_peer_t *peer);
-void ngx_http_csibiz_pool_connect_failed(ngx_http_csibiz_peer_t *peer);
-void ngx_http_csibiz_pool_finish(ngx_http_csibiz_peer_t *peer,
-    ngx_int_t status, ngx_uint_t reusable);
+void ngx_http_csibiz_pool_ready(ngx_http_csibiz_peer_t *peer);
+ngx_http_csibiz_slot_t *ngx_http_csibiz_pool_head(
+    ngx_http_csibiz_peer_t *peer);
+void ngx_http_csibiz_pool_done(ngx_http_csibiz_peer_t *peer,
+    ngx_int_t status);
 void ngx_http_csibiz_pool_close_peer(ngx_http_csibiz_peer_t *peer);
-void ngx_http_csibiz_pool_idle_handler(ngx_event_t *ev);
-
+ngx_uint_t ngx_http_csibiz_pool_idle_event(ngx_http_csibiz_peer_t *peer,
+    ngx_event_t *ev);
+void ngx_http_csibiz_pool_timed_out(ngx_http_csibiz_peer_t *peer);
 
 
 /* the backends' configuration */

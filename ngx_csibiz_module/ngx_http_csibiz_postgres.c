@@ -1,6 +1,9 @@
 
 /*
- * PostgreSQL through libpq in non-blocking mode, driven by nginx events.
+ * PostgreSQL through libpq in non-blocking pipeline mode, driven by nginx
+ * events: the statements of many requests on one connection, each with
+ * its own sync point, so each runs in a transaction of its own and one's
+ * error never reaches another.
  * libpq owns the socket; nginx only wraps its descriptor in a connection
  * (ngx_get_connection) to get events and timers.  The events are
  * level-triggered, as libpq expects: PQconsumeInput() may leave data in
@@ -20,10 +23,6 @@
 #define NGX_HTTP_CSIBIZ_PG_CONNECTING  0
 #define NGX_HTTP_CSIBIZ_PG_READY       1
 
-#define NGX_HTTP_CSIBIZ_PG_NEW         0
-#define NGX_HTTP_CSIBIZ_PG_PREPARING   1
-#define NGX_HTTP_CSIBIZ_PG_EXECUTING   2
-
 /* statements beyond this many are sent unprepared */
 #define NGX_HTTP_CSIBIZ_PG_MAX_STMTS   256
 
@@ -33,6 +32,7 @@ typedef struct {
     PGconn                        *conn;
     ino_t                          inode;
     ngx_uint_t                     state;
+    PGresult                      *res;        /* the head op's, so far */
     uint8_t                        prepared[NGX_HTTP_CSIBIZ_PG_MAX_STMTS / 8];
 } ngx_http_csibiz_pg_peer_t;
 
@@ -42,13 +42,13 @@ typedef struct {
     ngx_http_csibiz_pg_stmt_t     *stmt;
     const char                   **values;
     int                           *lengths;
-    ngx_uint_t                     phase;
     PGresult                      *res;
 } ngx_http_csibiz_pg_op_t;
 
 
 static ngx_int_t ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer);
-static void ngx_http_csibiz_pg_start(ngx_http_csibiz_peer_t *peer);
+static ngx_int_t ngx_http_csibiz_pg_send(ngx_http_csibiz_peer_t *peer,
+    ngx_http_csibiz_slot_t *slot);
 static void ngx_http_csibiz_pg_close(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_pg_release_connection(ngx_connection_t *c);
 static ngx_int_t ngx_http_csibiz_pg_track_socket(
@@ -57,9 +57,10 @@ static ngx_int_t ngx_http_csibiz_pg_want(ngx_connection_t *c,
     ngx_uint_t read, ngx_uint_t write);
 static void ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev);
 static void ngx_http_csibiz_pg_handler(ngx_event_t *ev);
-static void ngx_http_csibiz_pg_send(ngx_http_csibiz_pg_peer_t *pp);
 static ngx_int_t ngx_http_csibiz_pg_flush(ngx_http_csibiz_pg_peer_t *pp);
-static void ngx_http_csibiz_pg_read(ngx_http_csibiz_pg_peer_t *pp);
+static ngx_int_t ngx_http_csibiz_pg_read(ngx_http_csibiz_pg_peer_t *pp);
+static ngx_int_t ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
+    ngx_http_csibiz_slot_t *slot);
 static void ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
     ngx_http_csibiz_pg_stmt_t *stmt);
 static void ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
@@ -94,11 +95,15 @@ ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
     pool->driver_conf = pcf;
     ngx_str_set(&pool->name, "postgres");
     pool->connect = ngx_http_csibiz_pg_connect;
-    pool->start = ngx_http_csibiz_pg_start;
+    pool->send = ngx_http_csibiz_pg_send;
     pool->close = ngx_http_csibiz_pg_close;
 
-    ngx_http_csibiz_pool_init(pool, &peers[0].peer,
-                              sizeof(ngx_http_csibiz_pg_peer_t), cycle->log);
+    if (ngx_http_csibiz_pool_init(pool, &peers[0].peer,
+                                  sizeof(ngx_http_csibiz_pg_peer_t), cycle)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     *poolp = pool;
 
@@ -397,11 +402,7 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
     pp = (ngx_http_csibiz_pg_peer_t *) peer;
 
     if (ev->timedout) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
-                      "csibiz: connecting to postgres timed out");
-        ngx_http_csibiz_status_backend(peer->pool,
-                                       NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
-        ngx_http_csibiz_pool_connect_failed(peer);
+        ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
 
@@ -409,12 +410,12 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
 
     if (status == PGRES_POLLING_FAILED) {
         ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "connect");
-        ngx_http_csibiz_pool_connect_failed(peer);
+        ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
 
     if (ngx_http_csibiz_pg_track_socket(pp) != NGX_OK) {
-        ngx_http_csibiz_pool_connect_failed(peer);
+        ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
 
@@ -432,14 +433,12 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
 
     default: /* PGRES_POLLING_OK */
 
-        if (c->read->timer_set) {
-            ngx_del_timer(c->read);
-        }
-
         if (PQsetnonblocking(pp->conn, 1) != 0
+            || PQenterPipelineMode(pp->conn) != 1
             || ngx_http_csibiz_pg_want(c, 1, 0) != NGX_OK)
         {
-            ngx_http_csibiz_pool_connect_failed(peer);
+            ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "setup");
+            ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
 
@@ -447,30 +446,82 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
         c->write->handler = ngx_http_csibiz_pg_handler;
         pp->state = NGX_HTTP_CSIBIZ_PG_READY;
 
-        ngx_http_csibiz_pool_connected(peer);
+        ngx_http_csibiz_pool_ready(peer);
         return;
     }
 
     if (rc != NGX_OK) {
-        ngx_http_csibiz_pool_connect_failed(peer);
+        ngx_http_csibiz_pool_close_peer(peer);
     }
 }
 
 
-/* a connected peer got an op: it is sent from the event loop */
+/*
+ * An op on a ready connection: its statement (prepared there the first
+ * time, the preparation's result being the driver's) and a sync point go
+ * into libpq's buffer; the write event sends all a pass queued at once.
+ */
 
-static void
-ngx_http_csibiz_pg_start(ngx_http_csibiz_peer_t *peer)
+static ngx_int_t
+ngx_http_csibiz_pg_send(ngx_http_csibiz_peer_t *peer,
+    ngx_http_csibiz_slot_t *slot)
 {
-    ngx_connection_t  *c;
+    int                         rc;
+    ngx_uint_t                  n;
+    ngx_connection_t           *c;
+    ngx_http_csibiz_pg_op_t    *pop;
+    ngx_http_csibiz_pg_peer_t  *pp;
+    ngx_http_csibiz_pg_stmt_t  *stmt;
+    char                        name[32];
 
+    pp = (ngx_http_csibiz_pg_peer_t *) peer;
+    pop = (ngx_http_csibiz_pg_op_t *) slot->op;
+    stmt = pop->stmt;
     c = peer->connection;
 
-    c->read->handler = ngx_http_csibiz_pg_handler;
-    c->write->handler = ngx_http_csibiz_pg_handler;
+    if (stmt->index == 0
+        && ngx_http_csibiz_pg_nstmts < NGX_HTTP_CSIBIZ_PG_MAX_STMTS - 1)
+    {
+        stmt->index = ++ngx_http_csibiz_pg_nstmts;
+    }
 
-    ngx_add_timer(c->read, peer->pool->conf->timeout);
-    ngx_post_event(c->write, &ngx_posted_events);
+    n = stmt->index;
+
+    if (n == 0) {
+        rc = PQsendQueryParams(pp->conn, stmt->sql, stmt->nparams, NULL,
+                               pop->values, pop->lengths, NULL, 0);
+
+    } else {
+        *ngx_sprintf((u_char *) name, "csibiz_%ui", n) = '\0';
+
+        rc = 1;
+
+        if (!(pp->prepared[n / 8] & (1 << (n % 8)))) {
+            rc = PQsendPrepare(pp->conn, name, stmt->sql, stmt->nparams,
+                               NULL);
+
+            /* the ops after it on this connection find it prepared */
+            pp->prepared[n / 8] |= (uint8_t) (1 << (n % 8));
+            slot->skip = 1;
+            slot->data = n;
+        }
+
+        rc = rc && PQsendQueryPrepared(pp->conn, name, stmt->nparams,
+                                       pop->values, pop->lengths, NULL, 0);
+    }
+
+    if (rc == 0 || PQpipelineSync(pp->conn) == 0) {
+        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "send");
+        return NGX_ERROR;
+    }
+
+    slot->left = 1;
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -480,6 +531,11 @@ ngx_http_csibiz_pg_close(ngx_http_csibiz_peer_t *peer)
     ngx_http_csibiz_pg_peer_t  *pp;
 
     pp = (ngx_http_csibiz_pg_peer_t *) peer;
+
+    if (pp->res) {
+        PQclear(pp->res);
+        pp->res = NULL;
+    }
 
     ngx_http_csibiz_pg_release_connection(peer->connection);
 
@@ -530,107 +586,41 @@ ngx_http_csibiz_pg_handler(ngx_event_t *ev)
 {
     ngx_connection_t           *c;
     ngx_http_csibiz_peer_t     *peer;
-    ngx_http_csibiz_pg_op_t    *pop;
     ngx_http_csibiz_pg_peer_t  *pp;
 
     c = ev->data;
     peer = c->data;
     pp = (ngx_http_csibiz_pg_peer_t *) peer;
-    pop = (ngx_http_csibiz_pg_op_t *) peer->op;
+
+    if (ngx_http_csibiz_pool_idle_event(peer, ev)) {
+        return;
+    }
 
     if (ev->timedout) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
-                      "csibiz: postgres statement \"%s\" timed out",
-                      pop ? pop->stmt->name : "-");
-        ngx_http_csibiz_status_backend(peer->pool,
-                                       NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
-        ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
-        return;
-    }
-
-    if (pop == NULL) {
-        return;
-    }
-
-    if (pop->phase == NGX_HTTP_CSIBIZ_PG_NEW) {
-        if (ev->write) {
-            ngx_http_csibiz_pg_send(pp);
-            return;
-        }
-
-        /* nothing asked yet: whatever came is buffered by libpq */
-        if (!PQconsumeInput(pp->conn)) {
-            ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "receive");
-            ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE,
-                                        0);
-        }
-
+        ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
 
     if (ev->write) {
         if (ngx_http_csibiz_pg_flush(pp) != NGX_OK) {
-            ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
+            ngx_http_csibiz_pool_close_peer(peer);
         }
 
         return;
     }
 
-    ngx_http_csibiz_pg_read(pp);
-}
-
-
-static void
-ngx_http_csibiz_pg_send(ngx_http_csibiz_pg_peer_t *pp)
-{
-    int                         rc;
-    ngx_uint_t                  n;
-    ngx_http_csibiz_pg_op_t    *pop;
-    ngx_http_csibiz_pg_stmt_t  *stmt;
-    char                        name[32];
-
-    pop = (ngx_http_csibiz_pg_op_t *) pp->peer.op;
-    stmt = pop->stmt;
-
-    if (stmt->index == 0
-        && ngx_http_csibiz_pg_nstmts < NGX_HTTP_CSIBIZ_PG_MAX_STMTS - 1)
-    {
-        stmt->index = ++ngx_http_csibiz_pg_nstmts;
-    }
-
-    n = stmt->index;
-
-    if (n == 0) {
-        pop->phase = NGX_HTTP_CSIBIZ_PG_EXECUTING;
-        rc = PQsendQueryParams(pp->conn, stmt->sql, stmt->nparams, NULL,
-                               pop->values, pop->lengths, NULL, 0);
-
-    } else {
-        *ngx_sprintf((u_char *) name, "csibiz_%ui", n) = '\0';
-
-        if (pp->prepared[n / 8] & (1 << (n % 8))) {
-            pop->phase = NGX_HTTP_CSIBIZ_PG_EXECUTING;
-            rc = PQsendQueryPrepared(pp->conn, name, stmt->nparams,
-                                     pop->values, pop->lengths, NULL, 0);
-
-        } else {
-            pop->phase = NGX_HTTP_CSIBIZ_PG_PREPARING;
-            rc = PQsendPrepare(pp->conn, name, stmt->sql, stmt->nparams,
-                               NULL);
+    if (!PQconsumeInput(pp->conn)) {
+        if (peer->nslots) {
+            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "receive");
         }
-    }
 
-    if (rc == 0) {
-        ngx_http_csibiz_pg_log_conn_error(pp->peer.connection->log, pp->conn,
-                                          "send");
-        ngx_http_csibiz_pool_finish(&pp->peer, NGX_HTTP_CSIBIZ_UNAVAILABLE,
-                                    0);
+        /* else an idle connection the server closed: nothing was lost */
+        ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
 
-    if (ngx_http_csibiz_pg_flush(pp) != NGX_OK) {
-        ngx_http_csibiz_pool_finish(&pp->peer, NGX_HTTP_CSIBIZ_UNAVAILABLE,
-                                    0);
+    if (ngx_http_csibiz_pg_read(pp) != NGX_OK) {
+        ngx_http_csibiz_pool_close_peer(peer);
     }
 }
 
@@ -656,99 +646,165 @@ ngx_http_csibiz_pg_flush(ngx_http_csibiz_pg_peer_t *pp)
 }
 
 
-static void
+/*
+ * Takes the results libpq has, in order: per op, the preparation's (if
+ * any), the statement's, then its sync point, where the op goes on.
+ */
+
+static ngx_int_t
 ngx_http_csibiz_pg_read(ngx_http_csibiz_pg_peer_t *pp)
 {
-    PGresult                 *res;
-    ngx_int_t                 status;
-    ngx_uint_t                n, reusable;
-    ngx_connection_t         *c;
-    ngx_http_csibiz_peer_t   *peer;
-    ngx_http_csibiz_pg_op_t  *pop;
+    PGresult                *res;
+    ngx_uint_t               n, end;
+    ExecStatusType           status;
+    ngx_http_csibiz_peer_t  *peer;
+    ngx_http_csibiz_slot_t  *slot;
 
     peer = &pp->peer;
-    c = peer->connection;
-    pop = (ngx_http_csibiz_pg_op_t *) peer->op;
-
-    if (!PQconsumeInput(pp->conn)) {
-        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "receive");
-        ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
-        return;
-    }
+    end = 0;
 
     for ( ;; ) {
 
+        slot = ngx_http_csibiz_pool_head(peer);
+
+        if (slot == NULL) {
+            /* nothing asked: only the server's going away can come */
+            return PQstatus(pp->conn) == CONNECTION_BAD ? NGX_ERROR : NGX_OK;
+        }
+
         if (PQisBusy(pp->conn)) {
-            return;
+            return NGX_OK;
         }
 
         res = PQgetResult(pp->conn);
 
-        if (res != NULL) {
-            /* keep the first error, else the last result */
-
-            if (pop->res == NULL) {
-                pop->res = res;
-
-            } else if (PQresultStatus(pop->res) == PGRES_FATAL_ERROR) {
-                PQclear(res);
-
-            } else {
-                PQclear(pop->res);
-                pop->res = res;
+        if (res == NULL) {
+            /* a statement's results ended; twice: nothing more for now */
+            if (end++) {
+                return NGX_OK;
             }
 
             continue;
         }
 
-        /* the command is complete */
+        end = 0;
+        status = PQresultStatus(res);
 
-        if (pop->res == NULL) {
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "csibiz: postgres returned no result");
-            ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
-            return;
+        if (status == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+
+            if (ngx_http_csibiz_pg_synced(pp, slot) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (peer->connection == NULL) {
+                /* closed by a step that went on from here */
+                return NGX_OK;
+            }
+
+            continue;
         }
 
-        status = PQresultStatus(pop->res);
+        if (slot->skip) {
+            /* the preparation: an error is the statement's answer */
+            slot->skip = 0;
 
-        if (pop->phase == NGX_HTTP_CSIBIZ_PG_PREPARING
-            && status == PGRES_COMMAND_OK)
-        {
-            PQclear(pop->res);
-            pop->res = NULL;
+            if (status == PGRES_COMMAND_OK) {
+                PQclear(res);
+                continue;
+            }
 
-            n = pop->stmt->index;
-            pp->prepared[n / 8] |= (uint8_t) (1 << (n % 8));
-
-            pop->phase = NGX_HTTP_CSIBIZ_PG_NEW;
-            ngx_http_csibiz_pg_send(pp);
-            return;
+            n = slot->data;
+            pp->prepared[n / 8] &= (uint8_t) ~(1 << (n % 8));
         }
 
-        if (c->read->timer_set) {
-            ngx_del_timer(c->read);
-        }
+        /* keep the first error, else the last result */
 
-        if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
-            status = NGX_HTTP_CSIBIZ_OK;
+        if (pp->res == NULL) {
+            pp->res = res;
 
-        } else if (PQstatus(pp->conn) == CONNECTION_BAD) {
-            /* the server went away: an outage, not an answer */
-            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "query");
-            status = NGX_HTTP_CSIBIZ_UNAVAILABLE;
+        } else if (PQresultStatus(pp->res) == PGRES_FATAL_ERROR) {
+            PQclear(res);
 
         } else {
-            ngx_http_csibiz_pg_log_result(c->log, pop->res, pop->stmt);
-            status = NGX_HTTP_CSIBIZ_QUERY_ERROR;
+            PQclear(pp->res);
+            pp->res = res;
+        }
+    }
+}
+
+
+/* an op's sync point: its result goes to its request */
+
+static ngx_int_t
+ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
+    ngx_http_csibiz_slot_t *slot)
+{
+    PGresult                 *res;
+    ngx_int_t                 status;
+    ngx_connection_t         *c;
+    ngx_http_csibiz_pg_op_t  *pop;
+
+    c = pp->peer.connection;
+    pop = (ngx_http_csibiz_pg_op_t *) slot->op;
+
+    res = pp->res;
+    pp->res = NULL;
+
+    if (res == NULL) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "csibiz: postgres returned no result");
+        return NGX_ERROR;
+    }
+
+    switch (PQresultStatus(res)) {
+
+    case PGRES_TUPLES_OK:
+    case PGRES_COMMAND_OK:
+        status = NGX_HTTP_CSIBIZ_OK;
+        break;
+
+    default:
+        if (PQstatus(pp->conn) == CONNECTION_BAD) {
+            /* the server went away: an outage, not an answer */
+            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "query");
+            PQclear(res);
+            return NGX_ERROR;
         }
 
-        /* a connection left inside a transaction must not be pooled */
-        reusable = (PQtransactionStatus(pp->conn) == PQTRANS_IDLE);
+        if (pop) {
+            ngx_http_csibiz_pg_log_result(c->log, res, pop->stmt);
+        }
 
-        ngx_http_csibiz_pool_finish(peer, status, reusable);
-        return;
+        status = NGX_HTTP_CSIBIZ_QUERY_ERROR;
     }
+
+    switch (PQtransactionStatus(pp->conn)) {
+
+    case PQTRANS_IDLE:
+    case PQTRANS_ACTIVE:   /* more statements are on their way */
+        break;
+
+    default:
+        /* no statement of ours leaves a transaction open: out of step */
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "csibiz: postgres connection left in a transaction");
+        PQclear(res);
+        return NGX_ERROR;
+    }
+
+    slot->left = 0;
+
+    if (pop) {
+        pop->res = res;
+
+    } else {
+        PQclear(res);
+    }
+
+    ngx_http_csibiz_pool_done(&pp->peer, status);
+
+    return NGX_OK;
 }
 
 

@@ -31,9 +31,9 @@
 
 #define NGX_HTTP_CSIBIZ_SMS_MAX_TRIES    "5"
 
-/* "ID number|card", longer than "register|" + phone + "|" + code */
+/* "ID number|card or handbook number", longer than "register|phone|code" */
 #define NGX_HTTP_CSIBIZ_SMS_MSG_MAX                                        \
-    (CSIBIZ_ID_NUMBER_LEN + 1 + CSIBIZ_SOCIAL_CARD_LEN)
+    (CSIBIZ_ID_NUMBER_LEN + 1 + CSIBIZ_INSURANCE_NO_SIZE - 1)
 
 
 /* a check in flight: the answer to compare, and where to go on */
@@ -72,7 +72,8 @@ static ngx_int_t ngx_http_csibiz_sms_checked(ngx_http_request_t *r,
  * not know says nothing about the code.
  */
 
-static ngx_str_t  ngx_http_csibiz_sms_check_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_sms_check_script =
+    ngx_http_csibiz_redis_script(
     "local h = redis.call('HMGET', KEYS[1], 'mac', 'identity')\n"
     "if not h[1] then return 0 end\n"
     "local rc = 0\n"
@@ -329,8 +330,8 @@ ngx_http_csibiz_sms_names(ngx_http_request_t *r, u_char *raw,
         return NGX_ERROR;
     }
 
-    len = ngx_sprintf(msg, "%*s|%*s", (size_t) CSIBIZ_ID_NUMBER_LEN,
-                      id_number, (size_t) CSIBIZ_SOCIAL_CARD_LEN, si_card)
+    len = ngx_sprintf(msg, "%*s|%s", (size_t) CSIBIZ_ID_NUMBER_LEN,
+                      id_number, si_card)
           - msg;
 
     rc = ngx_http_csibiz_sms_key(r, "", "identity", msg, len, &t->identity);
@@ -444,8 +445,6 @@ ngx_http_csibiz_sms_check(ngx_http_request_t *r,
 
     ngx_explicit_memzero(code, sizeof(code));
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_sms_check_script;
     ngx_str_set(&argv[2], "1");
     argv[3] = p->ticket.key;
     argv[4] = p->ticket.mac;
@@ -453,7 +452,8 @@ ngx_http_csibiz_sms_check(ngx_http_request_t *r,
     ngx_str_set(&argv[6], NGX_HTTP_CSIBIZ_SMS_MAX_TRIES);
 
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, 7, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_sms_check_script, 7,
+                               argv);
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_sms_checked, ck);
 }
 

@@ -32,6 +32,23 @@
 #define NGX_HTTP_CSIBIZ_SMS_OUTBOX       "csibiz:sms:outbox"
 #define NGX_HTTP_CSIBIZ_SMS_MAXLEN       "100000"
 
+/*
+ * A notice (a message without a code) into the outbox, the end of a Lua
+ * script.  KEYS[1]: the outbox.  ARGV: phone, purpose, text, text_en,
+ * MAXLEN, and the time (s) until which it may be sent, or "" for a
+ * code's validity.  tools/remind reads this text from here, so that
+ * every notice has the one format of docs/sms.md.
+ */
+#define NGX_HTTP_CSIBIZ_SMS_NOTICE_LUA                                     \
+    "local t = redis.call('TIME')\n"                                       \
+    "local f = {'phone', ARGV[1], 'purpose', ARGV[2], 'code', '',"         \
+    " 'text', ARGV[3], 'text_en', ARGV[4], 'created_at', t[1]}\n"          \
+    "if ARGV[6] ~= '' then\n"                                              \
+    "  f[#f + 1] = 'send_by'\n"                                            \
+    "  f[#f + 1] = ARGV[6]\n"                                              \
+    "end\n"                                                                \
+    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(f))\n"
+
 /* sms_check's res->rc: the right code, sent for another identity */
 #define NGX_HTTP_CSIBIZ_SMS_OTHER        NGX_ABORT
 
@@ -53,7 +70,7 @@ typedef struct {
     ngx_str_t                      code;
     const char                    *phone;     /* normalized */
     const char                    *id_number; /* normalized */
-    const char                    *si_card;
+    const char                    *si_card;   /* or handbook number */
     ngx_http_csibiz_sms_ticket_t   ticket;    /* value set, the rest made */
 } ngx_http_csibiz_sms_proof_t;
 

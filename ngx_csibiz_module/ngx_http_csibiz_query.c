@@ -13,7 +13,10 @@
  * ID number, would leave a handful of candidates for the ID number):
  * me_get() answers "0000-00-00" in its place, and the statement adds the
  * sealed date as a fifth column, which the module opens and writes over
- * the placeholder, the same length, in the row itself.
+ * the placeholder, the same length, in the row itself.  The ID number's
+ * mask likewise (no part of the ID number is stored plain): me_get()
+ * answers 18 stars, the statement adds the sealed ID number as a sixth
+ * column, and the module writes its mask (first 3 and last 4) over them.
  */
 
 
@@ -24,6 +27,7 @@
 #include "ngx_http_csibiz_session.h"
 
 #include <csibiz_crypto.h>
+#include <csibiz_validate.h>
 
 
 /* the parameters, in the order of the statements: me takes the first 3 */
@@ -37,7 +41,17 @@
 /* insured_person.birth_date_enc: YYYY-MM-DD sealed, key version 1 */
 #define NGX_HTTP_CSIBIZ_BIRTH_AD      "birth_date"
 #define NGX_HTTP_CSIBIZ_BIRTH_LEN     10
-#define NGX_HTTP_CSIBIZ_BIRTH_HOLDER  "\"birth_date\": \"0000-00-00\""
+#define NGX_HTTP_CSIBIZ_BIRTH_HOLDER  "\"birth_date\": \""
+
+/* insured_person.id_number_enc, and the member of the mask it replaces */
+#define NGX_HTTP_CSIBIZ_ID_AD         "id_number"
+#define NGX_HTTP_CSIBIZ_ID_HOLDER     "\"id_number_masked\": \""
+
+/* the columns of the me statement's row */
+#define NGX_HTTP_CSIBIZ_ME_BODY       2
+#define NGX_HTTP_CSIBIZ_ME_BIRTH      4
+#define NGX_HTTP_CSIBIZ_ME_ID         5
+#define NGX_HTTP_CSIBIZ_ME_N          6
 
 
 static ngx_int_t ngx_http_csibiz_query(ngx_http_request_t *r,
@@ -47,11 +61,18 @@ static ngx_int_t ngx_http_csibiz_me_row(ngx_http_request_t *r, void *flow,
     ngx_http_csibiz_result_t *result);
 static ngx_int_t ngx_http_csibiz_me_birth(ngx_http_request_t *r,
     PGresult *res);
+static ngx_int_t ngx_http_csibiz_me_id_number(ngx_http_request_t *r,
+    PGresult *res);
+static ngx_int_t ngx_http_csibiz_me_open(ngx_http_request_t *r,
+    PGresult *res, int column, const char *ad, u_char *out, size_t len);
+static u_char *ngx_http_csibiz_me_member(ngx_http_request_t *r,
+    PGresult *res, const char *holder, size_t len);
 
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_me_stmt =
     ngx_http_csibiz_pg_stmt("me",
-        "SELECT m.status, m.code, m.body, false, p.birth_date_enc"
+        "SELECT m.status, m.code, m.body, false, p.birth_date_enc,"
+        " p.id_number_enc"
         " FROM me_get($1::bigint, $2::bigint, $3::text) AS m"
         " LEFT JOIN insured_person p"
         " ON m.code IS NULL AND p.id = $2::bigint", 3);
@@ -134,7 +155,10 @@ ngx_http_csibiz_query(ngx_http_request_t *r, ngx_http_csibiz_session_t *s,
 }
 
 
-/* me_get()'s row with the birth date opened into it, then answered */
+/*
+ * me_get()'s row with the birth date and the ID number's mask opened
+ * into it, then answered
+ */
 
 static ngx_int_t
 ngx_http_csibiz_me_row(ngx_http_request_t *r, void *flow,
@@ -144,8 +168,10 @@ ngx_http_csibiz_me_row(ngx_http_request_t *r, void *flow,
 
     res = result->res;
 
-    if (PQntuples(res) == 1 && PQnfields(res) == 5 && PQgetisnull(res, 0, 1)
-        && ngx_http_csibiz_me_birth(r, res) != NGX_OK)
+    if (PQntuples(res) == 1 && PQnfields(res) == NGX_HTTP_CSIBIZ_ME_N
+        && PQgetisnull(res, 0, 1)
+        && (ngx_http_csibiz_me_birth(r, res) != NGX_OK
+            || ngx_http_csibiz_me_id_number(r, res) != NGX_OK))
     {
         return ngx_http_csibiz_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "internal");
@@ -158,45 +184,14 @@ ngx_http_csibiz_me_row(ngx_http_request_t *r, void *flow,
 static ngx_int_t
 ngx_http_csibiz_me_birth(ngx_http_request_t *r, PGresult *res)
 {
-    u_char                       *body, *p;
-    size_t                        n, len;
-    ngx_uint_t                    i;
-    ngx_http_csibiz_main_conf_t  *cmcf;
-    uint8_t                       sealed[CSIBIZ_SEALED_LEN(
-                                      NGX_HTTP_CSIBIZ_BIRTH_LEN)];
-    u_char                        date[NGX_HTTP_CSIBIZ_BIRTH_LEN];
+    u_char      *p;
+    ngx_uint_t   i;
+    u_char       date[NGX_HTTP_CSIBIZ_BIRTH_LEN];
 
-    if (PQgetisnull(res, 0, 2) || PQgetisnull(res, 0, 4)) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: me: no sealed birth date");
-        return NGX_ERROR;
-    }
-
-    /* bytea in libpq's text form: \x and lower-case hex */
-    p = (u_char *) PQgetvalue(res, 0, 4);
-    len = PQgetlength(res, 0, 4);
-
-    if (len < 2 || p[0] != '\\' || p[1] != 'x'
-        || csibiz_hex_decode((char *) p + 2, len - 2, sealed, sizeof(sealed),
-                             &n)
-           != 0
-        || n != sizeof(sealed))
+    if (ngx_http_csibiz_me_open(r, res, NGX_HTTP_CSIBIZ_ME_BIRTH,
+                                NGX_HTTP_CSIBIZ_BIRTH_AD, date, sizeof(date))
+        != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: me: sealed birth date malformed");
-        return NGX_ERROR;
-    }
-
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
-
-    if (csibiz_open(cmcf->seal_key, sealed, n, NGX_HTTP_CSIBIZ_BIRTH_AD,
-                    sizeof(NGX_HTTP_CSIBIZ_BIRTH_AD) - 1, date,
-                    sizeof(date), &n)
-        != 0
-        || n != sizeof(date))
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: me: cannot open the birth date");
         return NGX_ERROR;
     }
 
@@ -210,24 +205,145 @@ ngx_http_csibiz_me_birth(ngx_http_request_t *r, PGresult *res)
         }
     }
 
-    /*
-     * The placeholder member: its quotes cannot be those of a string's
-     * content, which jsonb escapes, so the first match is the member.
-     */
-    body = (u_char *) PQgetvalue(res, 0, 2);
-    p = ngx_strnstr(body, NGX_HTTP_CSIBIZ_BIRTH_HOLDER,
-                    PQgetlength(res, 0, 2));
+    p = ngx_http_csibiz_me_member(r, res, NGX_HTTP_CSIBIZ_BIRTH_HOLDER,
+                                  sizeof(date));
 
-    if (p == NULL) {
-        ngx_explicit_memzero(date, sizeof(date));
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: me: no birth date in the answer");
+    if (p != NULL) {
+        ngx_memcpy(p, date, sizeof(date));
+    }
+
+    ngx_explicit_memzero(date, sizeof(date));
+
+    return p ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_me_id_number(ngx_http_request_t *r, PGresult *res)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+    char         masked[CSIBIZ_ID_NUMBER_SIZE];
+    u_char       id[CSIBIZ_ID_NUMBER_LEN];
+
+    if (ngx_http_csibiz_me_open(r, res, NGX_HTTP_CSIBIZ_ME_ID,
+                                NGX_HTTP_CSIBIZ_ID_AD, id, sizeof(id))
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(p + sizeof(NGX_HTTP_CSIBIZ_BIRTH_HOLDER) - 1
-               - NGX_HTTP_CSIBIZ_BIRTH_LEN - 1, date, sizeof(date));
-    ngx_explicit_memzero(date, sizeof(date));
+    /* the keytool checked it: digits and X, nothing to escape */
+    for (i = 0; i < sizeof(id); i++) {
+        if ((id[i] < '0' || id[i] > '9') && id[i] != 'X') {
+            ngx_explicit_memzero(id, sizeof(id));
+            return NGX_ERROR;
+        }
+    }
+
+    if (csibiz_mask_id_number((char *) id, sizeof(id), masked,
+                              sizeof(masked))
+        != 0)
+    {
+        ngx_explicit_memzero(id, sizeof(id));
+        return NGX_ERROR;
+    }
+
+    ngx_explicit_memzero(id, sizeof(id));
+
+    p = ngx_http_csibiz_me_member(r, res, NGX_HTTP_CSIBIZ_ID_HOLDER,
+                                  CSIBIZ_ID_NUMBER_LEN);
+
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, masked, CSIBIZ_ID_NUMBER_LEN);
 
     return NGX_OK;
+}
+
+
+/* a sealed column of the row (bytea) opened: exactly len bytes */
+
+static ngx_int_t
+ngx_http_csibiz_me_open(ngx_http_request_t *r, PGresult *res, int column,
+    const char *ad, u_char *out, size_t len)
+{
+    u_char                       *p;
+    size_t                        n, hlen;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+    uint8_t                       sealed[CSIBIZ_SEALED_LEN(
+                                      CSIBIZ_ID_NUMBER_LEN)];
+
+    if (PQgetisnull(res, 0, NGX_HTTP_CSIBIZ_ME_BODY)
+        || PQgetisnull(res, 0, column))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: me: no sealed %s", ad);
+        return NGX_ERROR;
+    }
+
+    /* bytea in libpq's text form: \x and lower-case hex */
+    p = (u_char *) PQgetvalue(res, 0, column);
+    hlen = PQgetlength(res, 0, column);
+
+    if (hlen < 2 || p[0] != '\\' || p[1] != 'x'
+        || CSIBIZ_SEALED_LEN(len) > sizeof(sealed)
+        || csibiz_hex_decode((char *) p + 2, hlen - 2, sealed,
+                             sizeof(sealed), &n)
+           != 0
+        || n != CSIBIZ_SEALED_LEN(len))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: me: sealed %s malformed", ad);
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    if (csibiz_open(cmcf->seal_key, sealed, n, ad, ngx_strlen(ad), out, len,
+                    &n)
+        != 0
+        || n != len)
+    {
+        ngx_explicit_memzero(out, len);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: me: cannot open the %s", ad);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Where the value of a member of the answer starts, given the member's
+ * text up to the value's first character and the value's length: its
+ * quotes cannot be those of a string's content, which jsonb escapes, so
+ * the first match is the member.
+ */
+
+static u_char *
+ngx_http_csibiz_me_member(ngx_http_request_t *r, PGresult *res,
+    const char *holder, size_t len)
+{
+    u_char  *body, *p, *last;
+    size_t   hlen;
+
+    body = (u_char *) PQgetvalue(res, 0, NGX_HTTP_CSIBIZ_ME_BODY);
+    last = body + PQgetlength(res, 0, NGX_HTTP_CSIBIZ_ME_BODY);
+    hlen = ngx_strlen(holder);
+
+    p = ngx_strnstr(body, (char *) holder, last - body);
+
+    if (p == NULL || last - p < (ssize_t) (hlen + len + 1)
+        || p[hlen + len] != '"')
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "csibiz: me: no %s member in the answer", holder);
+        return NULL;
+    }
+
+    return p + hlen;
 }

@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_csibiz_module.h"
+#include <ngx_sha1.h>
 #include "ngx_http_csibiz_pool.h"
 #include "ngx_http_csibiz_redis.h"
 #include "ngx_http_csibiz_response.h"
@@ -20,20 +21,25 @@
 #define NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE   1
 #define NGX_HTTP_CSIBIZ_REDIS_READY       2
 
+/* the scripts one worker runs by digest: each has a bit per connection */
+#define NGX_HTTP_CSIBIZ_REDIS_SCRIPTS     64
+
 
 typedef struct {
     ngx_http_csibiz_peer_t         peer;
     ngx_peer_connection_t          pc;
     redisReader                   *reader;
-    ngx_pool_t                    *pool;       /* the handshake's replies */
+    ngx_pool_t                    *pool;       /* the reply being read */
     ngx_uint_t                     state;
+    ngx_uint_t                     handshake;  /* replies still expected */
 
-    /* what is being written: the handshake or the op's commands */
+    /* what is to be written: the handshake, then every op's commands */
     u_char                        *out;
     size_t                         out_len;
     size_t                         out_sent;
+    size_t                         out_size;
 
-    ngx_uint_t                     handshake;  /* replies still expected */
+    uint64_t                       loaded;     /* scripts it has */
 } ngx_http_csibiz_redis_peer_t;
 
 
@@ -50,6 +56,7 @@ struct ngx_http_csibiz_redis_op_s {
     size_t                         len;
     size_t                         size;
     ngx_uint_t                     ncommands;
+    uint64_t                       scripts;    /* the digests it runs */
 
     redisReply                   **replies;
     ngx_uint_t                     nreplies;
@@ -58,11 +65,17 @@ struct ngx_http_csibiz_redis_op_s {
 };
 
 
+static ngx_int_t ngx_http_csibiz_redis_queue(ngx_http_csibiz_peer_t *peer,
+    ngx_http_csibiz_slot_t *slot);
+static ngx_int_t ngx_http_csibiz_redis_reserve(
+    ngx_http_csibiz_redis_peer_t *rp, size_t len);
 static size_t ngx_http_csibiz_redis_size(ngx_uint_t argc, ngx_str_t *argv);
 static u_char *ngx_http_csibiz_redis_encode(u_char *p, ngx_uint_t argc,
     ngx_str_t *argv);
 static u_char *ngx_http_csibiz_redis_header(u_char *p, u_char type,
     size_t n);
+static redisReply *ngx_http_csibiz_redis_copy(ngx_pool_t *pool,
+    redisReply *reply);
 static void *ngx_http_csibiz_redis_reply(const redisReadTask *task,
     int type);
 static void *ngx_http_csibiz_redis_string(const redisReadTask *task,
@@ -74,7 +87,6 @@ static void *ngx_http_csibiz_redis_new_integer(const redisReadTask *task,
 static void *ngx_http_csibiz_redis_nil(const redisReadTask *task);
 static void ngx_http_csibiz_redis_free_reply(void *reply);
 static ngx_int_t ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer);
-static void ngx_http_csibiz_redis_start(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_csibiz_redis_read_handler(ngx_event_t *rev);
@@ -84,10 +96,8 @@ static ngx_int_t ngx_http_csibiz_redis_flush(
     ngx_http_csibiz_redis_peer_t *rp);
 static ngx_int_t ngx_http_csibiz_redis_process(
     ngx_http_csibiz_redis_peer_t *rp);
-static void ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp);
 static void ngx_http_csibiz_redis_result(ngx_http_csibiz_op_t *op,
     ngx_http_csibiz_result_t *res);
-static void ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op);
 
 
 /*
@@ -104,6 +114,11 @@ static redisReplyObjectFunctions  ngx_http_csibiz_redis_reply_fns = {
     ngx_http_csibiz_redis_nil,
     ngx_http_csibiz_redis_free_reply
 };
+
+/* this worker's scripts, by the index that names their bit */
+static ngx_http_csibiz_redis_script_t
+    *ngx_http_csibiz_redis_scripts[NGX_HTTP_CSIBIZ_REDIS_SCRIPTS];
+static ngx_uint_t  ngx_http_csibiz_redis_nscripts;
 
 
 ngx_int_t
@@ -131,12 +146,15 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     pool->data = pd;
     ngx_str_set(&pool->name, "redis");
     pool->connect = ngx_http_csibiz_redis_connect;
-    pool->start = ngx_http_csibiz_redis_start;
+    pool->send = ngx_http_csibiz_redis_queue;
     pool->close = ngx_http_csibiz_redis_close;
 
-    ngx_http_csibiz_pool_init(pool, &peers[0].peer,
-                              sizeof(ngx_http_csibiz_redis_peer_t),
-                              cycle->log);
+    if (ngx_http_csibiz_pool_init(pool, &peers[0].peer,
+                                  sizeof(ngx_http_csibiz_redis_peer_t), cycle)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     /* the commands every new connection sends first, encoded once */
 
@@ -195,7 +213,6 @@ ngx_http_csibiz_redis_create(ngx_http_request_t *r)
     rop->op.request = r;
     rop->op.pool = cmcf->redis_pool;
     rop->op.result = ngx_http_csibiz_redis_result;
-    rop->op.free = ngx_http_csibiz_redis_free;
 
     return rop;
 }
@@ -245,8 +262,54 @@ ngx_http_csibiz_redis_append(ngx_http_csibiz_redis_op_t *rop,
 
 
 /*
+ * Runs a script by its digest.  argv[0] and argv[1] are the driver's
+ * (EVALSHA and the digest); argv[2] is the number of keys, as for EVAL.
+ * The first time a connection runs a script, SCRIPT LOAD goes before it.
+ */
+
+void
+ngx_http_csibiz_redis_eval(ngx_http_csibiz_redis_op_t *rop,
+    ngx_http_csibiz_redis_script_t *script, ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_sha1_t  sha1;
+    u_char      digest[20];
+
+    if (rop == NULL || rop->failed) {
+        return;
+    }
+
+    if (script->index == 0
+        && ngx_http_csibiz_redis_nscripts < NGX_HTTP_CSIBIZ_REDIS_SCRIPTS)
+    {
+        ngx_sha1_init(&sha1);
+        ngx_sha1_update(&sha1, script->text.data, script->text.len);
+        ngx_sha1_final(digest, &sha1);
+        ngx_hex_dump(script->sha1, digest, sizeof(digest));
+
+        ngx_http_csibiz_redis_scripts[ngx_http_csibiz_redis_nscripts++] =
+                                                                      script;
+        script->index = ngx_http_csibiz_redis_nscripts;
+    }
+
+    if (script->index == 0) {
+        /* more scripts than bits: sent whole, as EVAL */
+        ngx_str_set(&argv[0], "EVAL");
+        argv[1] = script->text;
+
+    } else {
+        ngx_str_set(&argv[0], "EVALSHA");
+        argv[1].data = script->sha1;
+        argv[1].len = sizeof(script->sha1);
+        rop->scripts |= (uint64_t) 1 << (script->index - 1);
+    }
+
+    ngx_http_csibiz_redis_append(rop, argc, argv);
+}
+
+
+/*
  * Sends the pipeline; next(r, flow, res) gets one reply per command.
- * Returns NGX_DONE, or 500 if the pipeline could not be built or sent.
+ * Returns NGX_DONE, or 500 if the pipeline could not be built.
  */
 
 ngx_int_t
@@ -302,6 +365,122 @@ ngx_http_csibiz_redis_refused(ngx_http_request_t *r, redisReply *reply,
                   ? reply->str : "unexpected reply");
 
     return ngx_http_csibiz_send_unavailable(r);
+}
+
+
+/*
+ * An op on a ready connection: its commands join whatever else this pass
+ * of the event loop sends there, in one write.  A script the connection
+ * has not run yet is loaded first; its reply is the driver's (skip).
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_queue(ngx_http_csibiz_peer_t *peer,
+    ngx_http_csibiz_slot_t *slot)
+{
+    u_char                        *p;
+    size_t                         len;
+    uint64_t                       missing;
+    ngx_str_t                      argv[3];
+    ngx_uint_t                     i;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_redis_op_t    *rop;
+    ngx_http_csibiz_redis_peer_t  *rp;
+
+    rp = (ngx_http_csibiz_redis_peer_t *) peer;
+    rop = (ngx_http_csibiz_redis_op_t *) slot->op;
+    c = peer->connection;
+
+    ngx_str_set(&argv[0], "SCRIPT");
+    ngx_str_set(&argv[1], "LOAD");
+
+    missing = rop->scripts & ~rp->loaded;
+    len = rop->len;
+
+    for (i = 0; missing >> i; i++) {
+        if (missing & ((uint64_t) 1 << i)) {
+            argv[2] = ngx_http_csibiz_redis_scripts[i]->text;
+            len += ngx_http_csibiz_redis_size(3, argv);
+        }
+    }
+
+    if (ngx_http_csibiz_redis_reserve(rp, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = rp->out + rp->out_len;
+
+    for (i = 0; missing >> i; i++) {
+        if (missing & ((uint64_t) 1 << i)) {
+            argv[2] = ngx_http_csibiz_redis_scripts[i]->text;
+            p = ngx_http_csibiz_redis_encode(p, 3, argv);
+            slot->skip++;
+        }
+    }
+
+    p = ngx_cpymem(p, rop->buf, rop->len);
+
+    rp->out_len = p - rp->out;
+    rp->loaded |= missing;
+    slot->left = rop->ncommands;
+
+    if (!c->write->posted) {
+        /* after this pass's other requests have queued theirs */
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+/* room for len more bytes to write */
+
+static ngx_int_t
+ngx_http_csibiz_redis_reserve(ngx_http_csibiz_redis_peer_t *rp, size_t len)
+{
+    u_char  *p;
+    size_t   size;
+
+    if (rp->out_sent == rp->out_len) {
+        rp->out_len = 0;
+        rp->out_sent = 0;
+    }
+
+    if (rp->out_len + len <= rp->out_size) {
+        return NGX_OK;
+    }
+
+    if (rp->out_sent) {
+        ngx_memmove(rp->out, rp->out + rp->out_sent,
+                    rp->out_len - rp->out_sent);
+        rp->out_len -= rp->out_sent;
+        rp->out_sent = 0;
+
+        if (rp->out_len + len <= rp->out_size) {
+            return NGX_OK;
+        }
+    }
+
+    size = ngx_max(2 * rp->out_size, rp->out_len + len);
+    size = ngx_max(size, 4096);
+
+    p = ngx_alloc(size, rp->peer.pool->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rp->out_len) {
+        ngx_memcpy(p, rp->out, rp->out_len);
+    }
+
+    if (rp->out) {
+        ngx_free(rp->out);
+    }
+
+    rp->out = p;
+    rp->out_size = size;
+
+    return NGX_OK;
 }
 
 
@@ -361,6 +540,53 @@ ngx_http_csibiz_redis_header(u_char *p, u_char type, size_t n)
     *p++ = LF;
 
     return p;
+}
+
+
+/*
+ * A reply, from the connection's pool into the request's: the reader
+ * builds it where a request that went away mid-reply can't pull the
+ * memory from under it.
+ */
+
+static redisReply *
+ngx_http_csibiz_redis_copy(ngx_pool_t *pool, redisReply *reply)
+{
+    size_t       i;
+    redisReply  *r;
+
+    r = ngx_palloc(pool, sizeof(redisReply));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    *r = *reply;
+
+    if (reply->str) {
+        r->str = ngx_pnalloc(pool, reply->len + 1);
+        if (r->str == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(r->str, reply->str, reply->len + 1);
+    }
+
+    if (reply->elements) {
+        r->element = ngx_palloc(pool, reply->elements * sizeof(redisReply *));
+        if (r->element == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < reply->elements; i++) {
+            r->element[i] = ngx_http_csibiz_redis_copy(pool,
+                                                       reply->element[i]);
+            if (r->element[i] == NULL) {
+                return NULL;
+            }
+        }
+    }
+
+    return r;
 }
 
 
@@ -487,13 +713,15 @@ ngx_http_csibiz_redis_free_reply(void *reply)
 static ngx_int_t
 ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 {
-    ngx_int_t                      rc;
-    ngx_connection_t              *c;
-    ngx_http_csibiz_redis_peer_t  *rp;
-    ngx_http_csibiz_redis_conf_t  *rcf;
+    ngx_int_t                           rc;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_peer_t       *rp;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
 
     rp = (ngx_http_csibiz_redis_peer_t *) peer;
     rcf = peer->pool->driver_conf;
+    pd = peer->pool->data;
 
     ngx_memzero(&rp->pc, sizeof(ngx_peer_connection_t));
 
@@ -503,6 +731,11 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     rp->pc.get = ngx_event_get_peer;
     rp->pc.log = peer->pool->log;
     rp->pc.log_error = NGX_ERROR_ERR;
+
+    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
+    rp->loaded = 0;
+    rp->out_len = 0;
+    rp->out_sent = 0;
 
     rc = ngx_event_connect_peer(&rp->pc);
 
@@ -519,22 +752,17 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 
     rp->reader = redisReaderCreateWithFunctions(
                                          &ngx_http_csibiz_redis_reply_fns);
-    if (rp->reader == NULL) {
+    rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
+
+    if (rp->reader == NULL || rp->pool == NULL
+        || ngx_http_csibiz_redis_reserve(rp, pd->handshake.len) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    if (((ngx_http_csibiz_redis_pool_data_t *) peer->pool->data)->nhandshake)
-    {
-        rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
-        if (rp->pool == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
-    rp->out = NULL;
-    rp->out_len = 0;
-    rp->out_sent = 0;
+    ngx_memcpy(rp->out, pd->handshake.data, pd->handshake.len);
+    rp->out_len = pd->handshake.len;
+    rp->handshake = pd->nhandshake;
 
     ngx_add_timer(c->read, peer->pool->conf->connect_timeout);
 
@@ -544,31 +772,6 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     }
 
     return NGX_OK;
-}
-
-
-/* a connected peer got an op: its commands go out from the event loop */
-
-static void
-ngx_http_csibiz_redis_start(ngx_http_csibiz_peer_t *peer)
-{
-    ngx_connection_t              *c;
-    ngx_http_csibiz_redis_op_t    *rop;
-    ngx_http_csibiz_redis_peer_t  *rp;
-
-    rp = (ngx_http_csibiz_redis_peer_t *) peer;
-    rop = (ngx_http_csibiz_redis_op_t *) peer->op;
-    c = peer->connection;
-
-    c->read->handler = ngx_http_csibiz_redis_read_handler;
-    c->write->handler = ngx_http_csibiz_redis_write_handler;
-
-    rp->out = rop->buf;
-    rp->out_len = rop->len;
-    rp->out_sent = 0;
-
-    ngx_add_timer(c->read, peer->pool->conf->timeout);
-    ngx_post_event(c->write, &ngx_posted_events);
 }
 
 
@@ -589,18 +792,28 @@ ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
         rp->pool = NULL;
     }
 
-    ngx_close_connection(peer->connection);
+    if (rp->out) {
+        ngx_free(rp->out);
+        rp->out = NULL;
+        rp->out_size = 0;
+    }
+
+    rp->out_len = 0;
+    rp->out_sent = 0;
+    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
+
+    if (peer->connection) {
+        ngx_close_connection(peer->connection);
+    }
 }
 
 
 static void
 ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
 {
-    ngx_int_t                           rc;
-    ngx_connection_t                   *c;
-    ngx_http_csibiz_peer_t             *peer;
-    ngx_http_csibiz_redis_peer_t       *rp;
-    ngx_http_csibiz_redis_pool_data_t  *pd;
+    ngx_connection_t              *c;
+    ngx_http_csibiz_peer_t        *peer;
+    ngx_http_csibiz_redis_peer_t  *rp;
 
     c = wev->data;
     peer = c->data;
@@ -609,37 +822,28 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     if (rp->state == NGX_HTTP_CSIBIZ_REDIS_CONNECTING) {
 
         if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name) != NGX_OK) {
-            ngx_http_csibiz_pool_connect_failed(peer);
+            ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
 
-        pd = peer->pool->data;
+        if (rp->handshake) {
+            rp->state = NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE;
 
-        if (pd->nhandshake == 0) {
-            if (c->read->timer_set) {
-                ngx_del_timer(c->read);
-            }
-
+        } else {
             rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
-            ngx_http_csibiz_pool_connected(peer);
+
+            /* queues the ops that waited, and posts this event again */
+            ngx_http_csibiz_pool_ready(peer);
             return;
         }
-
-        rp->state = NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE;
-        rp->handshake = pd->nhandshake;
-        rp->out = pd->handshake.data;
-        rp->out_len = pd->handshake.len;
-        rp->out_sent = 0;
     }
 
-    if (rp->out == NULL) {
+    if (rp->out_sent == rp->out_len) {
         return;
     }
 
-    rc = ngx_http_csibiz_redis_flush(rp);
-
-    if (rc == NGX_ERROR) {
-        ngx_http_csibiz_redis_error(rp);
+    if (ngx_http_csibiz_redis_flush(rp) == NGX_ERROR) {
+        ngx_http_csibiz_pool_close_peer(peer);
     }
 }
 
@@ -687,10 +891,13 @@ ngx_http_csibiz_redis_flush(ngx_http_csibiz_redis_peer_t *rp)
             return NGX_ERROR;
         }
 
+        ngx_http_csibiz_status_backend(rp->peer.pool,
+                                       NGX_HTTP_CSIBIZ_STAT_WRITES);
         rp->out_sent += n;
     }
 
-    rp->out = NULL;
+    rp->out_len = 0;
+    rp->out_sent = 0;
 
     return NGX_OK;
 }
@@ -710,14 +917,12 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
     peer = c->data;
     rp = (ngx_http_csibiz_redis_peer_t *) peer;
 
+    if (ngx_http_csibiz_pool_idle_event(peer, rev)) {
+        return;
+    }
+
     if (rev->timedout) {
-        ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
-                      "csibiz: redis %s timed out",
-                      rp->state == NGX_HTTP_CSIBIZ_REDIS_READY
-                      ? "reply" : "connect");
-        ngx_http_csibiz_status_backend(peer->pool,
-                                       NGX_HTTP_CSIBIZ_STAT_TIMEOUTS);
-        ngx_http_csibiz_redis_error(rp);
+        ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
 
@@ -742,34 +947,32 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
         }
 
         if (redisReaderFeed(rp->reader, (const char *) buf, n) != REDIS_OK) {
-            ngx_http_csibiz_redis_error(rp);
+            ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
     }
 
-    switch (ngx_http_csibiz_redis_process(rp)) {
-
-    case NGX_ERROR:
-        ngx_http_csibiz_redis_error(rp);
+    if (ngx_http_csibiz_redis_process(rp) != NGX_OK) {
+        ngx_http_csibiz_pool_close_peer(peer);
         return;
-
-    case NGX_DONE:
-        /* the peer was handed on; it must not be touched here again */
-        return;
-
-    default: /* NGX_AGAIN */
-        if (eof) {
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "csibiz: redis closed the connection");
-            ngx_http_csibiz_redis_error(rp);
-        }
     }
+
+    if (!eof || peer->connection == NULL) {
+        return;
+    }
+
+    if (peer->nslots || !peer->ready) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "csibiz: redis closed the connection");
+    }
+
+    ngx_http_csibiz_pool_close_peer(peer);
 }
 
 
 /*
- * Takes the complete replies out of the reader.  NGX_DONE: the exchange
- * ended and the peer went back to the pool (or on to the next op).
+ * Takes the complete replies out of the reader, each to the op it
+ * answers, in order; an op whose replies are all in goes on at once.
  */
 
 static ngx_int_t
@@ -777,24 +980,29 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
 {
     int                          rc;
     void                        *reply;
-    ngx_uint_t                   reusable;
+    redisReply                  *copy;
     ngx_connection_t            *c;
     ngx_http_csibiz_peer_t      *peer;
+    ngx_http_csibiz_slot_t      *slot;
     ngx_http_csibiz_redis_op_t  *rop;
 
     peer = &rp->peer;
     c = peer->connection;
 
     for ( ;; ) {
-        rop = (ngx_http_csibiz_redis_op_t *) peer->op;
 
-        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
-            ngx_http_csibiz_redis_reply_pool = rp->pool;
+        slot = ngx_http_csibiz_pool_head(peer);
 
-        } else {
-            ngx_http_csibiz_redis_reply_pool = rop ? rop->op.request->pool
-                                                   : NULL;
+        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY && slot == NULL
+            && rp->reader->pos < rp->reader->len)
+        {
+            /* nobody asked for it: the stream is out of step */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: unexpected reply from redis");
+            return NGX_ERROR;
         }
+
+        ngx_http_csibiz_redis_reply_pool = rp->pool;
 
         rc = redisReaderGetReply(rp->reader, &reply);
 
@@ -808,7 +1016,7 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
         }
 
         if (reply == NULL) {
-            return NGX_AGAIN;
+            return NGX_OK;
         }
 
         if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
@@ -817,63 +1025,67 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
                 ngx_log_error(NGX_LOG_ERR, c->log, 0,
                               "csibiz: redis refused AUTH or SELECT: %s",
                               ((redisReply *) reply)->str);
-
-                ngx_http_csibiz_pool_connect_failed(peer);
-                return NGX_DONE;
+                return NGX_ERROR;
             }
+
+            ngx_reset_pool(rp->pool);
 
             if (--rp->handshake == 0) {
-                if (c->read->timer_set) {
-                    ngx_del_timer(c->read);
-                }
-
                 rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
-                ngx_http_csibiz_pool_connected(peer);
-                return NGX_DONE;
+                ngx_http_csibiz_pool_ready(peer);
+
+                if (peer->connection == NULL) {
+                    return NGX_OK;
+                }
             }
 
             continue;
         }
 
-        if (rop == NULL || rop->nreplies == rop->ncommands) {
-            /* nobody asked for it: the stream is out of step */
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "csibiz: unexpected reply from redis");
-            return NGX_ERROR;
-        }
+        if (slot->skip) {
+            if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
+                /* its EVALSHA will get NOSCRIPT, and fail */
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "csibiz: redis refused SCRIPT LOAD: %s",
+                              ((redisReply *) reply)->str);
+            }
 
-        rop->replies[rop->nreplies++] = reply;
-
-        if (rop->nreplies < rop->ncommands) {
+            slot->skip--;
+            ngx_reset_pool(rp->pool);
             continue;
         }
 
-        if (c->read->timer_set) {
-            ngx_del_timer(c->read);
+        if (((redisReply *) reply)->type == REDIS_REPLY_ERROR
+            && ngx_strncmp(((redisReply *) reply)->str, "NOSCRIPT", 8) == 0)
+        {
+            /* flushed behind our back: loaded again on the next use */
+            rp->loaded = 0;
         }
 
-        /* unread bytes after the last reply: never pool such a connection */
-        reusable = (rp->reader->len == rp->reader->pos && rp->out == NULL);
+        rop = (ngx_http_csibiz_redis_op_t *) slot->op;
 
-        ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_OK, reusable);
-        return NGX_DONE;
+        if (rop) {
+            copy = ngx_http_csibiz_redis_copy(rop->op.request->pool, reply);
+            if (copy == NULL) {
+                return NGX_ERROR;
+            }
+
+            rop->replies[rop->nreplies++] = copy;
+        }
+
+        ngx_reset_pool(rp->pool);
+
+        if (--slot->left) {
+            continue;
+        }
+
+        ngx_http_csibiz_pool_done(peer, NGX_HTTP_CSIBIZ_OK);
+
+        if (peer->connection == NULL) {
+            /* closed by a step that went on from here */
+            return NGX_OK;
+        }
     }
-}
-
-
-static void
-ngx_http_csibiz_redis_error(ngx_http_csibiz_redis_peer_t *rp)
-{
-    ngx_http_csibiz_peer_t  *peer;
-
-    peer = &rp->peer;
-
-    if (rp->state != NGX_HTTP_CSIBIZ_REDIS_READY) {
-        ngx_http_csibiz_pool_connect_failed(peer);
-        return;
-    }
-
-    ngx_http_csibiz_pool_finish(peer, NGX_HTTP_CSIBIZ_UNAVAILABLE, 0);
 }
 
 
@@ -887,17 +1099,4 @@ ngx_http_csibiz_redis_result(ngx_http_csibiz_op_t *op,
 
     res->replies = rop->replies;
     res->nreplies = rop->nreplies;
-}
-
-
-/* the replies stay in the request's pool until the request ends */
-
-static void
-ngx_http_csibiz_redis_free(ngx_http_csibiz_op_t *op)
-{
-    ngx_http_csibiz_redis_op_t  *rop;
-
-    rop = (ngx_http_csibiz_redis_op_t *) op;
-
-    rop->nreplies = 0;
 }

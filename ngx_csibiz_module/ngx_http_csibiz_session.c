@@ -42,7 +42,8 @@ typedef struct {
  * session's: a request refused for CSRF must not keep a session alive.
  */
 
-static ngx_str_t  ngx_http_csibiz_session_touch_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_session_touch_script =
+    ngx_http_csibiz_redis_script(
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "if #h > 0 and redis.call('HGET', KEYS[1], 'csrf') == ARGV[1] then\n"
     " redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
@@ -55,7 +56,8 @@ static ngx_str_t  ngx_http_csibiz_session_touch_script = ngx_string(
  * absolute limit (s).  Adds it and drops the members that have ended.
  */
 
-static ngx_str_t  ngx_http_csibiz_session_index_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_session_index_script =
+    ngx_http_csibiz_redis_script(
     "for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
     " if redis.call('EXISTS', k) == 0 then"
     " redis.call('SREM', KEYS[1], k) end\n"
@@ -67,7 +69,8 @@ static ngx_str_t  ngx_http_csibiz_session_index_script = ngx_string(
 
 /* KEYS: the user's set of sessions.  Ends them all. */
 
-static ngx_str_t  ngx_http_csibiz_session_end_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_session_end_script =
+    ngx_http_csibiz_redis_script(
     "local s = redis.call('SMEMBERS', KEYS[1])\n"
     "for _, k in ipairs(s) do redis.call('DEL', k) end\n"
     "redis.call('DEL', KEYS[1])\n"
@@ -214,14 +217,13 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
     rop = ngx_http_csibiz_redis_create(r);
 
     if (touch && sctx->csrf) {
-        ngx_str_set(&argv[0], "EVAL");
-        argv[1] = ngx_http_csibiz_session_touch_script;
         ngx_str_set(&argv[2], "1");
         argv[3] = key;
         argv[4] = sctx->token;
         argv[5] = ttl;
 
-        ngx_http_csibiz_redis_append(rop, 6, argv);
+        ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_session_touch_script,
+                                   6, argv);
 
     } else {
         ngx_str_set(&argv[0], "HGETALL");
@@ -619,8 +621,6 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
 
     ngx_http_csibiz_redis_append(rop, 3, argv);
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_session_index_script;
     ngx_str_set(&argv[2], "1");
     argv[4] = key;
 
@@ -633,7 +633,8 @@ ngx_http_csibiz_session_create(ngx_http_request_t *r, ngx_int_t user_id,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_csibiz_redis_append(rop, 6, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_session_index_script,
+                               6, argv);
 
     return ngx_http_csibiz_session_write(r, rop, s, next, flow);
 }
@@ -647,8 +648,6 @@ ngx_http_csibiz_session_end_user(ngx_http_request_t *r,
 {
     ngx_str_t  argv[4];
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_session_end_script;
     ngx_str_set(&argv[2], "1");
 
     if (ngx_http_csibiz_sprintf(r, &argv[3], NGX_HTTP_CSIBIZ_SESSION_USER,
@@ -658,7 +657,8 @@ ngx_http_csibiz_session_end_user(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ngx_http_csibiz_redis_append(rop, 4, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_session_end_script, 4,
+                               argv);
 
     return NGX_OK;
 }

@@ -48,7 +48,7 @@
 typedef struct {
     ngx_str_t                      purpose;
     char                           id_number[CSIBIZ_ID_NUMBER_SIZE];
-    char                           si_card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char                           si_card[CSIBIZ_INSURANCE_NO_SIZE];
     char                           phone[CSIBIZ_PHONE_SIZE];
     ngx_str_t                      captcha_id;
     ngx_str_t                      captcha_answer;
@@ -70,7 +70,8 @@ static ngx_int_t ngx_http_csibiz_sms_limited(ngx_http_request_t *r,
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_sms_lookup_stmt =
     ngx_http_csibiz_pg_stmt("sms_lookup",
-        "SELECT si_card_no = $2, coalesce(declared_phone = $3, false)"
+        "SELECT coalesce($2 IN (si_card_no, handbook_no), false),"
+        " coalesce(declared_phone = $3, false)"
         " FROM insured_person WHERE id_number_hmac = $1::bytea", 3);
 
 
@@ -82,7 +83,8 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_sms_lookup_stmt =
  * farthest of the reached limits frees a slot.
  */
 
-static ngx_str_t  ngx_http_csibiz_sms_send_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_sms_send_script =
+    ngx_http_csibiz_redis_script(
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "local wait = 0\n"
@@ -208,7 +210,7 @@ ngx_http_csibiz_sms_captcha_checked(ngx_http_request_t *r, void *flow,
     }
 
     params[1].data = (u_char *) sms->si_card;
-    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
+    params[1].len = ngx_strlen(sms->si_card);
     params[2].data = (u_char *) sms->phone;
     params[2].len = CSIBIZ_PHONE_LEN;
 
@@ -260,8 +262,6 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_sms_send_script;
     ngx_str_set(&argv[2], "4");
 
     keys = &argv[3];
@@ -314,7 +314,8 @@ ngx_http_csibiz_sms_queue(ngx_http_request_t *r, ngx_http_csibiz_sms_t *sms)
     /* the command is copied into the pipeline's buffer */
 
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, 7 + 16, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_sms_send_script, 7 + 16,
+                               argv);
 
     ngx_explicit_memzero(code, sizeof(code));
 

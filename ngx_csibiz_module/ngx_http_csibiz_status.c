@@ -112,6 +112,11 @@ static ngx_http_csibiz_status_metric_t  ngx_http_csibiz_backend_metrics[] = {
       "counter" },
     { "csibiz_backend_query_errors_total",
       "Statements the backend answered with an error.", "counter" },
+    { "csibiz_backend_operations_total",
+      "Operations of requests (a Redis pipeline, a statement).", "counter" },
+    { "csibiz_backend_writes_total",
+      "Writes to Redis connections, each carrying the operations queued"
+      " since the last.", "counter" },
 };
 
 

@@ -6,6 +6,8 @@
  *
  *   ?backend=redis|postgres&op=echo&value=STR
  *   ?backend=redis|postgres&op=sleep&seconds=N
+ *   ?backend=redis&op=script&value=STR   (echoed by a script, EVALSHA)
+ *   ?backend=redis|postgres&op=fail      (refused, a division by zero: 500)
  */
 
 
@@ -39,12 +41,18 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_test_sleep_stmt =
     ngx_http_csibiz_pg_stmt("test_sleep",
                             "SELECT pg_sleep($1::float8)::text", 1);
 
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_test_fail_stmt =
+    ngx_http_csibiz_pg_stmt("test_fail", "SELECT $1::text || 1 / 0", 1);
+
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_test_script =
+    ngx_http_csibiz_redis_script("return ARGV[1]");
+
 
 ngx_int_t
 ngx_http_csibiz_test_handler(ngx_http_request_t *r,
     ngx_http_csibiz_session_t *s)
 {
-    ngx_str_t                    argv[3], seconds;
+    ngx_str_t                    argv[4], seconds;
     ngx_uint_t                   argc;
     ngx_http_csibiz_test_ctx_t  *ctx;
     ngx_http_csibiz_redis_op_t  *rop;
@@ -83,12 +91,30 @@ ngx_http_csibiz_test_handler(ngx_http_request_t *r,
         ctx->value = seconds;
         stmt = &ngx_http_csibiz_test_sleep_stmt;
 
+    } else if (ctx->op.len == 6
+               && ngx_strncmp(ctx->op.data, "script", 6) == 0)
+    {
+        if (ngx_http_csibiz_test_arg(r, "value", &ctx->value) != NGX_OK) {
+            ngx_str_set(&ctx->value, "");
+        }
+
+        ngx_str_set(&argv[2], "0");
+        argv[3] = ctx->value;
+        argc = 4;
+        stmt = NULL;
+
+    } else if (ctx->op.len == 4 && ngx_strncmp(ctx->op.data, "fail", 4) == 0)
+    {
+        ngx_str_set(&argv[0], "CSIBIZ-NO-SUCH-COMMAND");
+        argc = 1;
+        stmt = &ngx_http_csibiz_test_fail_stmt;
+
     } else {
         return ngx_http_csibiz_fail(r, NGX_HTTP_BAD_REQUEST,
                                     "invalid_request");
     }
 
-    if (ctx->backend.len == 8
+    if (ctx->backend.len == 8 && stmt
         && ngx_strncmp(ctx->backend.data, "postgres", 8) == 0)
     {
         return ngx_http_csibiz_pg_query(r, stmt, &ctx->value,
@@ -99,7 +125,14 @@ ngx_http_csibiz_test_handler(ngx_http_request_t *r,
         && ngx_strncmp(ctx->backend.data, "redis", 5) == 0)
     {
         rop = ngx_http_csibiz_redis_create(r);
-        ngx_http_csibiz_redis_append(rop, argc, argv);
+
+        if (argc == 4) {
+            ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_test_script,
+                                       argc, argv);
+
+        } else {
+            ngx_http_csibiz_redis_append(rop, argc, argv);
+        }
 
         return ngx_http_csibiz_redis_send(rop,
                                           ngx_http_csibiz_test_redis_done,

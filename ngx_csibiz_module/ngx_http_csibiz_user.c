@@ -55,7 +55,7 @@ typedef struct {
 
     char                           id_number[CSIBIZ_ID_NUMBER_SIZE];
     char                           phone[CSIBIZ_PHONE_SIZE];
-    char                           si_card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char                           si_card[CSIBIZ_INSURANCE_NO_SIZE];
     csibiz_date_t                  birth;
 
     ngx_str_t                      password;
@@ -94,13 +94,16 @@ static ngx_int_t ngx_http_csibiz_user_index(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u);
 static ngx_int_t ngx_http_csibiz_user_password(ngx_http_request_t *r,
     ngx_http_csibiz_user_t *u);
+static ngx_int_t ngx_http_csibiz_user_id_masked(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u);
 static ngx_int_t ngx_http_csibiz_user_hash(ngx_http_csibiz_user_t *u,
     PGresult *res, int column);
 static ngx_int_t ngx_http_csibiz_user_int(PGresult *res, int column);
+static ngx_str_t ngx_http_csibiz_user_now(ngx_http_request_t *r);
 static void ngx_http_csibiz_user_verify(void *flow);
 static ngx_int_t ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
-    ngx_http_csibiz_user_t *u, ngx_str_t *script, ngx_str_t *keys,
-    ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs);
+    ngx_http_csibiz_user_t *u, ngx_http_csibiz_redis_script_t *script,
+    ngx_str_t *keys, ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs);
 static ngx_int_t ngx_http_csibiz_user_failed(ngx_http_request_t *r,
     void *flow, ngx_http_csibiz_result_t *res);
 static ngx_int_t ngx_http_csibiz_user_send_user(ngx_http_request_t *r,
@@ -185,39 +188,41 @@ static ngx_int_t ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_user_lookup_stmt =
     ngx_http_csibiz_pg_stmt("user_lookup",
         "SELECT p.id, p.declared_phone, u.id,"
-        " (SELECT version FROM agreement WHERE published_at <= now()"
+        " (SELECT version FROM agreement"
+        "  WHERE published_at <= coalesce($3::timestamptz, now())"
         "  ORDER BY published_at DESC LIMIT 1)"
         " FROM insured_person p"
         " LEFT JOIN portal_user u ON u.insured_person_id = p.id"
-        " WHERE p.id_number_hmac = $1::bytea AND p.si_card_no = $2", 2);
+        " WHERE p.id_number_hmac = $1::bytea"
+        " AND $2 IN (p.si_card_no, p.handbook_no)", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
     ngx_http_csibiz_pg_stmt("register_insert",
         "WITH u AS ("
         " INSERT INTO portal_user (insured_person_id, phone, password_hash,"
-        "  agreement_version, agreed_at)"
-        " VALUES ($1, $2, $3, $4, now())"
+        "  agreement_version, agreed_at, created_at)"
+        " VALUES ($1, $2, $3, $4, coalesce($6::timestamptz, now()),"
+        "  coalesce($6::timestamptz, now()))"
         " ON CONFLICT (insured_person_id) DO NOTHING"
         " RETURNING id, created_at),"
         " a AS ("
-        " INSERT INTO audit_log (actor_user_id, client_ip, action, detail)"
-        " SELECT id, $5::inet, 'account.register',"
+        " INSERT INTO audit_log (at, actor_user_id, client_ip, action,"
+        "  detail)"
+        " SELECT u.created_at, u.id, $5::inet, 'account.register',"
         "  jsonb_build_object('agreement_version', $4::text) FROM u)"
         " SELECT u.id, to_char(u.created_at AT TIME ZONE 'Asia/Shanghai',"
         "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'),"
-        "  csibiz_mask(p.name, 1, 1), p.id_number_masked,"
-        "  csibiz_mask($2::text, 3, 4)"
-        " FROM u JOIN insured_person p ON p.id = $1", 5);
+        "  csibiz_mask(p.name, 1, 1), csibiz_mask($2::text, 3, 4)"
+        " FROM u JOIN insured_person p ON p.id = $1", 6);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reset_stmt =
     ngx_http_csibiz_pg_stmt("password_reset",
-        "SELECT password_reset($1, $2, $3, $4::inet)", 4);
+        "SELECT password_reset($1, $2, $3, $4::inet, $5::timestamptz)", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
     ngx_http_csibiz_pg_stmt("login_lookup",
         "SELECT u.id, u.password_hash, p.id,"
-        " csibiz_mask(p.name, 1, 1), p.id_number_masked,"
-        " csibiz_mask(u.phone, 3, 4)"
+        " csibiz_mask(p.name, 1, 1), csibiz_mask(u.phone, 3, 4)"
         " FROM insured_person p"
         " JOIN portal_user u ON u.insured_person_id = p.id"
         " WHERE p.id_number_hmac = $1::bytea", 1);
@@ -225,19 +230,22 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_ok_stmt =
     ngx_http_csibiz_pg_stmt("login_ok",
         "WITH u AS ("
-        " UPDATE portal_user SET failed_logins = 0, last_login_at = now()"
-        " WHERE id = $1 RETURNING id)"
-        " INSERT INTO audit_log (actor_user_id, client_ip, action)"
-        " SELECT id, $2::inet, 'account.login' FROM u", 2);
+        " UPDATE portal_user SET failed_logins = 0,"
+        "  last_login_at = coalesce($3::timestamptz, now())"
+        " WHERE id = $1 RETURNING id, last_login_at)"
+        " INSERT INTO audit_log (at, actor_user_id, client_ip, action)"
+        " SELECT last_login_at, id, $2::inet, 'account.login' FROM u", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_failed_stmt =
     ngx_http_csibiz_pg_stmt("login_failed",
         "WITH u AS ("
         " UPDATE portal_user SET failed_logins = failed_logins + 1"
         " WHERE id = $1 RETURNING id, failed_logins)"
-        " INSERT INTO audit_log (actor_user_id, client_ip, action, detail)"
-        " SELECT id, $2::inet, 'account.login_failed',"
-        "  jsonb_build_object('failures', failed_logins) FROM u", 2);
+        " INSERT INTO audit_log (at, actor_user_id, client_ip, action,"
+        "  detail)"
+        " SELECT coalesce($3::timestamptz, now()), id, $2::inet,"
+        "  'account.login_failed',"
+        "  jsonb_build_object('failures', failed_logins) FROM u", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reauth_lookup_stmt =
     ngx_http_csibiz_pg_stmt("reauth_lookup",
@@ -253,7 +261,8 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reauth_lookup_stmt =
  * at most 24 hours.  Returns the lock's seconds, or 0.
  */
 
-static ngx_str_t  ngx_http_csibiz_login_fail_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_login_fail_script =
+    ngx_http_csibiz_redis_script(
     "local w = tonumber(ARGV[1])\n"
     "local n = redis.call('INCR', KEYS[1])\n"
     "if n == 1 then redis.call('EXPIRE', KEYS[1], w) end\n"
@@ -277,7 +286,8 @@ static ngx_str_t  ngx_http_csibiz_login_fail_script = ngx_string(
  * 0.
  */
 
-static ngx_str_t  ngx_http_csibiz_reauth_fail_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_reauth_fail_script =
+    ngx_http_csibiz_redis_script(
     "local n = redis.call('INCR', KEYS[1])\n"
     "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
     "if n < tonumber(ARGV[2]) then return 0 end\n"
@@ -318,6 +328,35 @@ ngx_http_csibiz_user_index(ngx_http_request_t *r, ngx_http_csibiz_user_t *u)
     }
 
     return ngx_http_csibiz_hex(r, &u->index, "\\x", mac, CSIBIZ_HMACBYTES);
+}
+
+
+/*
+ * The ID number as the answers show it, first 3 and last 4 characters:
+ * the database keeps no part of it plain, so it is made from the
+ * request's.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_user_id_masked(ngx_http_request_t *r,
+    ngx_http_csibiz_user_t *u)
+{
+    u->id_masked.data = ngx_pnalloc(r->pool, CSIBIZ_ID_NUMBER_SIZE);
+    if (u->id_masked.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (csibiz_mask_id_number(u->id_number, CSIBIZ_ID_NUMBER_LEN,
+                              (char *) u->id_masked.data,
+                              CSIBIZ_ID_NUMBER_SIZE)
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    u->id_masked.len = CSIBIZ_ID_NUMBER_LEN;
+
+    return NGX_OK;
 }
 
 
@@ -365,6 +404,23 @@ ngx_http_csibiz_user_int(PGresult *res, int column)
 
 
 /*
+ * The time a request's writes are stamped with: csibiz_test_now, or
+ * PostgreSQL's clock (a NULL parameter), so that a registration, a login
+ * or a reset under the test clock is dated as PUT /api/account is.
+ */
+
+static ngx_str_t
+ngx_http_csibiz_user_now(ngx_http_request_t *r)
+{
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    return cmcf->test_now;
+}
+
+
+/*
  * In a thread of the pool.  An unknown account costs the same hashing as
  * a known one, so that timing does not tell which IDs have accounts.
  */
@@ -396,15 +452,13 @@ ngx_http_csibiz_user_verify(void *flow)
 
 static ngx_int_t
 ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
-    ngx_http_csibiz_user_t *u, ngx_str_t *script, ngx_str_t *keys,
-    ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs)
+    ngx_http_csibiz_user_t *u, ngx_http_csibiz_redis_script_t *script,
+    ngx_str_t *keys, ngx_uint_t nkeys, ngx_int_t *args, ngx_uint_t nargs)
 {
     ngx_str_t                    argv[NGX_HTTP_CSIBIZ_SCRIPT_ARGS];
     ngx_uint_t                   i, argc;
     ngx_http_csibiz_redis_op_t  *rop;
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = *script;
 
     if (ngx_http_csibiz_integer(r, &argv[2], nkeys) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -426,7 +480,7 @@ ngx_http_csibiz_user_count_failure(ngx_http_request_t *r,
     ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_LOGINS_FAILED);
 
     rop = ngx_http_csibiz_redis_create(r);
-    ngx_http_csibiz_redis_append(rop, argc, argv);
+    ngx_http_csibiz_redis_eval(rop, script, argc, argv);
 
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_user_failed, u);
 }
@@ -468,7 +522,8 @@ ngx_http_csibiz_user_failed(ngx_http_request_t *r, void *flow,
 
 /*
  * The account as a parent may see it: every personal field masked, by
- * PostgreSQL's csibiz_mask() in the statement that read it.
+ * PostgreSQL's csibiz_mask() in the statement that read it (the ID
+ * number by ngx_http_csibiz_user_id_masked()).
  */
 
 static ngx_int_t
@@ -680,11 +735,12 @@ ngx_http_csibiz_user_identity_limited(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t  params[2];
+    ngx_str_t  params[3];
 
     params[0] = u->index;
     params[1].data = (u_char *) u->si_card;
-    params[1].len = CSIBIZ_SOCIAL_CARD_LEN;
+    params[1].len = ngx_strlen(u->si_card);
+    params[2] = ngx_http_csibiz_user_now(r);
 
     return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_user_lookup_stmt,
                                     params, u->looked_up, u);
@@ -823,7 +879,7 @@ ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *flow,
     ngx_http_csibiz_user_t  *u = flow;
 
     ngx_int_t  rc;
-    ngx_str_t  params[5];
+    ngx_str_t  params[6];
 
     rc = ngx_http_csibiz_user_made_hash(r, u);
     if (rc != NGX_DECLINED) {
@@ -840,6 +896,7 @@ ngx_http_csibiz_register_hashed(ngx_http_request_t *r, void *flow,
     params[2].len = ngx_strlen(u->hash);
     params[3] = u->agree_version;
     params[4] = u->client_ip;
+    params[5] = ngx_http_csibiz_user_now(r);
 
     return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_register_insert_stmt,
                                     params,
@@ -865,8 +922,8 @@ ngx_http_csibiz_register_inserted(ngx_http_request_t *r, void *flow,
 
     if (ngx_http_csibiz_pg_copy(r, res->res, 1, &u->created) != NGX_OK
         || ngx_http_csibiz_pg_copy(r, res->res, 2, &u->name) != NGX_OK
-        || ngx_http_csibiz_pg_copy(r, res->res, 3, &u->id_masked) != NGX_OK
-        || ngx_http_csibiz_pg_copy(r, res->res, 4, &u->user_phone) != NGX_OK)
+        || ngx_http_csibiz_pg_copy(r, res->res, 3, &u->user_phone) != NGX_OK
+        || ngx_http_csibiz_user_id_masked(r, u) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -940,7 +997,7 @@ ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
     ngx_http_csibiz_user_t  *u = flow;
 
     ngx_int_t  rc;
-    ngx_str_t  params[4];
+    ngx_str_t  params[5];
 
     rc = ngx_http_csibiz_user_made_hash(r, u);
     if (rc != NGX_DECLINED) {
@@ -956,6 +1013,7 @@ ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
     params[2].data = (u_char *) u->hash;
     params[2].len = ngx_strlen(u->hash);
     params[3] = u->client_ip;
+    params[4] = ngx_http_csibiz_user_now(r);
 
     return ngx_http_csibiz_pg_query(r, &ngx_http_csibiz_reset_stmt, params,
                                     ngx_http_csibiz_reset_stored, u);
@@ -964,16 +1022,15 @@ ngx_http_csibiz_reset_hashed(ngx_http_request_t *r, void *flow,
 
 /*
  * KEYS: the outbox, then keys to delete (the login counters of the
- * account and of this client's pair).  ARGV: phone, the notice in Chinese
- * and in English, the outbox's MAXLEN.
+ * account and of this client's pair).  ARGV: those of the notice
+ * (proof.h): phone, purpose, the notice in Chinese and in English, the
+ * outbox's MAXLEN, "" (sent within a code's validity).
  */
 
-static ngx_str_t  ngx_http_csibiz_reset_notice_script = ngx_string(
+static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_reset_notice_script =
+    ngx_http_csibiz_redis_script(
     "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
-    "local t = redis.call('TIME')\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',"
-    " 'phone', ARGV[1], 'purpose', 'password_changed', 'code', '',"
-    " 'text', ARGV[2], 'text_en', ARGV[3], 'created_at', t[1])\n"
+    NGX_HTTP_CSIBIZ_SMS_NOTICE_LUA
     "return 0\n");
 
 
@@ -983,7 +1040,7 @@ ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t                    argv[3 + 5 + 4];
+    ngx_str_t                    argv[3 + 5 + 6];
     ngx_http_csibiz_redis_op_t  *rop;
 
     if (PQgetisnull(res->res, 0, 0)) {
@@ -1004,8 +1061,6 @@ ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
 
     ngx_http_csibiz_sms_spend(rop, &u->sms);
 
-    ngx_str_set(&argv[0], "EVAL");
-    argv[1] = ngx_http_csibiz_reset_notice_script;
     ngx_str_set(&argv[2], "5");
     ngx_str_set(&argv[3], NGX_HTTP_CSIBIZ_SMS_OUTBOX);
     argv[4] = u->fail_account;
@@ -1014,11 +1069,14 @@ ngx_http_csibiz_reset_stored(ngx_http_request_t *r, void *flow,
     argv[7] = u->level;
     argv[8].data = (u_char *) u->phone;
     argv[8].len = CSIBIZ_PHONE_LEN;
-    ngx_str_set(&argv[9], NGX_HTTP_CSIBIZ_RESET_NOTICE);
-    ngx_str_set(&argv[10], NGX_HTTP_CSIBIZ_RESET_NOTICE_EN);
-    ngx_str_set(&argv[11], NGX_HTTP_CSIBIZ_SMS_MAXLEN);
+    ngx_str_set(&argv[9], "password_changed");
+    ngx_str_set(&argv[10], NGX_HTTP_CSIBIZ_RESET_NOTICE);
+    ngx_str_set(&argv[11], NGX_HTTP_CSIBIZ_RESET_NOTICE_EN);
+    ngx_str_set(&argv[12], NGX_HTTP_CSIBIZ_SMS_MAXLEN);
+    ngx_str_set(&argv[13], "");
 
-    ngx_http_csibiz_redis_append(rop, 12, argv);
+    ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_reset_notice_script, 14,
+                               argv);
 
     return ngx_http_csibiz_redis_send(rop, ngx_http_csibiz_reset_done, u);
 }
@@ -1261,8 +1319,8 @@ ngx_http_csibiz_login_looked_up(ngx_http_request_t *r, void *flow,
         u->person_id = ngx_http_csibiz_user_int(pg, 2);
 
         if (ngx_http_csibiz_pg_copy(r, pg, 3, &u->name) != NGX_OK
-            || ngx_http_csibiz_pg_copy(r, pg, 4, &u->id_masked) != NGX_OK
-            || ngx_http_csibiz_pg_copy(r, pg, 5, &u->user_phone) != NGX_OK)
+            || ngx_http_csibiz_pg_copy(r, pg, 4, &u->user_phone) != NGX_OK
+            || ngx_http_csibiz_user_id_masked(r, u) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -1279,7 +1337,7 @@ ngx_http_csibiz_login_verified(ngx_http_request_t *r, void *flow,
 {
     ngx_http_csibiz_user_t  *u = flow;
 
-    ngx_str_t  params[2];
+    ngx_str_t  params[3];
 
     if (u->work_rc != 0 && !u->have_hash) {
         return ngx_http_csibiz_login_count_failure(r, u);
@@ -1290,6 +1348,7 @@ ngx_http_csibiz_login_verified(ngx_http_request_t *r, void *flow,
     }
 
     params[1] = u->client_ip;
+    params[2] = ngx_http_csibiz_user_now(r);
 
     if (u->work_rc != 0) {
         /* the account's count of consecutive failures first */

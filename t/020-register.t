@@ -246,8 +246,9 @@ code_is($r2, 400, 'identity_mismatch', 'the card of another person');
 is($r2->{body}, $r1->{body}, 'the same answer for both');
 $r = register($unknown, sms_code => $code, sms_ticket => $P{1}{ticket},
               phone => $P{1}{phone}, headers => { 'Accept-Language' => 'en' });
-is($r->{json}{error}{message}, 'The ID number, social security card number '
-                               . 'or phone does not match our records.',
+is($r->{json}{error}{message}, 'The ID number, social security card (or '
+                               . 'medical insurance handbook) number or '
+                               . 'phone does not match our records.',
    'identity_mismatch in English');
 redis_cmd('HSET', $_, 'tries', 0) for @{ redis_keys('csibiz:sms:ticket:*') };
 code_is(register($P{1}, id_number => $P{2}{id}, sms_code => $code), 400,

@@ -18,6 +18,8 @@ use Test::More;
 use Encode ();
 
 my $key = $ENV{TEST_NGINX_SECRET_KEY};
+# tools/remind's Redis with --db (a stack's own with --env)
+$ENV{CSIBIZ_REDIS} = '127.0.0.1:' . redis_port();
 my $n = 0;
 
 # a tool's run without --env and without the environment's defaults
@@ -56,6 +58,11 @@ my %tool = (
     'result-import' => [0, sub { ($result) }, ['/nonexistent/result.csv']],
     'year-setup'    => [0, sub { ('--year', '2031', '--premium', '160') },
                         undef],
+    # a day when nothing is due: the run reads the calendar only
+    'remind'        => [1, sub { ('--month', '2026-09', '--now',
+                                  '2026-09-10T10:00:00+08:00') },
+                        ['--month', '2026-12', '--now',
+                         '2026-12-10T10:00:00+08:00']],
     'seal-birth-dates' => [1, sub { () }, undef],
 );
 

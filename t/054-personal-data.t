@@ -1,13 +1,15 @@
 # What the database reveals of an ID number: no plain column holds a
-# birth date (by name or type, or by a fixture's value in any column of
-# any table), and the plain columns taken together leave at least 10,000
-# candidates for a fixture's ID number, counted here over the 11 hidden
-# characters (3 district digits and the 8 of the birth date) with what an
-# attacker knows besides: the national list of district codes, the age
-# band the category and school imply, the check character.  Then the
-# upgrade of a database with plain birth dates: sql/012 refuses until
-# tools/seal-birth-dates has sealed them, and the sealed dates open to
-# the old ones and compare equal in a roster import.
+# birth date or any part of an ID number (by name or type, or by a
+# fixture's value in any column of any table), and the plain columns
+# taken together leave at least 10,000 candidates for a fixture's ID
+# number, counted with what an attacker knows besides: the districts of
+# the city (a school's name, a phone's prefix, the city the portal
+# serves), the age band the category and school imply, the sequence's
+# parity the gender gives, the check character.  Then the upgrade of a
+# database with plain birth dates and masked ID numbers: sql/012 refuses
+# until tools/seal-birth-dates has sealed them, the sealed dates open to
+# the old ones and compare equal in a roster import, and sql/013 drops
+# the masked ID numbers.
 
 use strict;
 use warnings;
@@ -55,6 +57,15 @@ my @named = grep {
 } @cols;
 is_deeply(\@named, [], 'no plain column named like a birth date or age');
 
+my @ids = grep { $_->[1] =~ /id_?number|id_?no|(^|_)id_|masked/i
+                 && $_->[2] ne 'bytea' } @cols;
+is_deeply(\@ids, [], 'no plain column named like an ID number or a mask');
+is_deeply([map { "$_->[0].$_->[1] $_->[2]" }
+           grep { $_->[1] =~ /^id_number/ } @cols],
+          ['insured_person.id_number_enc bytea',
+           'insured_person.id_number_hmac bytea'],
+          'the ID number is stored sealed, with its blind index');
+
 my @sealed = grep { $_->[1] =~ /^birth_date_(enc|hmac)$/ } @cols;
 is_deeply([map { "$_->[0].$_->[1] $_->[2]" } @sealed],
           ['insured_person.birth_date_enc bytea',
@@ -73,13 +84,23 @@ for my $c (grep { $_->[2] ne 'bytea' } @cols) {
 }
 is_deeply(\@found, [], 'no column holds a fixture\'s birth date');
 
-# the masked ID number is what is plain of it: first 3 and last 4
-my %masked = map { $_->[0] => [map { Encode::decode('UTF-8', $_) } @$_] }
-    psql(
-    "SELECT id, id_number_masked, gender, category, coalesce(school, '')"
-    . " FROM insured_person WHERE id IN ($gpid, $bpid)");
-is($masked{$gpid}[1], substr($G, 0, 3) . '*' x 11 . substr($G, -4),
-   'the masked ID number shows 3 + 4 characters');
+# nor a part of an ID number: its district, or a mask of it (first 3 or
+# last 4 beside a star)
+@found = ();
+for my $c (grep { $_->[2] ne 'bytea' } @cols) {
+    my ($t, $n) = @$c;
+    my $re = join '|', map {
+        (substr($_, 0, 6), '\*' . substr($_, 14, 4), substr($_, 0, 3) . '\*')
+    } $G, $B;
+    my $hits = psql_value(
+        qq{SELECT count(*) FROM "$t" WHERE "$n"::text ~ '$re'});
+    push @found, "$t.$n" if $hits;
+}
+is_deeply(\@found, [], 'no column holds a part of a fixture\'s ID number');
+
+my %plain = map { $_->[0] => [map { Encode::decode('UTF-8', $_) } @$_] }
+    psql("SELECT id, gender, category, coalesce(school, '')"
+         . " FROM insured_person WHERE id IN ($gpid, $bpid)");
 
 # ------------------------------------------------------- the candidates
 
@@ -111,14 +132,19 @@ sub birth_band {
     return ($today - $hi * 365.25 * 86400, $today - $lo * 365.25 * 86400);
 }
 
-# ID numbers consistent with the masked one and the birth dates given:
-# the check character (the last, visible) must come out right
+# ID numbers consistent with what is plain of one and the birth dates
+# given, under a list of districts.  The mask sql/013 dropped (first 3
+# and last 4 characters): enumerated, the check character (visible) must
+# come out right.  Nothing stored: per district and date, the sequence's
+# 100 first two digits and the 5 third ones of the gender's parity, each
+# with its one check character.
 sub candidates {
-    my ($masked, @dates) = @_;
+    my ($masked, $districts, @dates) = @_;
+    return @$districts * @dates * 100 * 5 unless defined $masked;
     my ($p, $s) = ($masked =~ /^(\d{3})\*+(\d{3}[\dX])$/) or die $masked;
     my @w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2);
     my $n = 0;
-    for my $d (@{ $districts{$p} // die "no district list for $p" }) {
+    for my $d (@$districts) {
         for my $b (@dates) {
             my @c = split //, $p . $d . $b . substr($s, 0, 3);
             my $sum = 0;
@@ -139,23 +165,35 @@ sub dates {
     return @d;
 }
 
-# with the birth date plain, as before: a handful
-my $plain = candidates($masked{$gpid}[1], '20110917');
-ok($plain >= 1 && $plain <= 11,
-   "a plain birth date leaves $plain candidates (the hole)");
+sub old_mask {
+    my ($id) = @_;
+    return substr($id, 0, 3) . '*' x 11 . substr($id, -4);
+}
 
-my $g = candidates($masked{$gpid}[1],
-                   dates(birth_band(@{ $masked{$gpid} }[3, 4])));
+# the holes closed: a plain birth date with the old mask left a handful
+# (sql/012); the old mask with a Beijing school's age band, fewer than
+# 10,000 (sql/013)
+my $hole = candidates(old_mask($G), $districts{440}, '20110917');
+ok($hole >= 1 && $hole <= 11,
+   "the old mask and a plain birth date: $hole candidates (sql/012)");
+my @bdates = dates(birth_band(@{ $plain{$bpid} }[2, 3]));
+$hole = candidates(old_mask($B), $districts{110}, @bdates);
+cmp_ok($hole, '<', 10_000,
+       "the old mask, a Beijing middle school: $hole candidates (sql/013)");
+
+# now, with the city known: Beijing's districts (the school's name),
+# Shenzhen's (4403, the ID number's city)
+my $b = candidates(undef, $districts{110}, @bdates);
+cmp_ok($b, '>=', 10_000, "Beijing middle school student: $b candidates");
+my $g = candidates(undef, [grep { /^3/ } @{ $districts{440} }],
+                   dates(birth_band(@{ $plain{$gpid} }[2, 3])));
 cmp_ok($g, '>=', 10_000, "Shenzhen student: $g candidates");
 
-TODO: {
-    local $TODO = 'the stored mask keeps the first 3 digits: a Beijing'
-                  . ' school narrows the candidates below 10,000'
-                  . ' (docs/operations.md, "What the database reveals")';
-    my $b = candidates($masked{$bpid}[1],
-                       dates(birth_band(@{ $masked{$bpid} }[3, 4])));
-    cmp_ok($b, '>=', 10_000, "Beijing middle school student: $b");
-}
+# the least there can be: one district (a residence permit's 810000), a
+# child's band
+my $least = candidates(undef, ['000'], dates(birth_band('child', '')));
+cmp_ok($least, '>=', 10_000,
+       "one district, a child's age band: $least candidates");
 
 # ------------------------------------------------------------ upgrade
 
@@ -247,6 +285,11 @@ is(db_value("SELECT count(*) FROM information_schema.columns"
             . " WHERE table_name = 'insured_person'"
             . " AND column_name = 'birth_date'"), 0,
    'the plain column is gone');
+is(db_value("SELECT count(*) FROM information_schema.columns"
+            . " WHERE table_name = 'insured_person'"
+            . " AND column_name = 'id_number_masked'"), 0,
+   'and the masked ID number (sql/013)');
+is(db_value("SELECT count(*) FROM insured_person"), 2, 'both rows kept');
 
 ($rc, $out) = cmd("$root/tools/seal-birth-dates", @ops);
 is($out, "sealed 0, left 0 (already migrated)\n", 'run again: nothing to do');

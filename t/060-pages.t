@@ -1,18 +1,22 @@
 # The pages of html/ in a real browser: headless Chromium (Debian's
 # chromium package) driven by playwright-core (t/browser/pages.js), served
 # by the same nginx as the API with the demo's headers
-# (tools/nginx-pages.conf).  The journey of two parents, one paying from
-# the child's own card (with a bad card number first), one from the
-# mother's passbook (with the English switch on the way); a change of
-# the first account that asks for the password again; the window closed;
-# the idle warning with a short idle timeout; the school's new phone and
-# the password reset that lets the parent in with it.
+# (tools/nginx-pages.conf; Test::Csibiz::Pages).  The journey of two
+# parents, one paying from the child's own card (with a bad card number
+# first), one from the mother's passbook (with the English switch on the
+# way); a change of the first account that asks for the password again;
+# the window closed; the idle warning with a short idle timeout; the
+# school's new phone and the password reset that lets the parent in with
+# it.  Each view on the way is audited with axe-core (no serious or
+# critical violation), and every route of the app must have been.
 #
 # First, without a browser: the files have nothing a strict CSP refuses,
 # and the two message catalogues the same keys.  The browser part is
-# skipped, saying why, only when chromium, node or playwright-core is
-# missing: tools/setup (make test) installs them.  CSIBIZ_SCREENSHOTS=DIR saves
-# every page at 360 and 1280 px (tools/screenshots).
+# skipped, saying why, only when chromium, node, playwright-core or
+# axe-core is missing: tools/setup (make test) installs them.
+# CSIBIZ_SCREENSHOTS=DIR saves every page at 360 and 1280 px
+# (tools/screenshots).  t/061-pages-slow.t: slow and failing backends,
+# 360 px wide.
 
 use strict;
 use warnings;
@@ -24,16 +28,13 @@ use Test::Csibiz;
 use Test::Csibiz::Fixtures;
 use Test::Csibiz::Bank;
 use Test::Csibiz::Query;
+use Test::Csibiz::Pages;
 use Test::More;
-
-use JSON::PP ();
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)')
     for qw(output failure_output todo_output);
 
 my $ROOT = repo_root();
-my $CHROMIUM = $ENV{CSIBIZ_CHROMIUM} || '/usr/bin/chromium';
-my $BROWSER = "$ROOT/t/browser";
 
 # ------------------------------------------------ the files themselves
 
@@ -62,76 +63,7 @@ is_deeply($keys{en}, $keys{'zh-CN'}, 'English has the keys of Chinese');
 
 # ------------------------------------------------------ in the browser
 
-my $why = !-x $CHROMIUM ? "$CHROMIUM is missing: tools/setup installs "
-                          . "Debian's chromium package"
-        : !grep({ -x "$_/node" } split /:/, $ENV{PATH})
-          ? 'node is missing: tools/setup installs nodejs'
-        : !-d "$BROWSER/node_modules/playwright-core"
-          ? 'playwright-core is missing: tools/setup runs npm ci in t/browser'
-        : undef;
-# CI sets CSIBIZ_REQUIRE_BROWSER: there a missing browser is a failure,
-# not a skip, or a broken install step would hide every page test
-if ($why && $ENV{CSIBIZ_REQUIRE_BROWSER}) {
-    fail("the browser tests cannot run: $why");
-    done_testing();
-    exit 1;
-}
-if ($why) {
-    diag("browser tests skipped: $why");
-    SKIP: { skip($why, 1) }
-    done_testing();
-    exit 0;
-}
-
-# the bank tests' http {} with the captcha on: the pages show it
-(my $HTTP = $BANK_HTTP) =~ s/^\s*csibiz_captcha off;\n//m;
-
-# the API as the demo maps it, and the pages
-my $CONFIG = $BANK_CONFIG . $QUERY_CONFIG . <<'EOF';
-    location = /api/agreement    { csibiz agreement; }
-    location = /api/captcha      { csibiz captcha; }
-    location = /api/logout       { csibiz logout; }
-    location = /api/session      { csibiz session; }
-    location = /api/password/reset { csibiz password_reset; }
-    location / {
-        root $TEST_NGINX_ROOT/html;
-        include $TEST_NGINX_ROOT/tools/nginx-pages.conf;
-    }
-EOF
-
-# start(now => 'YYYY-MM-DD HH:MM+08', idle => seconds)
-sub start {
-    my (%o) = @_;
-    my $http = $HTTP . "    csibiz_test_now \"$o{now}\";\n";
-    $http .= "    csibiz_session_idle_timeout $o{idle}s;\n" if $o{idle};
-    start_nginx(main_config => 'thread_pool csibiz threads=2;',
-                http_config => $http, config => $CONFIG);
-}
-
-# Runs a scenario of t/browser/pages.js: one test per check it reports.
-sub browse {
-    my ($scenario, @children) = @_;
-    my @cmd = ('node', "$BROWSER/pages.js",
-               '--base', 'http://127.0.0.1:' . server_port(),
-               '--redis-port', redis_port(), '--scenario', $scenario,
-               '--chromium', $CHROMIUM,
-               '--children', JSON::PP->new->utf8->encode(\@children));
-    push @cmd, '--screenshots', $ENV{CSIBIZ_SCREENSHOTS}
-        if $ENV{CSIBIZ_SCREENSHOTS};
-    open my $fh, '-|', @cmd or die "node: $!";
-    my $n = 0;
-    while (my $line = <$fh>) {
-        my $r = eval { JSON::PP->new->utf8->decode($line) };
-        unless ($r) {
-            diag("pages.js: $line");
-            next;
-        }
-        $n++;
-        ok($r->{ok}, $r->{name}) or diag($r->{diag});
-    }
-    close $fh;
-    ok($n > 0, "$scenario: the browser reported") or diag("exit $?");
-}
+need_browser();
 
 # a card number whose check digit is off by one
 sub bad_luhn {
@@ -166,7 +98,7 @@ add_payment({ pid => $pid[0] }, 2026, 9, 'failed', 'insufficient_balance');
 
 # ----------------------------------------------------------- window open
 
-start(now => '2026-10-10 12:00+08');
+start_pages(now => '2026-10-10 12:00+08');
 
 my $r = http_req(GET => '/');
 is($r->{status}, 200, 'GET /: the pages');
@@ -183,7 +115,7 @@ browse('journey', @children);
 # -------------------------------------------------------- window closed
 
 # sessions and accounts live on: nginx only judges another day
-start(now => '2026-11-27 12:00+08');
+start_pages(now => '2026-11-27 12:00+08');
 my $receipt = psql_value('SELECT receipt_no FROM declaration'
                          . " WHERE insured_person_id = $pid[0]"
                          . ' ORDER BY id DESC LIMIT 1');
@@ -192,7 +124,7 @@ browse('closed', { %{ $children[0] }, receipt => $receipt });
 
 # ---------------------------------------------------------- idle warning
 
-start(now => '2026-10-10 12:00+08', idle => 125);
+start_pages(now => '2026-10-10 12:00+08', idle => 125);
 browse('idle', $children[0]);
 
 # --------------------------------------- a new phone, the password reset
@@ -201,8 +133,10 @@ browse('idle', $children[0]);
 # which the page does with a code to the new phone
 psql("UPDATE insured_person SET declared_phone = '13700000009'"
      . " WHERE id = $pid[0]");
-start(now => '2026-10-10 12:00+08');
+start_pages(now => '2026-10-10 12:00+08');
 browse('reset', { %{ $children[0] }, new_phone => '13700000009',
                   new_pw => 'a new kettle for the morning' });
+
+all_routes_audited();
 
 done_testing();

@@ -82,9 +82,9 @@ ok(!grep(/handler="(?:plain)?"/, keys %$after),
 # the pool gauges: both workers publish their slot (within a second)
 my $m;
 ok(wait_until(sub { $m = metrics(); m_get($m, 'csibiz_workers') == 2
-                    && m_get($m, 'csibiz_pool_size{backend="redis"}') == 32 },
+                    && m_get($m, 'csibiz_pool_size{backend="redis"}') == 4 },
               timeout => 30),
-   'two workers, 2 x 16 Redis connections configured')
+   'two workers, 2 x 2 Redis connections configured')
     or diag(explain($m));
 cmp_ok(m_get($m, 'csibiz_pool_idle{backend="redis"}')
        + m_get($m, 'csibiz_pool_busy{backend="redis"}'), '>=', 1,

@@ -3,9 +3,10 @@
  * csibiz-gen: synthetic insured persons, accounts and sessions for load
  * tests, driven by tools/gen-dataset.  Person i (0 <= i < N) is a pure
  * function of i: a valid resident ID number (province, birth date and
- * MOD 11-2 check character), a card number LD + 10 digits, a phone 19 +
- * 9 digits, a name, a category; so the COPY data, the credentials and the
- * sessions made by separate runs agree.  The ID number is blind-indexed
+ * MOD 11-2 check character), a card number LD + 10 digits, for every
+ * third person a medical-insurance handbook number SC + 12 digits, a
+ * phone 19 + 9 digits, a name, a category; so the COPY data, the
+ * credentials and the sessions made by separate runs agree.  The ID number is blind-indexed
  * and sealed with the module's keys (csibiz-keyfile.c), as
  * tools/csibiz-keytool does for one row.
  *
@@ -43,6 +44,7 @@ typedef struct {
     /* room for what snprintf() could write; the values are shorter */
     char       id[32];
     char       card[24];
+    char       handbook[24];         /* "" for none */
     char       phone[24];
     char       birth[24];
     char       name[32];
@@ -99,9 +101,9 @@ usage(FILE *out)
 "usage: csibiz-gen -k SECRET_FILE [options] COMMAND\n"
 "\n"
 "  persons       COPY rows of insured_person (id, id_number_hmac,\n"
-"                id_number_enc, id_number_masked, name, gender,\n"
-"                birth_date_enc, birth_date_hmac, si_card_no, category,\n"
-"                school, declared_phone)\n"
+"                id_number_enc, name, gender, birth_date_enc,\n"
+"                birth_date_hmac, si_card_no, category, school,\n"
+"                declared_phone, handbook_no)\n"
 "  users         COPY rows of portal_user (id, insured_person_id, phone,\n"
 "                password_hash, agreement_version, agreed_at), one\n"
 "                argon2id hash of --password shared by every row\n"
@@ -171,6 +173,14 @@ gen_person(long long i, gen_person_t *p)
 
     snprintf(p->birth, sizeof(p->birth), "%04d-%02d-%02d", y, m, d);
     snprintf(p->card, sizeof(p->card), "LD%010lld", i);
+
+    /* the roster gives a handbook number for some children only */
+    p->handbook[0] = '\0';
+
+    if (i % 3 == 0) {
+        snprintf(p->handbook, sizeof(p->handbook), "SC%012lld", i);
+    }
+
     snprintf(p->phone, sizeof(p->phone), "19%09lld", i);
     snprintf(p->name, sizeof(p->name), "%s%s",
              gen_surnames[i % 20], gen_given[(i / 20) % 16]);
@@ -233,11 +243,11 @@ cmd_persons(gen_opts_t *o)
 
         csibiz_hex_encode(sealed, sizeof(sealed), hex, sizeof(hex));
 
-        printf("\\\\x%s\t%.3s***********%s\t%s\t%c\t\\\\x%s\t\\\\x%s\t"
-               "%s\t%s\t%s\t%s\n",
-               hex, p.id, p.id + 14, p.name, p.gender, benc, bmac, p.card,
+        printf("\\\\x%s\t%s\t%c\t\\\\x%s\t\\\\x%s\t%s\t%s\t%s\t%s\t%s\n",
+               hex, p.name, p.gender, benc, bmac, p.card,
                p.student ? "student" : "child",
-               p.student ? p.school : "\\N", p.phone);
+               p.student ? p.school : "\\N", p.phone,
+               p.handbook[0] ? p.handbook : "\\N");
     }
 
     sodium_memzero(keys, sizeof(keys));

@@ -41,6 +41,8 @@
 
 /* the schools' roster CSV, docs/operations.md */
 #define ROSTER_COLUMNS        8
+/* with the optional 9th: the handbook number */
+#define ROSTER_COLUMNS_MAX    9
 #define ROSTER_SCHOOL_MAX     100
 
 #define KEYTOOL_SEALED_HEX(len)  CSIBIZ_HEX_SIZE(CSIBIZ_SEALED_LEN(len))
@@ -86,7 +88,8 @@ static int field_is(const char *s, size_t len, const char *a,
 static int date_field(const char *s, size_t len, const csibiz_date_t *today);
 static int cmd_csv(long columns);
 static void roster_error(char *err, const char *column, const char *reason);
-static int roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err);
+static int roster_row(keytool_t *kt, csibiz_csv_field_t *f, size_t n,
+    char *err);
 static int cmd_roster(keytool_t *kt);
 
 
@@ -131,12 +134,13 @@ usage(FILE *out)
 "                    \"line N: reason\"; the exit status is then 1.\n"
 "  roster            standard input is a schools' roster CSV (UTF-8, 8\n"
 "                    columns: id_number, name, si_card_no, category,\n"
-"                    school, phone, gender, birth_date; a first line\n"
-"                    starting with id_number is a header).  Writes one COPY\n"
-"                    row per record: line, error, id_number_hmac,\n"
-"                    id_number_enc, id_number_masked, name, gender,\n"
-"                    birth_date_enc, birth_date_hmac, si_card_no,\n"
-"                    category, school, phone.\n"
+"                    school, phone, gender, birth_date, and an optional\n"
+"                    9th, handbook_no; a first line starting with\n"
+"                    id_number is a header).  Writes one COPY row per\n"
+"                    record: line, error, id_number_hmac,\n"
+"                    id_number_enc, name, gender, birth_date_enc,\n"
+"                    birth_date_hmac, si_card_no, category, school,\n"
+"                    phone, handbook_no.\n"
 "                    error is \\N for a good row; for a refused one it says\n"
 "                    why (\"id_number: checksum; phone: format\") and the\n"
 "                    other columns are \\N.  Checked as the module checks.\n"
@@ -796,13 +800,13 @@ date_field(const char *s, size_t len, const csibiz_date_t *today)
  */
 
 static int
-roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
+roster_row(keytool_t *kt, csibiz_csv_field_t *f, size_t n, char *err)
 {
     char               id[CSIBIZ_ID_NUMBER_SIZE];
-    char               masked[CSIBIZ_ID_NUMBER_SIZE];
     char               mac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
     char               enc[KEYTOOL_SEALED_HEX(CSIBIZ_ID_NUMBER_LEN)];
     char               card[CSIBIZ_SOCIAL_CARD_SIZE];
+    char               handbook[CSIBIZ_HANDBOOK_NO_SIZE];
     char               benc[CSIBIZ_BIRTH_ENC_HEX_SIZE];
     char               bmac[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
     char               phone[CSIBIZ_PHONE_SIZE], birth[11];
@@ -813,7 +817,7 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     err[0] = '\0';
 
     /* each column trimmed, as the module trims form fields */
-    for (i = 0; i < ROSTER_COLUMNS; i++) {
+    for (i = 0; i < n; i++) {
         s = f[i].data;
         len = f[i].len;
         csibiz_utf8_trim(&s, &len);
@@ -833,6 +837,15 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
 
     if (csibiz_social_card_normalize(f[2].data, f[2].len, card) != 0) {
         roster_error(err, "si_card_no", "format");
+    }
+
+    /* the handbook number: a 9th column, which may be empty */
+    handbook[0] = '\0';
+
+    if (n > ROSTER_COLUMNS && f[8].len
+        && csibiz_handbook_no_normalize(f[8].data, f[8].len, handbook) != 0)
+    {
+        roster_error(err, "handbook_no", "format");
     }
 
     category = NULL;
@@ -910,9 +923,6 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     }
 
     if (kt_seal(kt, id, CSIBIZ_ID_NUMBER_LEN, enc, sizeof(enc)) != 0
-        || csibiz_mask_id_number(id, CSIBIZ_ID_NUMBER_LEN, masked,
-                                 sizeof(masked))
-           != 0
         || kt_birth(kt, mac, strlen(mac), birth, strlen(birth), benc, bmac)
            != NULL)
     {
@@ -929,7 +939,7 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
     out_bytea(mac);
     putchar('\t');
     out_bytea(enc);
-    printf("\t%s\t", masked);
+    putchar('\t');
     out_copy(f[1].data, f[1].len);
     printf("\t%s\t", gender);
     out_bytea(benc);
@@ -943,7 +953,8 @@ roster_row(keytool_t *kt, csibiz_csv_field_t *f, char *err)
         fputs("\\N", stdout);
     }
 
-    printf("\t%s\n", f[5].len ? phone : "\\N");
+    printf("\t%s\t%s\n", f[5].len ? phone : "\\N",
+           handbook[0] ? handbook : "\\N");
 
     return 0;
 }
@@ -997,15 +1008,15 @@ cmd_roster(keytool_t *kt)
             first = 0;
             continue;
 
-        } else if (n != ROSTER_COLUMNS) {
+        } else if (n < ROSTER_COLUMNS || n > ROSTER_COLUMNS_MAX) {
             snprintf(err, sizeof(err), "record: %zu columns, want %d", n,
-                     ROSTER_COLUMNS);
+                     n < ROSTER_COLUMNS ? ROSTER_COLUMNS : ROSTER_COLUMNS_MAX);
         }
 
         first = 0;
         printf("%lu\t", rd.line);
 
-        if (err[0] == '\0' && roster_row(kt, f, err) == 0) {
+        if (err[0] == '\0' && roster_row(kt, f, n, err) == 0) {
             continue;
         }
 

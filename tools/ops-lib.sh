@@ -1,5 +1,5 @@
 # tools/ops-lib.sh -- sourced by the ops tools (tools/roster-add,
-# roster-import, debit-export, result-import, year-setup,
+# roster-import, debit-export, result-import, year-setup, remind,
 # seal-birth-dates): where the database and the key file are, psql,
 # csibiz-keytool, quoting.
 #

@@ -17,7 +17,7 @@
     var MENU = [['home', 'menu.home'], ['bank', 'menu.bank'],
                 ['status', 'menu.status'], ['payments', 'menu.payments']];
 
-    var app = { state: { loggedIn: false } };
+    var app = { state: { loggedIn: false }, routes: ROUTES };
     var leave = [];
     var idleTimer = null;
     var retryIn = 15;       /* s to the next check after a failed one */

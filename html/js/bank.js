@@ -262,12 +262,16 @@
                             required: true,
                             autocomplete: 'current-password' });
         pw.hidden = !ctx.needReauth;
+        var send = h('button', { type: 'submit', 'class': 'primary' },
+                     ui.t('bank.check.submit'));
         var el = h('form', { novalidate: true, id: 'bank-check' }, pw,
-            h('p', { 'class': 'actions' },
-              h('button', { type: 'submit', 'class': 'primary' },
-                ui.t('bank.check.submit')),
+            h('p', { 'class': 'actions' }, send,
               h('button', { type: 'button', id: 'bank-change',
-                            onclick: function () { form(app, ctx); } },
+                            onclick: function () {
+                                if (!views.isBusy(el)) {
+                                    form(app, ctx);
+                                }
+                            } },
                 ui.t('bank.check.change'))));
         el.addEventListener('submit', function (ev) {
             ev.preventDefault();
@@ -278,9 +282,10 @@
                 return ui.showErrors(el, [['password',
                                            ui.t('field.error.required')]]);
             }
-            views.busy(el, true);
-            submit(app, ctx, el).then(function () {
-                views.busy(el, false);
+            views.act(el, send, function () {
+                return submit(ctx, el);
+            }, function (res) {
+                answer(app, ctx, el, res);
             });
         });
         ui.page('bank.check.title', [h('p', null, ui.t('bank.check.intro')),
@@ -301,7 +306,8 @@
         return b;
     }
 
-    function submit(app, ctx, el) {
+    /* the answer to show: the reauth's when it refused, else the PUT's */
+    function submit(ctx, el) {
         var first = Promise.resolve(null);
         if (ctx.needReauth) {
             first = api.post('/api/reauth',
@@ -309,8 +315,8 @@
         }
         return first.then(function (re) {
             if (re && !re.ok) {
-                return ui.showErrors(el, ui.apiErrors(re,
-                    { bad_credentials: 'password', locked: 'password' }));
+                re.reauth = true;
+                return re;
             }
             var b = body(ctx);
             var sig = JSON.stringify(b);
@@ -320,12 +326,15 @@
                 ctx.key = api.newKey();
                 ctx.keyFor = sig;
             }
-            return api.put('/api/account', b, { 'Idempotency-Key': ctx.key })
-                .then(function (res) { return answer(app, ctx, el, res); });
+            return api.put('/api/account', b, { 'Idempotency-Key': ctx.key });
         });
     }
 
     function answer(app, ctx, el, res) {
+        if (res.reauth) {
+            return ui.showErrors(el, ui.apiErrors(res,
+                { bad_credentials: 'password', locked: 'password' }));
+        }
         if (res.ok) {
             return receipt(res.json);
         }
@@ -378,29 +387,28 @@
     /* ------------------------------------------------------ view */
 
     views.bank = function (app) {
-        Promise.all([api.get('/api/account'), api.get('/api/banks')])
-            .then(function (rs) {
-                var acct = rs[0];
-                var banks = rs[1];
-                if (!acct.ok || !banks.ok) {
-                    return views.failPage('bank.title', acct.ok ? banks : acct);
-                }
-                var a = acct.json;
-                if (!a.editable) {
-                    return ui.page('bank.title', [
-                        closedNotice(a.window),
-                        h('h2', null, ui.t('bank.current')),
-                        current(a.account)]);
-                }
-                var cur = a.account || {};
-                var ctx = { acct: a, banks: banks.json.banks,
-                            needReauth: !!(a.account && a.reauth_required),
-                            draft: { payer: cur.payer || '',
-                                     method: cur.method || 'card',
-                                     bank: cur.bank ? cur.bank.code : '',
-                                     doc_type: cur.doc_type || 'id_card' } };
-                form(app, ctx);
-            });
+        views.load('bank.title', function () {
+            return [api.get('/api/account'), api.get('/api/banks')];
+        }, function (acct, banks) {
+            if (!acct.ok || !banks.ok) {
+                return views.failPage('bank.title', acct.ok ? banks : acct);
+            }
+            var a = acct.json;
+            if (!a.editable) {
+                return ui.page('bank.title', [
+                    closedNotice(a.window),
+                    h('h2', null, ui.t('bank.current')),
+                    current(a.account)]);
+            }
+            var cur = a.account || {};
+            var ctx = { acct: a, banks: banks.json.banks,
+                        needReauth: !!(a.account && a.reauth_required),
+                        draft: { payer: cur.payer || '',
+                                 method: cur.method || 'card',
+                                 bank: cur.bank ? cur.bank.code : '',
+                                 doc_type: cur.doc_type || 'id_card' } };
+            form(app, ctx);
+        });
     };
 
     views.bankOfCard = bankOfCard;

@@ -73,6 +73,7 @@
         var title = ui.t(titleKey);
         var h1 = ui.h('h1', { tabindex: '-1', id: 'page-title' }, title);
         main.textContent = '';
+        main.removeAttribute('aria-busy');
         main.appendChild(h1);
         if (ui.flash) {
             main.appendChild(ui.h('div', { 'class': 'notice', role: 'status' },
@@ -85,6 +86,7 @@
             h1.focus();
         }
         ui.loaded = true;
+        ui.pageSeq = (ui.pageSeq || 0) + 1;
         window.scrollTo(0, 0);
         return main;
     };
@@ -238,10 +240,9 @@
     }
 
     ui.clearErrors = function (form) {
-        var old = form.querySelector('.error-summary');
-        if (old) {
-            old.parentNode.removeChild(old);
-        }
+        Array.prototype.forEach.call(
+            form.querySelectorAll('.error-summary, .retry-box'),
+            function (old) { old.parentNode.removeChild(old); });
         Array.prototype.forEach.call(form.querySelectorAll('.field'),
                                      clearField);
     };
@@ -316,7 +317,8 @@
         var err = res.json && res.json.error;
         var retry = res.json && res.json.retry_after;
         if (res.status === 0) {
-            return ui.t('common.network');
+            return ui.t(res.code === 'timeout' ? 'common.timeout'
+                                               : 'common.network');
         }
         if (res.code && ui.has('api.' + res.code)) {
             return ui.t('api.' + res.code,

@@ -15,25 +15,104 @@
         return h('button', a, ui.t(key));
     }
 
-    function busy(form, on) {
+    /* A form at work: its buttons aria-disabled (a second press does
+     * nothing), the one pressed saying so ("正在提交…").  Buttons already
+     * disabled for another reason (the code's countdown) stay so. */
+    function busy(form, on, pressed) {
         Array.prototype.forEach.call(form.querySelectorAll('button'),
             function (b) {
-                if (on) {
+                if (on && b.getAttribute('aria-disabled') !== 'true') {
                     b.setAttribute('aria-disabled', 'true');
                     b.dataset.busy = '1';
-                } else if (b.dataset.busy) {
+                } else if (!on && b.dataset.busy) {
                     b.removeAttribute('aria-disabled');
                     delete b.dataset.busy;
                 }
+                if (!on && b.dataset.label !== undefined) {
+                    b.textContent = b.dataset.label;
+                    delete b.dataset.label;
+                }
             });
+        if (on && pressed) {
+            pressed.dataset.label = pressed.textContent;
+            pressed.textContent = ui.t('common.working');
+        }
         form.setAttribute('aria-busy', on ? 'true' : 'false');
     }
-    views.busy = busy;
 
     function isBusy(form) {
         return form.getAttribute('aria-busy') === 'true';
     }
     views.isBusy = isBusy;
+
+    /* What failed and a button that does it again: no answer in time, no
+     * connection, or a backend outage (api.retriable). */
+    function retryBox(res, again) {
+        var retry = button('common.retry', { 'class': 'primary retry' });
+        retry.addEventListener('click', again);
+        var box = h('div', { 'class': 'retry-box', role: 'alert' },
+                    h('p', null, ui.apiMessage(res)), retry);
+        box.retry = retry;
+        return box;
+    }
+
+    /* Runs a slow action of a form: action() returns the answer's promise,
+     * handle(res) shows any answer but a retriable one, which puts the
+     * retry box before the pressed button. */
+    function act(form, pressed, action, handle) {
+        var old = form.querySelector('.retry-box');
+        if (isBusy(form)) {
+            return;
+        }
+        if (old) {
+            old.parentNode.removeChild(old);
+        }
+        busy(form, true, pressed);
+        action().then(function (res) {
+            busy(form, false);
+            if (!api.retriable(res)) {
+                return handle(res);
+            }
+            var box = retryBox(res, function () {
+                act(form, pressed, action, handle);
+            });
+            var at = pressed.closest('.actions') || pressed;
+            at.parentNode.insertBefore(box, at);
+            box.retry.focus();
+        });
+    }
+    views.act = act;
+
+    /* A view that needs answers first: its title and "正在加载…" at once;
+     * then render(answers...), or on a retriable answer the retry box.  A
+     * page shown meanwhile (the parent went elsewhere) is left alone. */
+    function load(titleKey, requests, render) {
+        var first = !ui.loaded;
+        var main = ui.page(titleKey, h('p', { 'class': 'loading',
+                                              role: 'status' },
+                                       ui.t('common.loading')));
+        var seq = ui.pageSeq;
+        main.setAttribute('aria-busy', 'true');
+        Promise.all(requests()).then(function (rs) {
+            var bad = rs.filter(api.retriable)[0];
+            if (ui.pageSeq !== seq) {
+                return;
+            }
+            /* the first page loaded leaves the focus at the top (the skip
+             * link first), its answers too */
+            ui.loaded = !first;
+            if (!bad) {
+                return render.apply(null, rs);
+            }
+            var box = retryBox(bad, function () {
+                load(titleKey, requests, render);
+            });
+            ui.page(titleKey, [box,
+                               h('p', null, ui.link('#/home', 'common.home'))]);
+            box.retry.focus();
+        });
+    }
+    views.load = load;
 
     /* A form-level problem shown with the page (not tied to a field). */
     function failPage(titleKey, res) {
@@ -60,7 +139,9 @@
     /* --------------------------------------------------- agreement */
 
     views.agreement = function (app) {
-        api.get('/api/agreement').then(function (res) {
+        load('agreement.title', function () {
+            return [api.get('/api/agreement')];
+        }, function (res) {
             if (!res.ok) {
                 return failPage('agreement.title', res);
             }
@@ -116,8 +197,12 @@
         var id = null;
         var refresh = button('register.captcha.refresh',
                              { 'class': 'link-button', id: 'captcha-refresh' });
+        /* the picture did not come: "show another picture" is the retry */
+        var failed = h('p', { 'class': 'captcha-failed', id: 'captcha-failed',
+                              role: 'alert', hidden: true });
         var block = h('div', { 'class': 'captcha' }, f,
                       h('div', { 'class': 'captcha-row' }, img, refresh),
+                      failed,
                       h('p', { 'class': 'hint', id: 'captcha-help' },
                         ui.t('register.captcha.help')));
         f.input.setAttribute('aria-describedby',
@@ -126,6 +211,9 @@
         block.load = function (say) {
             f.input.value = '';
             return api.get('/api/captcha').then(function (res) {
+                failed.hidden = res.ok;
+                failed.textContent = res.ok ? '' : ui.apiMessage(res) + ' '
+                                     + ui.t('register.captcha.failed');
                 if (res.ok) {
                     id = res.json.captcha_id;
                     img.src = res.json.image;
@@ -187,7 +275,7 @@
                                    label: 'register.si_card_no',
                                    hint: 'register.si_card_no.hint',
                                    required: true,
-                                   attrs: { maxlength: '12' } }),
+                                   attrs: { maxlength: '20' } }),
             phone: ui.field({ name: 'phone', label: 'register.phone',
                               hint: 'register.phone.hint', type: 'tel',
                               required: true, autocomplete: 'tel-national',
@@ -215,6 +303,7 @@
             meter.textContent = strength(fields.password.input.value);
         });
         var getCode = button('register.get_code', { id: 'get-code' });
+        var submit = button(o.submit, { type: 'submit', 'class': 'primary' });
         var countdown = h('p', { 'class': 'hint', id: 'code-wait',
                                  hidden: true });
         var timer = null;
@@ -233,9 +322,7 @@
                      fields.phone, moved, cap,
                      h('div', { 'class': 'actions' }, getCode, countdown),
                      sent, fields.sms_code, fields.password, fields.password2,
-                     h('p', { 'class': 'actions' },
-                       button(o.submit,
-                              { type: 'submit', 'class': 'primary' })));
+                     h('p', { 'class': 'actions' }, submit));
         var codeFields = { identity_mismatch: 'si_card_no',
                            phone_not_declared: 'phone',
                            captcha_invalid: 'captcha_answer',
@@ -296,9 +383,9 @@
             body.purpose = o.purpose;
             body.captcha_id = cap.captchaId();
             body.captcha_answer = cap.answer();
-            busy(form, true);
-            api.post('/api/sms/send', body).then(function (res) {
-                busy(form, false);
+            act(form, getCode, function () {
+                return api.post('/api/sms/send', body);
+            }, function (res) {
                 if (res.ok) {
                     ticket = res.json.sms_ticket;
                     ui.clearErrors(form);
@@ -347,9 +434,9 @@
             body.sms_ticket = ticket;
             body.password = form.elements.password.value;
             o.extra(body);
-            busy(form, true);
-            api.post(o.path, body).then(function (res) {
-                busy(form, false);
+            act(form, submit, function () {
+                return api.post(o.path, body);
+            }, function (res) {
                 if (!o.done(res)) {
                     refused(res);
                 }
@@ -426,6 +513,8 @@
 
     views.login = function (app) {
         var cap = null;
+        var submit = button('login.submit', { type: 'submit',
+                                              'class': 'primary' });
         var form = h('form', { novalidate: true },
             ui.field({ name: 'id_number', label: 'login.id_number',
                        required: true, autocomplete: 'username',
@@ -434,8 +523,7 @@
                        type: 'password', required: true,
                        autocomplete: 'current-password' }),
             h('div', { id: 'login-captcha' }),
-            h('p', { 'class': 'actions' },
-              button('login.submit', { type: 'submit', 'class': 'primary' })));
+            h('p', { 'class': 'actions' }, submit));
         form.addEventListener('submit', function (ev) {
             ev.preventDefault();
             if (isBusy(form)) {
@@ -453,9 +541,9 @@
                 body.captcha_id = cap.captchaId();
                 body.captcha_answer = cap.answer();
             }
-            busy(form, true);
-            api.post('/api/login', body).then(function (res) {
-                busy(form, false);
+            act(form, submit, function () {
+                return api.post('/api/login', body);
+            }, function (res) {
                 if (res.ok) {
                     app.loggedIn(res.json);
                     return app.go('#/home');
@@ -487,7 +575,9 @@
     /* ------------------------------------------------------- home */
 
     views.home = function () {
-        api.get('/api/me').then(function (res) {
+        load('home.title', function () {
+            return [api.get('/api/me')];
+        }, function (res) {
             var p = res.ok && res.json.person;
             var menu = h('ul', { 'class': 'tiles' },
                 h('li', null, ui.link('#/bank', 'home.menu.bank')),
@@ -513,18 +603,25 @@
 
     /* ----------------------------------------------------- status */
 
+    /* On a narrow screen the stylesheet stacks each row into a card, a
+     * cell under its column's name (data-label); the roles keep it a
+     * table for screen readers, which a change of display can undo. */
     function table(captionKey, heads, rows) {
-        return h('div', { 'class': 'table-wrap', tabindex: '0', role: 'region',
-                          'aria-label': ui.t(captionKey) },
-            h('table', null,
+        var names = heads.map(function (k) { return ui.t(k); });
+        return h('div', { 'class': 'table-wrap' },
+            h('table', { 'class': 'stack', role: 'table' },
               h('caption', null, ui.t(captionKey)),
-              h('thead', null, h('tr', null, heads.map(function (k) {
-                  return h('th', { scope: 'col' }, ui.t(k));
-              }))),
-              h('tbody', null, rows.map(function (r) {
-                  return h('tr', null, r.map(function (c, i) {
-                      return i === 0 ? h('th', { scope: 'row' }, c)
-                                     : h('td', null, c);
+              h('thead', { role: 'rowgroup' },
+                h('tr', { role: 'row' }, names.map(function (n) {
+                    return h('th', { scope: 'col', role: 'columnheader' }, n);
+                }))),
+              h('tbody', { role: 'rowgroup' }, rows.map(function (r) {
+                  return h('tr', { role: 'row' }, r.map(function (c, i) {
+                      return i === 0
+                          ? h('th', { scope: 'row', role: 'rowheader',
+                                      'data-label': names[i] }, c)
+                          : h('td', { role: 'cell', 'data-label': names[i] },
+                              c);
                   }));
               }))));
     }
@@ -538,7 +635,9 @@
     }
 
     views.status = function () {
-        api.get('/api/declarations').then(function (res) {
+        load('status.title', function () {
+            return [api.get('/api/declarations')];
+        }, function (res) {
             if (!res.ok) {
                 return failPage('status.title', res);
             }
@@ -558,7 +657,9 @@
     /* --------------------------------------------------- payments */
 
     views.payments = function () {
-        api.get('/api/payments').then(function (res) {
+        load('payments.title', function () {
+            return [api.get('/api/payments')];
+        }, function (res) {
             if (!res.ok) {
                 return failPage('payments.title', res);
             }

@@ -9,9 +9,10 @@
 --
 -- Every time written is p_now (NULL: now()), so that under the test clock
 -- (csibiz_test_now) a receipt's number, its submission time and its debit
--- month agree.  The declaration keeps its own copy of the account: a
--- change before the cut-off of its debit month replaces that month's
--- pending declaration; a later one is a new declaration for the next
+-- month agree; the triggers get it as csibiz.now (csibiz_now()).  The
+-- declaration keeps its own copy of the account: a change before the
+-- cut-off of its debit month replaces that month's pending declaration;
+-- a later one is a new declaration for the next
 -- month, and the one in force at the cut-off stays what that month's
 -- debit file takes (docs/operations.md, "A declaration's life").
 --
@@ -53,10 +54,7 @@ DECLARE
     v_message text;
     v_body    text;
 BEGIN
-    -- the time of this request for the triggers that fill updated_at and
-    -- submitted_at when a writer left them as they were: two requests at
-    -- the same test clock time write the same values
-    PERFORM set_config('csibiz.request_time', v_now::text, true);
+    PERFORM set_config('csibiz.now', v_now::text, true);
 
     SELECT * INTO v_form FROM jsonb_to_record(p_form) AS x (
         version int, payer text, method text, bank text, doc_type text,

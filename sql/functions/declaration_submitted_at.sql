@@ -1,14 +1,13 @@
 -- declaration.submitted_at: when the receipt was issued, i.e. when the
--- receipt number changes.  A writer that sets it (PUT /api/account, with
--- the request's time: the test clock too) is followed; otherwise it is
--- the request's time (csibiz.request_time, as for set_updated_at()), or
--- now().  The trigger function and its trigger, in one file.
+-- receipt number changes.  A writer that sets it to another time is
+-- followed; otherwise it is csibiz_now(): the request's time that the
+-- writer set (PUT /api/account: the test clock too), or now().  The
+-- trigger function and its trigger, in one file.
 CREATE OR REPLACE FUNCTION declaration_submitted_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.submitted_at IS NOT DISTINCT FROM OLD.submitted_at THEN
-        NEW.submitted_at := coalesce(nullif(current_setting(
-            'csibiz.request_time', true), '')::timestamptz, now());
+        NEW.submitted_at := csibiz_now();
     END IF;
     RETURN NEW;
 END

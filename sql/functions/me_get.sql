@@ -1,7 +1,9 @@
 -- (status, code, body) as bank_account_get() returns them; the answer is
--- built only when access is granted.  The birth date is sealed: the
--- answer holds "0000-00-00" in its place, which the module replaces with
--- the date it opens from insured_person.birth_date_enc.
+-- built only when access is granted.  The birth date and the ID number
+-- are sealed: the answer holds "0000-00-00" and 18 stars in their places,
+-- which the module replaces with the date it opens from
+-- insured_person.birth_date_enc and the mask (first 3 and last 4
+-- characters) of the ID number it opens from id_number_enc.
 CREATE OR REPLACE FUNCTION me_get(p_user bigint, p_person bigint,
                                   p_lang text)
 RETURNS TABLE (status int, code text, body text)
@@ -20,7 +22,7 @@ BEGIN
                                                    p_lang),
                        'school', p.school,
                        'si_card_no_masked', csibiz_mask(p.si_card_no, 3, 4),
-                       'id_number_masked', p.id_number_masked,
+                       'id_number_masked', repeat('*', 18),
                        'phone_masked', csibiz_mask(p.declared_phone, 3, 4),
                        'registered_at', csibiz_iso(u.created_at)))::text
               FROM portal_user u

@@ -11,7 +11,6 @@ BEGIN
             error            text,
             id_number_hmac   bytea,
             id_number_enc    bytea,
-            id_number_masked text,
             name             text,
             gender           char(1),
             birth_date_enc   bytea,
@@ -19,7 +18,8 @@ BEGIN
             si_card_no       text,
             category         text,
             school           text,
-            declared_phone   text);
+            declared_phone   text,
+            handbook_no      text);
         TRUNCATE roster_stage;
     ELSIF p_kind = 'result' THEN
         CREATE TEMP TABLE IF NOT EXISTS result_stage (

@@ -4,10 +4,13 @@
 -- parent whose number changed gets back in), the failure count cleared
 -- (which also lifts reset_required), and an audit row without personal
 -- data, in one transaction.  The declared phone is checked again here, so
--- a roster change since the module's look-up wins.  Returns the user's
--- id, or NULL when the phone is no longer the declared one.
+-- a roster change since the module's look-up wins.  The audit row is
+-- dated p_now (NULL: now()), the test clock's time when it is set.
+-- Returns the user's id, or NULL when the phone is no longer the
+-- declared one.
 CREATE OR REPLACE FUNCTION password_reset(p_user_id bigint, p_phone text,
-                                          p_hash text, p_ip inet)
+                                          p_hash text, p_ip inet,
+                                          p_now timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,8 +25,9 @@ BEGIN
     RETURNING u.id INTO v_id;
 
     IF v_id IS NOT NULL THEN
-        INSERT INTO audit_log (actor_user_id, client_ip, action)
-        VALUES (v_id, p_ip, 'account.password_reset');
+        INSERT INTO audit_log (at, actor_user_id, client_ip, action)
+        VALUES (coalesce(p_now, now()), v_id, p_ip,
+                'account.password_reset');
     END IF;
 
     RETURN v_id;

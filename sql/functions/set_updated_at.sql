@@ -1,16 +1,13 @@
 -- The trigger function that keeps updated_at, and its triggers (one file:
 -- a table with an updated_at column gets its trigger here).  A writer
--- that sets updated_at itself (a request, with its own clock: the test
--- clock too) is followed; otherwise it is the request's time (the
--- setting csibiz.request_time of bank_account_put(): a second request at
--- the same test clock time leaves the value as it was, and must not get
--- the real time), or now().
+-- that sets updated_at to another time is followed; otherwise it is
+-- csibiz_now(): the request's time that the writer set (the test clock
+-- too), or now().
 CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
-        NEW.updated_at := coalesce(nullif(current_setting(
-            'csibiz.request_time', true), '')::timestamptz, now());
+        NEW.updated_at := csibiz_now();
     END IF;
     RETURN NEW;
 END

@@ -19,6 +19,7 @@ static const csibiz_date_t  today = { 2024, 3, 1 };
 
 static void test_dates(void);
 static void test_date_from_unix(void);
+static void test_date_in_china(void);
 static void test_age(void);
 static void test_id_valid(void);
 static void test_id_refused(void);
@@ -26,6 +27,7 @@ static void test_id_typos(void);
 static void test_id_helpers(void);
 static void test_phone(void);
 static void test_social_card(void);
+static void test_handbook_no(void);
 static void test_postcode(void);
 static void test_luhn_and_bank_card(void);
 static void test_mask(void);
@@ -36,6 +38,7 @@ main(void)
 {
     test_dates();
     test_date_from_unix();
+    test_date_in_china();
     test_age();
     test_id_valid();
     test_id_refused();
@@ -43,6 +46,7 @@ main(void)
     test_id_helpers();
     test_phone();
     test_social_card();
+    test_handbook_no();
     test_postcode();
     test_luhn_and_bank_card();
     test_mask();
@@ -515,6 +519,89 @@ test_social_card(void)
                "social_card_valid refuses lower case");
     tap_is_int(csibiz_social_card_valid(S("A1B2C3D4E5F")), 0,
                "social_card_valid refuses 11 characters");
+}
+
+
+static void
+test_date_in_china(void)
+{
+    size_t         i;
+    csibiz_date_t  d;
+
+    static const struct {
+        const char    *s;
+        int            rc;
+        csibiz_date_t  day;
+    } cases[] = {
+        { "2026-09-10 12:00:00+08", 0, { 2026, 9, 10 } },
+        { "2026-09-10 12:00+08", 0, { 2026, 9, 10 } },
+        { "2026-09-10 23:59:59", 0, { 2026, 9, 10 } },    /* China's */
+        { "2026-09-10 16:00:00+00", 0, { 2026, 9, 11 } },
+        { "2026-09-10 15:59:59.999+00", 0, { 2026, 9, 10 } },
+        { "2026-12-31 23:30:00 +00:00", 0, { 2027, 1, 1 } },
+        { "2026-03-01 02:00:00-05", 0, { 2026, 3, 1 } },
+        { "2024-03-01 07:59:00+0800", 0, { 2024, 3, 1 } },
+        { "2024-03-01 07:59:00+1600", -1, { 0, 0, 0 } },  /* > 15 h */
+        { "2024-02-29 23:00:00+08:30", 0, { 2024, 2, 29 } },
+        { "2024-03-01 00:10:00+09", 0, { 2024, 2, 29 } }, /* leap day */
+        { "1970-01-01 08:00:00+08", 0, { 1970, 1, 1 } },
+        { "2026-02-29 12:00:00+08", -1, { 0, 0, 0 } },
+        { "2026-09-10 24:00:00+08", -1, { 0, 0, 0 } },
+        { "2026-09-10 12:00:00+8", -1, { 0, 0, 0 } },
+        { "2026-09-10 12:00:00+08x", -1, { 0, 0, 0 } },
+        { "2026-09-10T12:00:00+08", -1, { 0, 0, 0 } },
+        { "2026-09-10", -1, { 0, 0, 0 } },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&d, 0, sizeof(d));
+
+        tap_ok(csibiz_date_in_china(cases[i].s, strlen(cases[i].s), &d)
+               == cases[i].rc
+               && (cases[i].rc != 0
+                   || csibiz_date_compare(&d, &cases[i].day) == 0),
+               "date_in_china \"%s\"", cases[i].s);
+    }
+}
+
+
+static void
+test_handbook_no(void)
+{
+    char  out[CSIBIZ_INSURANCE_NO_SIZE];
+
+    tap_ok(csibiz_handbook_no_normalize(S("11000012345678"), out) == 0
+           && strcmp(out, "11000012345678") == 0, "handbook no digits");
+    tap_ok(csibiz_handbook_no_normalize(S(" sc0012345\xe3\x80\x80"), out)
+           == 0 && strcmp(out, "SC0012345") == 0,
+           "handbook no trimmed (ideographic space) and upper-cased");
+    tap_ok(csibiz_handbook_no_normalize(S("12345678"), out) == 0
+           && strcmp(out, "12345678") == 0, "handbook no 8 characters");
+    tap_ok(csibiz_handbook_no_normalize(S("12345678901234567890"), out) == 0
+           && strlen(out) == CSIBIZ_HANDBOOK_NO_MAX_LEN,
+           "handbook no 20 characters");
+    tap_is_int(csibiz_handbook_no_normalize(S("1234567"), out), -1,
+               "handbook no 7 characters refused");
+    tap_is_int(csibiz_handbook_no_normalize(S("123456789012345678901"),
+                                            out), -1,
+               "handbook no 21 characters refused");
+    tap_is_int(csibiz_handbook_no_normalize(S("1100-0012345"), out), -1,
+               "handbook no hyphen refused");
+    tap_is_int(csibiz_handbook_no_normalize(S(""), out), -1,
+               "handbook no empty refused");
+
+    tap_ok(csibiz_insurance_no_normalize(S("a1b2c3d4e5f6"), out) == 0
+           && strcmp(out, "A1B2C3D4E5F6") == 0,
+           "insurance no: a card number");
+    tap_ok(csibiz_insurance_no_normalize(S("110000123456789"), out) == 0
+           && strcmp(out, "110000123456789") == 0,
+           "insurance no: a handbook number");
+    tap_is_int(csibiz_insurance_no_normalize(S("A1B2C3"), out), -1,
+               "insurance no: 6 characters are neither");
+    tap_is_int(csibiz_insurance_no_normalize(S("A1B2C3 D4E5F6"), out), -1,
+               "insurance no: an inner space is neither");
+    tap_is_int(csibiz_insurance_no_normalize(S("１２３４５６７８９０１２"), out),
+               -1, "insurance no: full-width digits are neither");
 }
 
 

@@ -31,7 +31,7 @@ our @EXPORT = qw(
     json_post code_is current_agreement register_account
     register_request sms_send reset_request $NO_TICKET login_request
     login_session set_cookies sid_of logs_text logs_have_none
-    $PROOF_CONFIG argon2_jobs
+    $PROOF_CONFIG argon2_jobs metric forget_sms_limits
 );
 
 # The key file of the file's test stack (var/test/t/FILE/secret.key).
@@ -61,13 +61,19 @@ our $PROOF_CONFIG = <<'EOF';
     location = /metrics            { csibiz status; }
 EOF
 
-# argon2_jobs(): the password hashes counted so far (csibiz_argon2_jobs_total
-# of /metrics, which $PROOF_CONFIG serves)
-sub argon2_jobs {
+# metric('csibiz_errors_total{handler="login",code="locked"}'): a value of
+# /metrics (which $PROOF_CONFIG serves), 0 when it is not there yet
+sub metric {
+    my ($name) = @_;
     my $r = Test::Csibiz::http_req(GET => '/metrics');
     die "metrics: $r->{status}" unless $r->{status} == 200;
-    my ($n) = $r->{body} =~ /^csibiz_argon2_jobs_total (\d+)$/m;
+    my ($n) = $r->{body} =~ /^\Q$name\E (\d+)$/m;
     return $n // 0;
+}
+
+# argon2_jobs(): the password hashes counted so far
+sub argon2_jobs {
+    return metric('csibiz_argon2_jobs_total');
 }
 
 # id_number('11010520100315005') -> '11010520100315005X': the first 17
@@ -83,9 +89,9 @@ sub id_number {
 }
 
 # roster_add(id_number => ..., si_card => ..., phone => ..., name => ...,
-# category => 'student', school => ...): one insured person in the test
-# database; phone => undef leaves the declared phone empty.  Returns the
-# row's id.
+# category => 'student', school => ..., handbook_no => ...): one insured
+# person in the test database; phone => undef leaves the declared phone
+# empty.  Returns the row's id.
 sub roster_add {
     my (%o) = @_;
     Test::Csibiz::ensure_backends();
@@ -96,6 +102,7 @@ sub roster_add {
                '--category', $o{category} // 'student');
     push @cmd, '--school', $o{school} if defined $o{school};
     push @cmd, '--phone', $o{phone} if defined $o{phone};
+    push @cmd, '--handbook-no', $o{handbook_no} if defined $o{handbook_no};
     my $out = qx{@{[ join ' ', map { _sh($_) } @cmd ]} 2>&1};
     Carp::croak("tools/roster-add failed: $out") if $?;
     my ($id) = $out =~ /^insured_person (\d+) /m
@@ -293,15 +300,21 @@ sub logs_have_none {
     Test::More::unlike($all, qr/\[(?:alert|crit|emerg)\]/, "$name: no alert");
 }
 
+# forget_sms_limits(): the SMS send limits of every phone and client
+# cleared, for a test that sends more codes than they allow
+sub forget_sms_limits {
+    Test::Csibiz::redis_cmd('DEL', $_)
+        for @{ redis_keys('csibiz:sms:phone:*') },
+            @{ redis_keys('csibiz:sms:client:*') };
+}
+
 # register_account({id, card, phone, pw}, $agree_version): registers the
 # person through the API (the captcha must be off), dies on failure, and
 # returns the SMS code that was used; $p->{uid} is set to the new
 # account's id.  The SMS limits are cleared first.
 sub register_account {
     my ($p, $agree) = @_;
-    Test::Csibiz::redis_cmd('DEL', $_)
-        for @{ redis_keys('csibiz:sms:phone:*') },
-            @{ redis_keys('csibiz:sms:client:*') };
+    forget_sms_limits();
     my $r = json_post('/api/sms/send', {
         purpose => 'register', id_number => $p->{id},
         si_card_no => $p->{card}, phone => $p->{phone} });

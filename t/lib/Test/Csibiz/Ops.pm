@@ -25,8 +25,12 @@ use Test::Csibiz::Fixtures;
 
 our @EXPORT = qw(
     ops ops_file ops_dir roster_line keytool account_for file_bytes
-    audit_rows person_id
+    audit_rows person_id @DEBIT_REASONS
 );
+
+# the failure reasons of a bank's result file (debit_reason_known())
+our @DEBIT_REASONS = qw(insufficient_balance name_mismatch no_such_account
+                        not_debitable insured_data_error other);
 
 my $Dir = File::Temp->newdir('csibiz-ops-t-XXXXXX', TMPDIR => 1);
 
@@ -63,12 +67,14 @@ sub file_bytes {
 }
 
 # a roster CSV line: id, name, card, category, school, phone, gender,
-# birth date
+# birth date, and the handbook number as a 9th column if handbook is
+# given (undef: an empty one)
 sub roster_line {
     my (%o) = @_;
     return join ',', map { $_ // '' }
         @o{qw(id)}, $o{name} // '测试学生', $o{card},
-        $o{category} // 'student', @o{qw(school phone gender birth)};
+        $o{category} // 'student', @o{qw(school phone gender birth)},
+        exists $o{handbook} ? $o{handbook} : ();
 }
 
 # keytool('-a', 'account_no', 'seal', $value): the tool's output line
