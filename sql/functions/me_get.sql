@@ -28,7 +28,7 @@ LANGUAGE sql STABLE AS $$
                         WHERE t.kind = 'category' AND t.code = p.category),
                    'school', p.school,
                    'si_card_no_masked', csibiz_mask(p.si_card_no, 3, 4),
-                   'id_number_masked', p.id_number_masked,
+                   'id_number_masked', repeat('*', 18),
                    'phone_masked', csibiz_mask(p.declared_phone, 3, 4),
                    'registered_at', csibiz_iso(u.created_at)))::text END
       FROM (SELECT) AS one
