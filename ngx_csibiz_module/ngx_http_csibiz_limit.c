@@ -21,6 +21,9 @@ typedef struct {
 } ngx_http_csibiz_limit_t;
 
 
+static ngx_int_t ngx_http_csibiz_limit_address(ngx_http_request_t *r,
+    const char *name, ngx_http_csibiz_rate_t *rate,
+    ngx_http_csibiz_step_pt next, void *flow);
 static ngx_int_t ngx_http_csibiz_limit(ngx_http_request_t *r,
     const char *name, const char *scope, u_char *msg, size_t len,
     ngx_http_csibiz_rate_t *rate, ngx_http_csibiz_step_pt next, void *flow);
@@ -50,17 +53,42 @@ ngx_int_t
 ngx_http_csibiz_limit_client(ngx_http_request_t *r, const char *name,
     ngx_http_csibiz_step_pt next, void *flow)
 {
-    ngx_str_t                     client;
     ngx_http_csibiz_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    return ngx_http_csibiz_limit_address(r, name, &cmcf->limit_client, next,
+                                         flow);
+}
+
+
+/* GET /api/captcha: its own window, "csibiz:limit:captcha:client:..." */
+
+ngx_int_t
+ngx_http_csibiz_limit_captcha(ngx_http_request_t *r,
+    ngx_http_csibiz_step_pt next, void *flow)
+{
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    return ngx_http_csibiz_limit_address(r, "captcha", &cmcf->limit_captcha,
+                                         next, flow);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_limit_address(ngx_http_request_t *r, const char *name,
+    ngx_http_csibiz_rate_t *rate, ngx_http_csibiz_step_pt next, void *flow)
+{
+    ngx_str_t  client;
 
     if (ngx_http_csibiz_client(r, &client) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_csibiz_limit(r, name, "client", client.data, client.len,
-                                 &cmcf->limit_client, next, flow);
+                                 rate, next, flow);
 }
 
 
@@ -158,6 +186,7 @@ ngx_http_csibiz_limit_checked(ngx_http_request_t *r, void *flow,
 /*
  * csibiz_limit_client rate=60r/m [burst=30] | off;
  * csibiz_limit_identity rate=10r/m [burst=10] | off;
+ * csibiz_limit_captcha rate=30r/m [burst=30] | off;
  */
 
 char *

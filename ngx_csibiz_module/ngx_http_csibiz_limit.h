@@ -1,7 +1,7 @@
 
 /*
  * Request rate limits of the flows that cost a password hash (login,
- * register, password reset): per client (ngx_http_csibiz_client(): IPv6
+ * register, password reset) or a captcha's drawing: per client (ngx_http_csibiz_client(): IPv6
  * by its /64) and per identity, as GCRA sliding windows in Redis, so that
  * every nginx node behind a load balancer counts the same.  A request
  * over a limit is answered 429 rate_limited with Retry-After, and next
@@ -20,6 +20,10 @@
 /* the client's window of the flow named, e.g. "login" */
 ngx_int_t ngx_http_csibiz_limit_client(ngx_http_request_t *r,
     const char *name, ngx_http_csibiz_step_pt next, void *flow);
+
+/* the client's window of GET /api/captcha (csibiz_limit_captcha) */
+ngx_int_t ngx_http_csibiz_limit_captcha(ngx_http_request_t *r,
+    ngx_http_csibiz_step_pt next, void *flow);
 
 /* the identity's window: index is its blind index (bytes) */
 ngx_int_t ngx_http_csibiz_limit_identity(ngx_http_request_t *r,

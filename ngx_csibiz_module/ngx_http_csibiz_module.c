@@ -67,7 +67,7 @@ ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
 
     { ngx_string("captcha"),
       NGX_HTTP_GET,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_captcha_handler },
@@ -294,6 +294,13 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
       offsetof(ngx_http_csibiz_main_conf_t, limit_identity),
       NULL },
 
+    { ngx_string("csibiz_limit_captcha"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_csibiz_limit_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_csibiz_main_conf_t, limit_captcha),
+      NULL },
+
     { ngx_string("csibiz_hash_queue"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -385,6 +392,7 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
     cmcf->payment_result_day = NGX_CONF_UNSET;
     cmcf->limit_client.burst = NGX_CONF_UNSET_UINT;
     cmcf->limit_identity.burst = NGX_CONF_UNSET_UINT;
+    cmcf->limit_captcha.burst = NGX_CONF_UNSET_UINT;
     cmcf->hash_queue = NGX_CONF_UNSET;
 
     return cmcf;
@@ -408,7 +416,10 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->session_timeout, 12 * 60 * 60);
     ngx_conf_init_value(cmcf->payment_result_day, 5);
 
-    /* a client: one a second, 30 at once; an identity: 10 a minute */
+    /*
+     * a client: one a second, 30 at once; an identity: 10 a minute; a
+     * client's captchas: one in 2 seconds, 30 at once
+     */
 
     if (cmcf->limit_client.burst == NGX_CONF_UNSET_UINT) {
         cmcf->limit_client.interval = 1000;
@@ -418,6 +429,11 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     if (cmcf->limit_identity.burst == NGX_CONF_UNSET_UINT) {
         cmcf->limit_identity.interval = 6000;
         cmcf->limit_identity.burst = 10;
+    }
+
+    if (cmcf->limit_captcha.burst == NGX_CONF_UNSET_UINT) {
+        cmcf->limit_captcha.interval = 2000;
+        cmcf->limit_captcha.burst = 30;
     }
 
     ngx_conf_init_value(cmcf->hash_queue, 64);

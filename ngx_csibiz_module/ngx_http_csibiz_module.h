@@ -91,6 +91,7 @@ typedef struct {
     /* the flows that hash a password: their limits */
     ngx_http_csibiz_rate_t         limit_client;
     ngx_http_csibiz_rate_t         limit_identity;
+    ngx_http_csibiz_rate_t         limit_captcha;  /* per client */
     ngx_int_t                      hash_queue;     /* per worker */
 
     /* this worker's pools, set in init_process */

@@ -134,6 +134,12 @@ static ngx_http_csibiz_status_metric_t  ngx_http_csibiz_event_metrics[] = {
     { "csibiz_argon2_rejected_total",
       "Password hashes refused: the thread pool queue was full.",
       "counter" },
+    { "csibiz_captcha_jobs_total",
+      "Captchas queued to be drawn in the thread pool.", "counter" },
+    { "csibiz_captcha_jobs_done_total",
+      "Captchas drawn in the thread pool.", "counter" },
+    { "csibiz_captcha_rejected_total",
+      "Captchas refused: too many waiting to be drawn.", "counter" },
 };
 
 

@@ -27,7 +27,10 @@
 #define NGX_HTTP_CSIBIZ_STAT_ARGON2_JOBS       3
 #define NGX_HTTP_CSIBIZ_STAT_ARGON2_DONE       4
 #define NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED   5
-#define NGX_HTTP_CSIBIZ_STAT_EVENT_N           6
+#define NGX_HTTP_CSIBIZ_STAT_CAPTCHA_JOBS      6
+#define NGX_HTTP_CSIBIZ_STAT_CAPTCHA_DONE      7
+#define NGX_HTTP_CSIBIZ_STAT_CAPTCHA_REJECTED  8
+#define NGX_HTTP_CSIBIZ_STAT_EVENT_N           9
 
 ngx_int_t ngx_http_csibiz_status_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_csibiz_status_init(ngx_conf_t *cf);

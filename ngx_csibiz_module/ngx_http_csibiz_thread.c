@@ -1,9 +1,15 @@
 
 /*
- * CPU-heavy work (argon2id password hashing) runs in an nginx thread pool
- * so that the event loop keeps serving other requests meanwhile.  The
- * request is held (count and blocked) until the work is back: its pool
- * holds the task, which a thread may still be using.
+ * CPU-heavy work (argon2id password hashing, drawing captchas) runs in an
+ * nginx thread pool so that the event loop keeps serving other requests
+ * meanwhile.  The request is held (count and blocked) until the work is
+ * back: its pool holds the task, which a thread may still be using.
+ *
+ * The worker's threads share its CPU (tools/bench pins a worker and its
+ * threads to one): every runnable thread takes an equal slice from the
+ * event loop.  Hashes are few (rate-limited, behind a proof) and bounded
+ * by csibiz_hash_queue; captchas are free to ask for, so a worker draws
+ * one at a time and lets the others wait in its own queue.
  *
  * A worker that shuts down gracefully waits only for pending timers, and
  * work in a thread has none: a guard timer keeps the worker until the
@@ -11,7 +17,11 @@
  */
 
 
-#define NGX_HTTP_CSIBIZ_THREAD_GUARD  60000
+#define NGX_HTTP_CSIBIZ_THREAD_GUARD   60000
+
+/* captchas per worker: drawn at once, and drawn or waiting */
+#define NGX_HTTP_CSIBIZ_DRAW_RUNNING   1
+#define NGX_HTTP_CSIBIZ_DRAW_QUEUE     1024
 
 
 #include "ngx_http_csibiz_module.h"
@@ -20,8 +30,23 @@
 #include "ngx_http_csibiz_thread.h"
 
 
+/* a kind of work: this worker's bounds and counts, and its metrics */
+typedef struct {
+    ngx_uint_t                     pending;    /* running or waiting */
+    ngx_uint_t                     running;    /* posted, not back */
+    ngx_uint_t                     max_running;    /* 0: the pool's */
+    ngx_queue_t                    waiting;
+    ngx_uint_t                     stat_jobs;
+    ngx_uint_t                     stat_done;
+    ngx_uint_t                     stat_rejected;
+} ngx_http_csibiz_thread_kind_t;
+
+
 typedef struct {
     ngx_http_request_t            *request;
+    ngx_thread_task_t             *task;
+    ngx_http_csibiz_thread_kind_t *kind;
+    ngx_queue_t                    queue;
     ngx_event_t                    guard;
     ngx_http_csibiz_work_pt        work;
     ngx_http_csibiz_step_pt        next;
@@ -29,13 +54,30 @@ typedef struct {
 } ngx_http_csibiz_thread_ctx_t;
 
 
+static ngx_int_t ngx_http_csibiz_thread_start(ngx_http_request_t *r,
+    ngx_http_csibiz_thread_kind_t *kind, ngx_uint_t max_pending,
+    ngx_http_csibiz_work_pt work, ngx_http_csibiz_step_pt next, void *flow);
+static ngx_int_t ngx_http_csibiz_thread_post(
+    ngx_http_csibiz_thread_ctx_t *ctx);
 static void ngx_http_csibiz_thread_handler(void *data, ngx_log_t *log);
 static void ngx_http_csibiz_thread_done(ngx_event_t *ev);
+static void ngx_http_csibiz_thread_next(ngx_http_csibiz_thread_kind_t *kind);
 static void ngx_http_csibiz_thread_guard(ngx_event_t *ev);
 
 
-/* this worker's tasks posted and not back yet */
-static ngx_int_t  ngx_http_csibiz_thread_pending;
+static ngx_http_csibiz_thread_kind_t  ngx_http_csibiz_thread_hash = {
+    0, 0, 0, { NULL, NULL },
+    NGX_HTTP_CSIBIZ_STAT_ARGON2_JOBS,
+    NGX_HTTP_CSIBIZ_STAT_ARGON2_DONE,
+    NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED
+};
+
+static ngx_http_csibiz_thread_kind_t  ngx_http_csibiz_thread_captcha = {
+    0, 0, NGX_HTTP_CSIBIZ_DRAW_RUNNING, { NULL, NULL },
+    NGX_HTTP_CSIBIZ_STAT_CAPTCHA_JOBS,
+    NGX_HTTP_CSIBIZ_STAT_CAPTCHA_DONE,
+    NGX_HTTP_CSIBIZ_STAT_CAPTCHA_REJECTED
+};
 
 
 /*
@@ -48,9 +90,7 @@ ngx_int_t
 ngx_http_csibiz_thread_run(ngx_http_request_t *r,
     ngx_http_csibiz_work_pt work, ngx_http_csibiz_step_pt next, void *flow)
 {
-    ngx_thread_task_t             *task;
-    ngx_http_csibiz_main_conf_t   *cmcf;
-    ngx_http_csibiz_thread_ctx_t  *ctx;
+    ngx_http_csibiz_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
@@ -59,10 +99,36 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
      * with them: refuse at once, so that the client retries later.
      */
 
-    if (cmcf->hash_queue
-        && ngx_http_csibiz_thread_pending >= cmcf->hash_queue)
-    {
-        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED);
+    return ngx_http_csibiz_thread_start(r, &ngx_http_csibiz_thread_hash,
+                                        cmcf->hash_queue, work, next, flow);
+}
+
+
+/* the same for drawing a captcha: one at a time per worker */
+
+ngx_int_t
+ngx_http_csibiz_thread_draw(ngx_http_request_t *r,
+    ngx_http_csibiz_work_pt work, ngx_http_csibiz_step_pt next, void *flow)
+{
+    return ngx_http_csibiz_thread_start(r, &ngx_http_csibiz_thread_captcha,
+                                        NGX_HTTP_CSIBIZ_DRAW_QUEUE, work,
+                                        next, flow);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_thread_start(ngx_http_request_t *r,
+    ngx_http_csibiz_thread_kind_t *kind, ngx_uint_t max_pending,
+    ngx_http_csibiz_work_pt work, ngx_http_csibiz_step_pt next, void *flow)
+{
+    ngx_thread_task_t             *task;
+    ngx_http_csibiz_main_conf_t   *cmcf;
+    ngx_http_csibiz_thread_ctx_t  *ctx;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+
+    if (max_pending && kind->pending >= max_pending) {
+        ngx_http_csibiz_status_event(kind->stat_rejected);
         return ngx_http_csibiz_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE, "busy");
     }
 
@@ -80,6 +146,8 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
 
     ctx = task->ctx;
     ctx->request = r;
+    ctx->task = task;
+    ctx->kind = kind;
     ctx->work = work;
     ctx->next = next;
     ctx->flow = flow;
@@ -89,13 +157,18 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
     task->event.data = ctx;
     task->event.log = r->connection->log;
 
-    if (ngx_thread_task_post(cmcf->thread_pool, task) != NGX_OK) {
-        ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_REJECTED);
+    if (kind->waiting.next == NULL) {
+        ngx_queue_init(&kind->waiting);
+    }
+
+    if (kind->max_running && kind->running >= kind->max_running) {
+        ngx_queue_insert_tail(&kind->waiting, &ctx->queue);
+
+    } else if (ngx_http_csibiz_thread_post(ctx) != NGX_OK) {
         return ngx_http_csibiz_send_unavailable(r);
     }
 
-    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_JOBS);
-    ngx_http_csibiz_thread_pending++;
+    kind->pending++;
 
     ctx->guard.handler = ngx_http_csibiz_thread_guard;
     ctx->guard.data = ctx;
@@ -106,6 +179,26 @@ ngx_http_csibiz_thread_run(ngx_http_request_t *r,
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_thread_post(ngx_http_csibiz_thread_ctx_t *ctx)
+{
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_csibiz_module);
+
+    if (ngx_thread_task_post(cmcf->thread_pool, ctx->task) != NGX_OK) {
+        ngx_http_csibiz_status_event(ctx->kind->stat_rejected);
+        return NGX_ERROR;
+    }
+
+    ngx_http_csibiz_status_event(ctx->kind->stat_jobs);
+    ctx->kind->running++;
+
+    return NGX_OK;
 }
 
 
@@ -136,9 +229,12 @@ ngx_http_csibiz_thread_done(ngx_event_t *ev)
     }
 
     r->main->blocked--;
-    ngx_http_csibiz_thread_pending--;
+    ctx->kind->running--;
+    ctx->kind->pending--;
 
-    ngx_http_csibiz_status_event(NGX_HTTP_CSIBIZ_STAT_ARGON2_DONE);
+    ngx_http_csibiz_status_event(ctx->kind->stat_done);
+
+    ngx_http_csibiz_thread_next(ctx->kind);
 
     ngx_memzero(&res, sizeof(ngx_http_csibiz_result_t));
 
@@ -146,6 +242,47 @@ ngx_http_csibiz_thread_done(ngx_event_t *ev)
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+/* a task is back: post the next waiting ones of its kind */
+
+static void
+ngx_http_csibiz_thread_next(ngx_http_csibiz_thread_kind_t *kind)
+{
+    ngx_int_t                      rc;
+    ngx_queue_t                   *q;
+    ngx_connection_t              *c;
+    ngx_http_request_t            *r;
+    ngx_http_csibiz_thread_ctx_t  *ctx;
+
+    while (kind->running < kind->max_running
+           && !ngx_queue_empty(&kind->waiting))
+    {
+        q = ngx_queue_head(&kind->waiting);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_csibiz_thread_ctx_t, queue);
+
+        if (ngx_http_csibiz_thread_post(ctx) == NGX_OK) {
+            continue;
+        }
+
+        r = ctx->request;
+        c = r->connection;
+
+        if (ctx->guard.timer_set) {
+            ngx_del_timer(&ctx->guard);
+        }
+
+        r->main->blocked--;
+        kind->pending--;
+
+        rc = ngx_http_csibiz_send_unavailable(r);
+
+        ngx_http_finalize_request(r, rc);
+        ngx_http_run_posted_requests(c);
+    }
 }
 
 

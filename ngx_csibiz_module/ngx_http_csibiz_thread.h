@@ -1,5 +1,8 @@
 
-/* CPU-heavy work (argon2id) in nginx's thread pool, off the event loop */
+/*
+ * CPU-heavy work (argon2id, captcha images) in nginx's thread pool, off
+ * the event loop
+ */
 
 
 #ifndef _NGX_HTTP_CSIBIZ_THREAD_H_INCLUDED_
@@ -19,6 +22,15 @@ typedef void (*ngx_http_csibiz_work_pt)(void *flow);
  */
 
 ngx_int_t ngx_http_csibiz_thread_run(ngx_http_request_t *r,
+    ngx_http_csibiz_work_pt work, ngx_http_csibiz_step_pt next, void *flow);
+
+/*
+ * The same for a captcha: one drawn at a time per worker, the others wait
+ * in the worker (a runnable thread takes CPU from the event loop); 503
+ * busy when too many wait.
+ */
+
+ngx_int_t ngx_http_csibiz_thread_draw(ngx_http_request_t *r,
     ngx_http_csibiz_work_pt work, ngx_http_csibiz_step_pt next, void *flow);
 
 

@@ -1,7 +1,10 @@
 # GET /api/captcha and the captcha check (through POST /api/sms/send,
 # which takes a captcha before anything else): a real PNG, the answer in
 # Redis under an HMAC of the id with csibiz_captcha_ttl, single use right
-# or wrong, case-insensitive, off with "csibiz_captcha off".
+# or wrong, case-insensitive, off with "csibiz_captcha off".  Issuing is
+# rate-limited per client address (csibiz_limit_captcha, the realip
+# module's address, IPv6 by its /64), and images are drawn in the thread
+# pool: a flood of captchas leaves the worker's event loop free.
 
 use strict;
 use warnings;
@@ -16,9 +19,26 @@ use MIME::Base64 ();
 use Time::HiRes ();
 
 my $CONFIG = <<'EOF';
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+
     location = /api/captcha  { csibiz captcha; }
     location = /api/sms/send { csibiz sms_send; }
+    location = /api/session  { csibiz session; }
+    location = /test         { csibiz test; }
+    location = /metrics      { csibiz status; }
 EOF
+
+# the limit has its own section below
+my $NO_LIMIT = "$SECRET_CONF\n    csibiz_limit_captcha off;";
+
+sub metric {
+    my ($name) = @_;
+    my $r = http_req(GET => '/metrics');
+    die "metrics: $r->{status}" unless $r->{status} == 200;
+    my ($n) = $r->{body} =~ /^\Q$name\E (\d+)$/m;
+    return $n // 0;
+}
 
 # An insured person whose ID and card are right and whose phone is not:
 # a request that passes the captcha ends in 403 phone_not_declared, one
@@ -41,7 +61,7 @@ sub send_with {
 
 # ------------------------------------------------------------ the image
 
-start_nginx(http_config => $SECRET_CONF, config => $CONFIG);
+start_nginx(http_config => $NO_LIMIT, config => $CONFIG);
 my $mark = error_log_mark();
 
 my ($cid, $answer, $r, $key) = captcha_new();
@@ -141,7 +161,7 @@ unlike($log, qr/\Q$ID\E|1390000000/, 'no ID number or phone in the log');
 
 # ------------------------------------------------- TTL and the outages
 
-start_nginx(http_config => "$SECRET_CONF\n    csibiz_captcha_ttl 1s;",
+start_nginx(http_config => "$NO_LIMIT\n    csibiz_captcha_ttl 1s;",
             config => $CONFIG);
 
 ($cid, $answer, $r, $key) = captcha_new();
@@ -158,9 +178,88 @@ code_is(send_with($cid, $answer), 503, 'backend_unavailable',
         'check, Redis down');
 backend_start('redis');
 
+# ---------------------------------------------- drawn in the thread pool
+
+start_nginx(http_config => $NO_LIMIT, config => $CONFIG);
+
+my $jobs0 = metric('csibiz_captcha_jobs_total');
+my $done0 = metric('csibiz_captcha_jobs_done_total');
+
+# 200 captchas at once, then a session and a Redis round trip: the worker
+# draws one captcha at a time in a thread, so the two are answered while
+# captchas still wait (drawn on the event loop, they would wait for all)
+my $N = 200;
+my $all = http_concurrent([(map { [GET => '/api/captcha'] } 1 .. $N),
+                           [GET => '/api/session'],
+                           [GET => '/test?backend=redis&op=echo&value=x']],
+                          timeout => 60);
+my @caps = @$all[0 .. $N - 1];
+my ($sess, $echo) = @$all[$N, $N + 1];
+
+is(scalar(grep { ($_->{status} // 0) == 200 } @caps), $N,
+   "$N captchas at once: all 200");
+my %flood = map { ($_->{json}{captcha_id} // '') => 1 } @caps;
+is(scalar keys %flood, $N, '... each its own id');
+is(scalar @{ redis_keys('csibiz:captcha:*') }, $N, '... and answer');
+is($sess->{status}, 200, 'a session request meanwhile: 200');
+is($echo->{status}, 200, 'a Redis round trip meanwhile: 200');
+my ($last) = sort { $b <=> $a } map { $_->{finish} } @caps;
+cmp_ok($sess->{finish}, '<', $last,
+       'the session is answered before the last captcha');
+cmp_ok($echo->{finish}, '<', $last,
+       'the Redis round trip is answered before the last captcha');
+
+is(metric('csibiz_captcha_jobs_done_total') - $done0, $N,
+   "$N captchas drawn in the thread pool");
+is(metric('csibiz_captcha_jobs_total') - $jobs0, $N, '... all posted there');
+
+# one drawn after the flood still verifies
+($cid, $answer) = captcha_new();
+code_is(send_with($cid, $answer), 403, 'phone_not_declared',
+        'a captcha of the thread pool verifies');
+
+# ------------------------------------------------- the rate per address
+
+start_nginx(http_config => "$SECRET_CONF\n"
+                           . "    csibiz_limit_captcha rate=1r/m burst=5;",
+            config => $CONFIG);
+redis_cmd('FLUSHALL');
+
+sub from { return (headers => { 'X-Real-IP' => $_[0] }) }
+
+$jobs0 = metric('csibiz_captcha_jobs_total');
+my @lim = map { http_req(GET => '/api/captcha', from('10.9.0.1')) } 1 .. 7;
+is_deeply([map { $_->{status} } @lim], [(200) x 5, (429) x 2],
+          'one address: 5 captchas (the burst), then 429')
+    or diag(explain([map { $_->{body} } @lim]));
+code_is($lim[-1], 429, 'rate_limited', 'over the rate');
+ok(($lim[-1]{json}{error}{retry_after} // 0) >= 1,
+   'retry_after in the answer');
+ok(($lim[-1]{headers}{'retry-after'} // 0) >= 1, 'and Retry-After');
+is(metric('csibiz_captcha_jobs_total') - $jobs0, 5,
+   'nothing drawn over the rate');
+is(scalar @{ redis_keys('csibiz:captcha:*') }, 5, 'nor stored');
+my $windows = redis_keys('csibiz:limit:captcha:client:*');
+is(scalar @$windows, 1, 'one window in Redis');
+unlike($windows->[0] // '', qr/10\.9/, '... named without the address');
+
+is(http_req(GET => '/api/captcha', from('10.9.0.2'))->{status}, 200,
+   'behind the proxy, another address: its own window');
+is(http_req(GET => '/api/captcha')->{status}, 200,
+   'the proxy itself (no X-Real-IP): its own window');
+
+for my $n (1 .. 5) {
+    http_req(GET => '/api/captcha', from("2001:db8:1:2::$n"));
+}
+code_is(http_req(GET => '/api/captcha',
+                 from('2001:db8:1:2:ffff:ffff:ffff:ffff')),
+        429, 'rate_limited', 'another address of the same /64: limited');
+is(http_req(GET => '/api/captcha', from('2001:db8:1:3::1'))->{status}, 200,
+   'the next /64: its own window');
+
 # ------------------------------------------------------- captcha off
 
-start_nginx(http_config => "$SECRET_CONF\n    csibiz_captcha off;",
+start_nginx(http_config => "$NO_LIMIT\n    csibiz_captcha off;",
             config => $CONFIG);
 
 code_is(send_with(), 403, 'phone_not_declared',

@@ -1,0 +1,63 @@
+# The read statements of the module (GET /api/me, /api/declarations,
+# /api/account) are one query each for PostgreSQL: the SQL functions they
+# call, and the helpers those call, are inlined into the statement's
+# plan, which the connection keeps.  A helper rewritten so that it is no
+# longer inlined (PL/pgSQL, SECURITY DEFINER, SET, a second statement, a
+# FROM in a scalar function ...) shows in the plan as a call: here it
+# fails, not only in the benchmark (tools/bench-sql).  The statements are
+# read from the module's source, so they are the ones nginx prepares.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::Csibiz;
+use Test::More;
+
+ensure_backends();
+
+my %args = (
+    me           => "1, 1, 'zh'",
+    declarations => "1, 1, 'en', NULL, 5",
+    account_get  => "1, 1, NULL, false, 'zh'",
+);
+
+# functions that must not be called: inlined, each of them
+my @inlined = qw(me_get declarations_get bank_account_get query_access
+                 query_access_of window_at csibiz_mask csibiz_iso
+                 bank_account_json debit_result_visible query_text);
+
+my %stmt;
+for my $file (qw(ngx_http_csibiz_query.c ngx_http_csibiz_account.c)) {
+    open my $fh, '<', repo_root() . "/ngx_csibiz_module/$file" or die $!;
+    my $src = do { local $/; <$fh> };
+    while ($src =~ /ngx_http_csibiz_pg_stmt\("(\w+)",\s*((?:"[^"]*"\s*)+),/g)
+    {
+        my ($name, $parts) = ($1, $2);
+        $stmt{$name} = join '', $parts =~ /"([^"]*)"/g;
+    }
+}
+
+for my $name (sort keys %args) {
+    ok($stmt{$name}, "the module's statement $name") or next;
+
+    my $plan = join "\n", map { $_->[0] } psql(
+        "PREPARE s AS $stmt{$name};"
+        . " SET plan_cache_mode = force_generic_plan;"
+        . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s($args{$name})");
+
+    unlike($plan, qr/Function Scan/, "$name: no function scan");
+    for my $f (@inlined) {
+        unlike($plan, qr/\b\Q$f\E\(/, "$name: $f inlined");
+    }
+}
+
+# and they answer: the same statements, as a 200 for a logged-in user is
+# checked by t/040, t/041 and t/030-033; here only that they run
+for my $name (sort keys %args) {
+    my @rows = psql("PREPARE s AS $stmt{$name}; EXECUTE s($args{$name})");
+    is(scalar @rows, 1, "$name: one row");
+}
+
+done_testing();
