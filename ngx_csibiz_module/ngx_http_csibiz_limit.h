@@ -1,11 +1,12 @@
 
 /*
  * Request rate limits of the flows that cost a password hash (login,
- * register, password reset) or a captcha's drawing: per client (ngx_http_csibiz_client(): IPv6
- * by its /64) and per identity, as GCRA sliding windows in Redis, so that
- * every nginx node behind a load balancer counts the same.  A request
- * over a limit is answered 429 rate_limited with Retry-After, and next
- * is not called; a passed request is counted in every window at once.
+ * register, password reset) or a captcha's drawing: per client
+ * (ngx_http_csibiz_client(): IPv6 by its /64) and per identity, as GCRA
+ * sliding windows in Redis, so that every nginx node behind a load
+ * balancer counts the same.  A request over a limit is answered 429
+ * rate_limited with Retry-After, and next is not called; a passed request
+ * is counted in every window at once.
  */
 
 
