@@ -310,7 +310,6 @@ ngx_http_csibiz_pool_arm(ngx_http_csibiz_peer_t *peer)
     if (peer->nslots) {
         c->idle = 0;
         c->read->cancelable = 0;
-        peer->idle = 0;
 
         elapsed = ngx_current_msec - ngx_http_csibiz_pool_slot(peer, 0)->start;
         timeout = conf->timeout;
@@ -326,7 +325,6 @@ ngx_http_csibiz_pool_arm(ngx_http_csibiz_peer_t *peer)
 
     c->idle = 1;
     c->read->cancelable = 1;
-    peer->idle = 1;
 
     ngx_add_timer(c->read, conf->keepalive_timeout);
 }
@@ -432,7 +430,6 @@ ngx_http_csibiz_pool_close_peer(ngx_http_csibiz_peer_t *peer)
     }
 
     peer->ready = 0;
-    peer->idle = 0;
 
     if (failed) {
         ngx_http_csibiz_pool_down(pool);

@@ -98,7 +98,6 @@ struct ngx_http_csibiz_peer_s {
     ngx_uint_t                     nsent;
 
     unsigned                       ready:1;
-    unsigned                       idle:1;
 };
 
 

@@ -20,9 +20,6 @@
 #include <sys/stat.h>
 
 
-#define NGX_HTTP_CSIBIZ_PG_CONNECTING  0
-#define NGX_HTTP_CSIBIZ_PG_READY       1
-
 /* statements beyond this many are sent unprepared */
 #define NGX_HTTP_CSIBIZ_PG_MAX_STMTS   256
 
@@ -31,7 +28,6 @@ typedef struct {
     ngx_http_csibiz_peer_t         peer;
     PGconn                        *conn;
     ino_t                          inode;
-    ngx_uint_t                     state;
     PGresult                      *res;        /* the head op's, so far */
     uint8_t                        prepared[NGX_HTTP_CSIBIZ_PG_MAX_STMTS / 8];
 } ngx_http_csibiz_pg_peer_t;
@@ -279,7 +275,6 @@ ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
 
     peer->connection = c;
     pp->conn = conn;
-    pp->state = NGX_HTTP_CSIBIZ_PG_CONNECTING;
     pp->inode = 0;
     ngx_memzero(pp->prepared, sizeof(pp->prepared));
 
@@ -444,7 +439,6 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
 
         c->read->handler = ngx_http_csibiz_pg_handler;
         c->write->handler = ngx_http_csibiz_pg_handler;
-        pp->state = NGX_HTTP_CSIBIZ_PG_READY;
 
         ngx_http_csibiz_pool_ready(peer);
         return;

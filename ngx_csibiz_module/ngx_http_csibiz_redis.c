@@ -17,10 +17,6 @@
 #include "ngx_http_csibiz_status.h"
 
 
-#define NGX_HTTP_CSIBIZ_REDIS_CONNECTING  0
-#define NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE   1
-#define NGX_HTTP_CSIBIZ_REDIS_READY       2
-
 /* the scripts one worker runs by digest: each has a bit per connection */
 #define NGX_HTTP_CSIBIZ_REDIS_SCRIPTS     64
 
@@ -30,8 +26,9 @@ typedef struct {
     ngx_peer_connection_t          pc;
     redisReader                   *reader;
     ngx_pool_t                    *pool;       /* the reply being read */
-    ngx_uint_t                     state;
     ngx_uint_t                     handshake;  /* replies still expected */
+    ngx_uint_t                     connected;  /* AUTH, SELECT follow,
+                                                  until peer.ready */
 
     /* what is to be written: the handshake, then every op's commands */
     u_char                        *out;
@@ -732,7 +729,7 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     rp->pc.log = peer->pool->log;
     rp->pc.log_error = NGX_ERROR_ERR;
 
-    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
+    rp->connected = 0;
     rp->loaded = 0;
     rp->out_len = 0;
     rp->out_sent = 0;
@@ -800,7 +797,7 @@ ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
 
     rp->out_len = 0;
     rp->out_sent = 0;
-    rp->state = NGX_HTTP_CSIBIZ_REDIS_CONNECTING;
+    rp->connected = 0;
 
     if (peer->connection) {
         ngx_close_connection(peer->connection);
@@ -819,19 +816,16 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     peer = c->data;
     rp = (ngx_http_csibiz_redis_peer_t *) peer;
 
-    if (rp->state == NGX_HTTP_CSIBIZ_REDIS_CONNECTING) {
+    if (!rp->connected) {
 
         if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name) != NGX_OK) {
             ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
 
-        if (rp->handshake) {
-            rp->state = NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE;
+        rp->connected = 1;
 
-        } else {
-            rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
-
+        if (rp->handshake == 0) {
             /* queues the ops that waited, and posts this event again */
             ngx_http_csibiz_pool_ready(peer);
             return;
@@ -926,7 +920,7 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
         return;
     }
 
-    if (rp->state == NGX_HTTP_CSIBIZ_REDIS_CONNECTING) {
+    if (!rp->connected) {
         return;
     }
 
@@ -993,7 +987,7 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
 
         slot = ngx_http_csibiz_pool_head(peer);
 
-        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_READY && slot == NULL
+        if (peer->ready && slot == NULL
             && rp->reader->pos < rp->reader->len)
         {
             /* nobody asked for it: the stream is out of step */
@@ -1019,7 +1013,8 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             return NGX_OK;
         }
 
-        if (rp->state == NGX_HTTP_CSIBIZ_REDIS_HANDSHAKE) {
+        if (!peer->ready) {
+            /* a reply to AUTH or SELECT */
 
             if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
                 ngx_log_error(NGX_LOG_ERR, c->log, 0,
@@ -1031,7 +1026,6 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             ngx_reset_pool(rp->pool);
 
             if (--rp->handshake == 0) {
-                rp->state = NGX_HTTP_CSIBIZ_REDIS_READY;
                 ngx_http_csibiz_pool_ready(peer);
 
                 if (peer->connection == NULL) {

@@ -44,7 +44,7 @@
 #define NGX_HTTP_CSIBIZ_RESET_NOTICE_EN                                    \
     "Your password was changed. If this was not you, call 12333."
 
-/* EVAL, the script, its number of keys, 5 keys and 5 arguments at most */
+/* EVALSHA, the digest, its number of keys, 5 keys and 5 arguments at most */
 #define NGX_HTTP_CSIBIZ_SCRIPT_ARGS       13
 
 
