@@ -74,7 +74,7 @@ ok(!bad_log_lines($mark), 'no alert/crit/emerg or crash in error.log');
 
 start_nginx(http_config => <<"EOF", config => <<'EOF');
     csibiz_postgres "\$TEST_NGINX_PG_CONNINFO application_name=$APP"
-                    pool=1 timeout=1200ms;
+                    pool=1 timeout=3s;
 EOF
     location = /t { csibiz test; }
 EOF
@@ -98,19 +98,32 @@ is(scalar(grep { my $i = $_ + 1;
     or diag(explain([map { "$_->{status} $_->{body}" } @$pgres]));
 is(pg_conns(), 1, 'postgres pool=1: on one connection');
 
+# a one-second sleep first on the connection, then two ten-second ones
+# behind it: the first ends well within timeout=, the others' time runs
+# out long before they would
+my $first = http_start(GET => '/t?backend=postgres&op=sleep&seconds=1',
+                       timeout => 20);
+ok(wait_until(sub { psql_value("SELECT count(*) FROM pg_stat_activity"
+                               . " WHERE application_name = '$APP'"
+                               . " AND datname = current_database()"
+                               . " AND state = 'active'"
+                               . " AND query LIKE '%pg_sleep%'") >= 1 },
+              timeout => 5, interval => 0.02),
+   'postgres pool=1: the first sleep is in flight');
 $res = http_concurrent(
-    [map { [GET => '/t?backend=postgres&op=sleep&seconds=1', timeout => 10] }
-         1 .. 3]);
-my @ok = grep { ($_->{status} // 0) == 200 } @$res;
+    [map { [GET => '/t?backend=postgres&op=sleep&seconds=10', timeout => 20] }
+         1 .. 2]);
+my $first_res = http_finish($first);
 my @late = grep { ($_->{status} // 0) == 503
                   && ($_->{json}{error}{code} // '') eq 'backend_unavailable' }
            @$res;
 note('postgres pool=1: ' . join ', ',
      map { ($_->{status} // $_->{error}) . sprintf(' in %.2fs', $_->{elapsed}) }
-     @$res);
-is(scalar @ok, 1, 'postgres pool=1: the first of 3 one-second sleeps: 200');
+     $first_res, @$res);
+is($first_res->{status}, 200, 'postgres pool=1: the first, one-second sleep:'
+   . ' 200');
 is(scalar @late, 2, 'postgres pool=1: the two behind it: 503 at timeout=');
-cmp_ok(max(0, map { $_->{elapsed} } @late), '<', 1.9,
+cmp_ok(max(0, map { $_->{elapsed} } @late), '<', 9,
        'postgres pool=1: ... before the second sleep would end');
 is(http_req(GET => '/t?backend=postgres&op=echo&value=after')->{json}{value},
    'after', 'postgres pool=1: a new connection serves the next request');
