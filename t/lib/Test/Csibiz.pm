@@ -36,7 +36,7 @@ our @EXPORT = qw(
     backend_stop backend_start ensure_backends reset_data
 
     env_subst repo_root servroot server_port redis_port pg_port pg_conninfo
-    stack_env test_file test_slot spare_port
+    stack_env test_file test_slot spare_port wide_port
 
     background background_wait wait_until json_like
     done_testing note explain BAIL_OUT subtest
@@ -230,6 +230,16 @@ sub own_postgres {
 # The file's spare port (for a server of its own, e.g. a foreign Redis).
 sub spare_port {
     return $ENV{CSIBIZ_TEST_PORT_BASE} + 10 + 4 * $Slot + 3;
+}
+
+# A file that runs many servers (a replicated stack: primary, standby,
+# Redis master, replica, Sentinels, more nginx nodes) takes them from its
+# wide slot: BASE+400+16*slot .. +15, clear of the narrow slots and
+# below the next checkout's base (BASE+2000).
+sub wide_port {
+    my ($i) = @_;
+    Carp::croak("wide_port: 0..15, not $i") unless $i >= 0 && $i < 16;
+    return $ENV{CSIBIZ_TEST_PORT_BASE} + 400 + 16 * $Slot + $i;
 }
 
 sub _stack {
