@@ -102,8 +102,8 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_banks_stmt =
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_get_stmt =
     ngx_http_csibiz_pg_stmt("account_get",
-        "SELECT status, code, body, false"
-        " FROM bank_account_get($1::bigint, $2::bigint, $3::timestamptz,"
+        "SELECT status, code, body, replayed"
+        " FROM app_account_get($1::bigint, $2::bigint, $3::timestamptz,"
         " $4::boolean, $5::text)", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_put_stmt =

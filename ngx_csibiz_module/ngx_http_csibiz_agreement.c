@@ -21,9 +21,7 @@ static ngx_int_t ngx_http_csibiz_agreement_done(ngx_http_request_t *r,
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_agreement_stmt =
     ngx_http_csibiz_pg_stmt("agreement_current",
         "SELECT version, title_zh, text_zh, title_en, text_en"
-        " FROM agreement"
-        " WHERE published_at <= coalesce($1::timestamptz, now())"
-        " ORDER BY published_at DESC LIMIT 1", 1);
+        " FROM app_agreement_current($1::timestamptz)", 1);
 
 
 ngx_int_t

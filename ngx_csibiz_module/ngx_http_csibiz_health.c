@@ -33,7 +33,7 @@ static ngx_int_t ngx_http_csibiz_health_send(ngx_http_request_t *r,
 
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_health_stmt =
-    ngx_http_csibiz_pg_stmt("health", "SELECT 1", 0);
+    ngx_http_csibiz_pg_stmt("health", "SELECT csibiz_health()", 0);
 
 
 /* both at once; the steps see failures, which are the answer here */

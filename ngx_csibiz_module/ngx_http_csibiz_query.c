@@ -71,17 +71,14 @@ static u_char *ngx_http_csibiz_me_member(ngx_http_request_t *r,
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_me_stmt =
     ngx_http_csibiz_pg_stmt("me",
-        "SELECT m.status, m.code, m.body, false, p.birth_date_enc,"
-        " p.id_number_enc"
-        " FROM me_get($1::bigint, $2::bigint, $3::text) AS m"
-        " LEFT JOIN insured_person p"
-        " ON m.code IS NULL AND p.id = $2::bigint", 3);
+        "SELECT status, code, body, replayed, birth_date_enc, id_number_enc"
+        " FROM app_me($1::bigint, $2::bigint, $3::text)", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_declarations_stmt =
     ngx_http_csibiz_pg_stmt("declarations",
-        "SELECT status, code, body, false"
-        " FROM declarations_get($1::bigint, $2::bigint, $4::timestamptz,"
-        " $3::text, $5::int)", 5);
+        "SELECT status, code, body, replayed"
+        " FROM app_declarations($1::bigint, $2::bigint, $3::text,"
+        " $4::timestamptz, $5::int)", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_payments_stmt =
     ngx_http_csibiz_pg_stmt("payments",

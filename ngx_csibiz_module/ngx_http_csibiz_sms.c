@@ -70,9 +70,8 @@ static ngx_int_t ngx_http_csibiz_sms_limited(ngx_http_request_t *r,
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_sms_lookup_stmt =
     ngx_http_csibiz_pg_stmt("sms_lookup",
-        "SELECT coalesce($2 IN (si_card_no, handbook_no), false),"
-        " coalesce(declared_phone = $3, false)"
-        " FROM insured_person WHERE id_number_hmac = $1::bytea", 3);
+        "SELECT card_ok, phone_ok"
+        " FROM app_sms_lookup($1::bytea, $2::text, $3::text)", 3);
 
 
 /*

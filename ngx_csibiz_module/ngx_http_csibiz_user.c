@@ -187,69 +187,36 @@ static ngx_int_t ngx_http_csibiz_reauth_done(ngx_http_request_t *r,
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_user_lookup_stmt =
     ngx_http_csibiz_pg_stmt("user_lookup",
-        "SELECT p.id, p.declared_phone, u.id,"
-        " (SELECT version FROM agreement"
-        "  WHERE published_at <= coalesce($3::timestamptz, now())"
-        "  ORDER BY published_at DESC LIMIT 1)"
-        " FROM insured_person p"
-        " LEFT JOIN portal_user u ON u.insured_person_id = p.id"
-        " WHERE p.id_number_hmac = $1::bytea"
-        " AND $2 IN (p.si_card_no, p.handbook_no)", 3);
+        "SELECT person_id, declared_phone, user_id, agreement_version"
+        " FROM app_user_lookup($1::bytea, $2::text, $3::timestamptz)", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_register_insert_stmt =
     ngx_http_csibiz_pg_stmt("register_insert",
-        "WITH u AS ("
-        " INSERT INTO portal_user (insured_person_id, phone, password_hash,"
-        "  agreement_version, agreed_at, created_at)"
-        " VALUES ($1, $2, $3, $4, coalesce($6::timestamptz, now()),"
-        "  coalesce($6::timestamptz, now()))"
-        " ON CONFLICT (insured_person_id) DO NOTHING"
-        " RETURNING id, created_at),"
-        " a AS ("
-        " INSERT INTO audit_log (at, actor_user_id, client_ip, action,"
-        "  detail)"
-        " SELECT u.created_at, u.id, $5::inet, 'account.register',"
-        "  jsonb_build_object('agreement_version', $4::text) FROM u)"
-        " SELECT u.id, to_char(u.created_at AT TIME ZONE 'Asia/Shanghai',"
-        "  'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"'),"
-        "  csibiz_mask(p.name, 1, 1), csibiz_mask($2::text, 3, 4)"
-        " FROM u JOIN insured_person p ON p.id = $1", 6);
+        "SELECT user_id, created_at, name_masked, phone_masked"
+        " FROM app_register($1::bigint, $2::text, $3::text, $4::text,"
+        " $5::inet, $6::timestamptz)", 6);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reset_stmt =
     ngx_http_csibiz_pg_stmt("password_reset",
-        "SELECT password_reset($1, $2, $3, $4::inet, $5::timestamptz)", 5);
+        "SELECT password_reset($1::bigint, $2::text, $3::text, $4::inet,"
+        " $5::timestamptz)", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_lookup_stmt =
     ngx_http_csibiz_pg_stmt("login_lookup",
-        "SELECT u.id, u.password_hash, p.id,"
-        " csibiz_mask(p.name, 1, 1), csibiz_mask(u.phone, 3, 4)"
-        " FROM insured_person p"
-        " JOIN portal_user u ON u.insured_person_id = p.id"
-        " WHERE p.id_number_hmac = $1::bytea", 1);
+        "SELECT user_id, password_hash, person_id, name_masked,"
+        " phone_masked FROM app_login_lookup($1::bytea)", 1);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_ok_stmt =
     ngx_http_csibiz_pg_stmt("login_ok",
-        "WITH u AS ("
-        " UPDATE portal_user SET failed_logins = 0,"
-        "  last_login_at = coalesce($3::timestamptz, now())"
-        " WHERE id = $1 RETURNING id, last_login_at)"
-        " INSERT INTO audit_log (at, actor_user_id, client_ip, action)"
-        " SELECT last_login_at, id, $2::inet, 'account.login' FROM u", 3);
+        "SELECT app_login_ok($1::bigint, $2::inet, $3::timestamptz)", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_login_failed_stmt =
     ngx_http_csibiz_pg_stmt("login_failed",
-        "WITH u AS ("
-        " UPDATE portal_user SET failed_logins = failed_logins + 1"
-        " WHERE id = $1 RETURNING id, failed_logins)"
-        " INSERT INTO audit_log (at, actor_user_id, client_ip, action,"
-        "  detail)"
-        " SELECT coalesce($3::timestamptz, now()), id, $2::inet,"
-        "  'account.login_failed',"
-        "  jsonb_build_object('failures', failed_logins) FROM u", 3);
+        "SELECT app_login_failed($1::bigint, $2::inet, $3::timestamptz)", 3);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_reauth_lookup_stmt =
     ngx_http_csibiz_pg_stmt("reauth_lookup",
-        "SELECT password_hash FROM portal_user WHERE id = $1", 1);
+        "SELECT password_hash FROM app_reauth_lookup($1::bigint)", 1);
 
 
 /*

@@ -1,18 +1,7 @@
 -- Reference data seeded with the schema.  Kept by `tools/stack test reset`.
 
--- The declaration window: July to November, days 5-25 (November: 5-20),
--- per the parents' guide.
-INSERT INTO window_calendar (year, month, open_day, close_day)
-SELECT y, m, 5, CASE WHEN m = 11 THEN 20 ELSE 25 END
-  FROM generate_series(2025, 2027) AS y,
-       generate_series(7, 11) AS m;
-
--- Demo values: the guide's example year charged 160 yuan.  Replace with the
--- published amounts in a later migration.
-INSERT INTO premium (year, amount_cents) VALUES
-    (2025, 16000),
-    (2026, 16000),
-    (2027, 16000);
+-- The declaration windows and the premiums are the deployment's, set by
+-- tools/year-setup (sql/rewritten.txt: they were seeded here once).
 
 -- Major banks, names only.  accepts_debit, methods and passbook_lengths are
 -- the column defaults (debitable, card and passbook, lengths unknown) until

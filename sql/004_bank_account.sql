@@ -124,11 +124,6 @@ INSERT INTO non_debitable_account (bank_code, kind, prefix, reason_zh,
 
 -- ------------------------------------------------------------ calendar
 
--- The guide's next years, so that the window never silently runs out.
-INSERT INTO window_calendar (year, month, open_day, close_day)
-SELECT 2028, m, 5, CASE WHEN m = 11 THEN 20 ELSE 25 END
-  FROM generate_series(7, 11) AS m;
-
 -- The months whose debit file goes to the banks.  The premium is debited
 -- about debit_day; bank details changed up to the end of cutoff_day
 -- (Asia/Shanghai) are in that month's file, later changes in the next
@@ -147,10 +142,8 @@ COMMENT ON TABLE debit_calendar IS
     '[reference] Debit months: the day of the debit and the last day '
     '(inclusive, Asia/Shanghai) of bank-detail changes that it uses.';
 
-INSERT INTO debit_calendar (year, month, debit_day, cutoff_day)
-SELECT y, m, 25, 18
-  FROM generate_series(2025, 2028) AS y,
-       generate_series(9, 11) AS m;
+-- The debit months are the deployment's, set by tools/year-setup
+-- (sql/rewritten.txt: 2025-2028 were seeded here once).
 
 -- ------------------------------------------------- declarations, keys
 

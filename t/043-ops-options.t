@@ -85,10 +85,10 @@ for my $name (sort keys %tool) {
         [['--bogus'], 'an unknown option'],
         [['--env'], '--env without a value'],
         [['--env', 'prod', $good->()], '--env prod'],
-        [['--env', 'test', '--db', pg_conninfo(), $good->()],
+        [['--env', 'test', '--db', pg_ops_conninfo(), $good->()],
          '--env and --db'],
         [['--env', 'test', '--key', $key, $good->()], '--env and --key'],
-        [['--db', pg_conninfo(), '--key'], '--key without a value'])
+        [['--db', pg_ops_conninfo(), '--key'], '--key without a value'])
     {
         my ($args, $what) = @$case;
         $r = tool_run($name, @$args);
@@ -98,7 +98,7 @@ for my $name (sort keys %tool) {
              "$name, $what: says why, then the usage");
     }
 
-    $r = tool_run($name, '--db', pg_conninfo(), $good->());
+    $r = tool_run($name, '--db', pg_ops_conninfo(), $good->());
     if ($needs_key) {
         is($r->{rc}, 2, "$name --db without --key: usage error, exit 2");
         like($r->{err}, qr/--db needs --key/, "$name: ... saying why");
@@ -107,7 +107,7 @@ for my $name (sort keys %tool) {
             or diag($r->{err});
     }
 
-    $r = tool_run($name, '--db', pg_conninfo(), '--key', $key, $good->());
+    $r = tool_run($name, '--db', pg_ops_conninfo(), '--key', $key, $good->());
     is($r->{rc}, 0, "$name --db --key: done, exit 0") or diag($r->{err});
 
     $r = tool_run($name, '--env', 'test', $good->());

@@ -244,7 +244,7 @@ is(`$kt csv 2 < @{[ ops_file('two.csv', "a,\"b,c\"\nx\n") ]}`,
 # another database never borrows the test stack's key
 {
     my ($rc, $out, $err) = Test::Csibiz::_run_cmd(
-        [repo_root() . '/tools/roster-import', '--db', pg_conninfo(),
+        [repo_root() . '/tools/roster-import', '--db', pg_ops_conninfo(),
          ops_file('nokey.csv', "x\n")]);
     is($rc, 2, '--db without --key: usage error, exit 2');
     like($err, qr/--db needs --key/, '... saying why');

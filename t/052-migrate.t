@@ -159,7 +159,7 @@ same_schema($db{up}, $db{new}, 'upgraded = new');
 is($out, "migrate: up to date\n", 'upgraded: a second run does nothing');
 
 my %sum;
-for my $f (glob("$root/sql/[0-9][0-9][0-9]_*.sql"),
+for my $f (glob("$root/sql/[0-9][0-9][0-9]_*.sql"), "$root/sql/grants.sql",
            glob("$root/sql/functions/*.sql"))
 {
     my ($c, $s) = cmd(['sha256sum', $f]);
@@ -246,8 +246,15 @@ isnt($rc, 0, 'a function file removed, the function not dropped: refused');
 like($out, qr/functions not in sql\/functions\/: debit_reason_known\(text\)/,
      '... and named');
 
-# dropped by a migration: accepted, its bookkeeping row goes
+# dropped by a migration (and its line in grants.sql with it): accepted,
+# its bookkeeping row goes
 append("$sql/999_t052c.sql", "DROP FUNCTION debit_reason_known(text);\n");
+{
+    open my $in, '<', "$sql/grants.sql" or die $!;
+    my $text = join '', grep { !/debit_reason_known/ } <$in>;
+    open my $out, '>', "$sql/grants.sql" or die $!;
+    print $out $text;
+}
 ($rc, $out) = migrate_copy();
 is($rc, 0, '... dropped by a new migration: accepted') or diag($out);
 is(recorded('debit_reason_known'), '', '... and no longer recorded');

@@ -222,7 +222,7 @@ like($r->{out}, qr/failed debits: not due \(2026-10-05 to 2026-10-18\)/,
 # Redis down: nothing queued, nothing claimed
 my $spare = spare_port();
 my ($rc, $out, $err) = Test::Csibiz::_run_cmd(
-    [repo_root() . '/tools/remind', '--db', pg_conninfo(), '--key',
+    [repo_root() . '/tools/remind', '--db', pg_ops_conninfo(), '--key',
      $ENV{TEST_NGINX_SECRET_KEY}, '--redis', "127.0.0.1:$spare",
      '--month', '2026-09', '--now', '2026-10-05T10:00:00+08:00']);
 push @all_out, Encode::decode('UTF-8', $out . $err);
@@ -237,7 +237,7 @@ my $other_key = ops_file('other.key', join('', map { chr int rand 256 }
                                                  1 .. 32), raw => 1);
 chmod 0600, $other_key;
 ($rc, $out, $err) = Test::Csibiz::_run_cmd(
-    [repo_root() . '/tools/remind', '--db', pg_conninfo(), '--key',
+    [repo_root() . '/tools/remind', '--db', pg_ops_conninfo(), '--key',
      $other_key, '--redis', '127.0.0.1:' . redis_port(), '--month',
      '2026-09', '--now', '2026-10-05T10:00:00+08:00']);
 push @all_out, Encode::decode('UTF-8', $out . $err);

@@ -1,11 +1,14 @@
 # The read statements of the module (GET /api/me, /api/declarations,
 # /api/account) are one query each for PostgreSQL: the SQL functions they
-# call, and the helpers those call, are inlined into the statement's
-# plan, which the connection keeps.  A helper rewritten so that it is no
-# longer inlined (PL/pgSQL, SECURITY DEFINER, SET, a second statement, a
-# FROM in a scalar function ...) shows in the plan as a call: here it
-# fails, not only in the benchmark (tools/bench-sql).  The statements are
-# read from the module's source, so they are the ones nginx prepares.
+# call, and the helpers those call, are inlined into the query of the
+# application role's function (app_me(), app_declarations(),
+# app_account_get(): PL/pgSQL, SECURITY DEFINER), whose plan PL/pgSQL
+# keeps for the connection.  A helper rewritten so that it is no longer
+# inlined (PL/pgSQL, SECURITY DEFINER, SET, a second statement, a FROM in
+# a scalar function ...) shows in the plan as a call: here it fails, not
+# only in the benchmark (tools/bench-sql).  The module's statements are
+# read from its source (the function each calls), the queries from that
+# function's file in sql/functions/ (its RETURN QUERY, by $n).
 
 use strict;
 use warnings;
@@ -28,6 +31,7 @@ my @inlined = qw(me_get declarations_get bank_account_get query_access
                  query_access_of window_at csibiz_mask csibiz_iso
                  bank_account_json debit_result_visible query_text);
 
+# the module's statement: the application role's function it calls
 my %stmt;
 for my $file (qw(ngx_http_csibiz_query.c ngx_http_csibiz_account.c)) {
     open my $fh, '<', repo_root() . "/ngx_csibiz_module/$file" or die $!;
@@ -39,11 +43,26 @@ for my $file (qw(ngx_http_csibiz_query.c ngx_http_csibiz_account.c)) {
     }
 }
 
+# that function's query and parameter types, from its file
+sub query_of {
+    my ($stmt) = @_;
+    my ($f) = $stmt =~ /\bFROM (app_\w+)\(/ or return;
+    open my $fh, '<', repo_root() . "/sql/functions/$f.sql" or return;
+    my $src = do { local $/; <$fh> };
+    my ($args) = $src =~ /FUNCTION \Q$f\E\((.*?)\)\s*RETURNS/s or return;
+    my @types = map { (split ' ')[1] } split /,/, $args;
+    my ($query) = $src =~ /RETURN QUERY\s+(.*?);/s or return;
+    return ($f, join(', ', @types), $query);
+}
+
 for my $name (sort keys %args) {
     ok($stmt{$name}, "the module's statement $name") or next;
+    my ($f, $types, $query) = query_of($stmt{$name});
+    ok($query, "$name: the query of its function " . ($f // '(none)'))
+        or next;
 
     my $plan = join "\n", map { $_->[0] } psql(
-        "PREPARE s AS $stmt{$name};"
+        "PREPARE s ($types) AS $query;"
         . " SET plan_cache_mode = force_generic_plan;"
         . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s($args{$name})");
 
@@ -54,9 +73,11 @@ for my $name (sort keys %args) {
 }
 
 # and they answer: the same statements, as a 200 for a logged-in user is
-# checked by t/040, t/041 and t/030-033; here only that they run
+# checked by t/040, t/041 and t/030-033; here only that they run, as the
+# application role
 for my $name (sort keys %args) {
-    my @rows = psql("PREPARE s AS $stmt{$name}; EXECUTE s($args{$name})");
+    my @rows = psql("SET ROLE csibiz_app; PREPARE s AS $stmt{$name};"
+                    . " EXECUTE s($args{$name})");
     is(scalar @rows, 1, "$name: one row");
 }
 

@@ -14,7 +14,8 @@
 #   OPS_KEY       the module's csibiz_secret_file (ops_keytool checks it)
 #   OPS_PSQL      the psql binary
 # from, in this order: --db / --key, the environment (CSIBIZ_PG_CONNINFO,
-# CSIBIZ_SECRET_FILE), and the tools/stack ENV (--env, default test).
+# CSIBIZ_SECRET_FILE), and the tools/stack ENV (--env, default test; its
+# ops role's login, PG_OPS_CONNINFO).
 #
 # Exit statuses: 0 done; 1 rows refused (ops_refused: the others were
 # applied); 2 usage (usage_error); 3 bad input or any other failure,
@@ -86,7 +87,14 @@ ops_connect() {
         done < <("$OPS_ROOT/tools/stack" "$ops_env" env)
     fi
 
-    OPS_CONNINFO=${ops_db:-${ops_stack[PG_CONNINFO]:-}}
+    # A stack's ops tools log in as its ops role; an upgrade step
+    # (OPS_AS_OWNER=1, e.g. seal-birth-dates) as its superuser, who runs
+    # the migrations (docs/operations.md, "Database roles").
+    if ((${OPS_AS_OWNER:-0})); then
+        OPS_CONNINFO=${ops_db:-${ops_stack[PG_CONNINFO]:-}}
+    else
+        OPS_CONNINFO=${ops_db:-${ops_stack[PG_OPS_CONNINFO]:-${ops_stack[PG_CONNINFO]:-}}}
+    fi
     OPS_KEY=${ops_key:-${ops_stack[SECRET_KEY]:-}}
 
     # Debian's /usr/bin/psql is a Perl wrapper that costs ~60 ms a call:

@@ -36,7 +36,9 @@ CREATE OR REPLACE FUNCTION bank_account_put(
     p_now timestamptz, p_reauth_ok boolean, p_client_ip inet, p_lang text,
     p_fields jsonb, p_form jsonb)
 RETURNS TABLE (status int, code text, body text, replayed boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
 DECLARE
     v_now     timestamptz := coalesce(p_now, now());
     v_form    record;

@@ -3,7 +3,9 @@
 -- in from a card number's first digits; credit card prefixes stay
 -- unlisted: PUT /api/account refuses those by name).
 CREATE OR REPLACE FUNCTION banks_json(p_lang text) RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
     SELECT jsonb_build_object('banks', coalesce(jsonb_agg(jsonb_build_object(
                'code', b.code,
                'name', CASE WHEN p_lang = 'en' THEN b.name_en

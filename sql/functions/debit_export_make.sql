@@ -19,7 +19,9 @@
 CREATE OR REPLACE FUNCTION debit_export_make(p_year int, p_month int,
     OUT export_id bigint, OUT created boolean,
     OUT rows int, OUT total_cents bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
 DECLARE
     v_month   date;
     v_premium int;

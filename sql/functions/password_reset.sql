@@ -12,7 +12,9 @@ CREATE OR REPLACE FUNCTION password_reset(p_user_id bigint, p_phone text,
                                           p_hash text, p_ip inet,
                                           p_now timestamptz)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
 DECLARE
     v_id bigint;
 BEGIN

@@ -12,7 +12,9 @@ CREATE OR REPLACE FUNCTION payments_get(p_user bigint, p_person bigint,
                                         p_now timestamptz, p_lang text,
                                         p_result_day int)
 RETURNS TABLE (status int, code text, body text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
 #variable_conflict use_column
 DECLARE
     v_now timestamptz := coalesce(p_now, now());

@@ -10,7 +10,9 @@ CREATE OR REPLACE FUNCTION year_setup(p_year int, p_premium_cents int,
                                       p_debit_day int, p_cutoff_day int,
     OUT window_changes int, OUT debit_changes int,
                                       OUT premium_changed boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
 DECLARE
     v_old int;
     v_n   int;

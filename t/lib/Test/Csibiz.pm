@@ -36,6 +36,7 @@ our @EXPORT = qw(
     backend_stop backend_start ensure_backends reset_data
 
     env_subst repo_root servroot server_port redis_port pg_port pg_conninfo
+    pg_app_conninfo pg_ops_conninfo
     stack_env test_file test_slot spare_port wide_port
 
     background background_wait wait_until json_like
@@ -96,7 +97,10 @@ sub servroot    { $SERVROOT }
 sub server_port { $ENV{TEST_NGINX_SERVER_PORT} }
 sub redis_port  { $ENV{TEST_NGINX_REDIS_PORT} }
 sub pg_port     { $ENV{TEST_NGINX_PG_PORT} }
-sub pg_conninfo { $ENV{TEST_NGINX_PG_CONNINFO} }
+my ($PgAdminConninfo, $PgOpsConninfo);
+sub pg_conninfo { $PgAdminConninfo }
+sub pg_app_conninfo { $ENV{TEST_NGINX_PG_CONNINFO} }
+sub pg_ops_conninfo { $PgOpsConninfo }
 sub test_file   { $FILE }
 sub test_slot   { $Slot }
 sub stack_env   { $Stack{ $_[0] } }
@@ -209,9 +213,13 @@ sub _init_pg_env {
                            keys %ENV);
     my $pg = $ENV{CSIBIZ_TEST_PG_PORT};
     $ENV{TEST_NGINX_PG_PORT} = $pg;
-    $ENV{TEST_NGINX_PG_CONNINFO} = $Stack{PG_CONNINFO}
-        || "hostaddr=127.0.0.1 port=$pg dbname=$ENV{CSIBIZ_TEST_DB}"
-           . " user=csibiz";
+    # nginx logs in as the application role, the ops tools as the ops
+    # role; the tests' own look-ups (psql) as the superuser
+    my $db = "hostaddr=127.0.0.1 port=$pg dbname=$ENV{CSIBIZ_TEST_DB}";
+    $PgAdminConninfo = $Stack{PG_CONNINFO} || "$db user=csibiz";
+    $ENV{TEST_NGINX_PG_CONNINFO} = $Stack{PG_APP_CONNINFO}
+        || "$db user=csibiz_app_login";
+    $PgOpsConninfo = $Stack{PG_OPS_CONNINFO} || "$db user=csibiz_ops_login";
     $ENV{TEST_NGINX_SECRET_KEY} = $Stack{SECRET_KEY}
         || "$ENV{CSIBIZ_TEST_VAR}/secret.key";
 }
