@@ -8,9 +8,9 @@
 --   csibiz_ops    the ops tools: their functions and the tables they use
 --
 -- Roles belong to the cluster, not the database: an existing role is
--- kept as it is.  Creating them needs CREATEROLE (or a superuser) once;
--- the privileges are granted by sql/grants.sql, which tools/migrate
--- applies after every migration run.
+-- kept as it is.  Creating them and giving them the schema needs a
+-- superuser, once; the privileges are granted by sql/grants.sql, which
+-- tools/migrate applies after every migration run.
 DO $$
 DECLARE
     v_role text;
