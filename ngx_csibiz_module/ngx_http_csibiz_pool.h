@@ -145,7 +145,10 @@ void ngx_http_csibiz_pool_timed_out(ngx_http_csibiz_peer_t *peer);
 
 struct ngx_http_csibiz_redis_conf_s {
     ngx_http_csibiz_pool_conf_t    pool;
-    ngx_addr_t                     addr;
+    ngx_addr_t                     addr;       /* or: */
+    ngx_array_t                   *sentinels;  /* of ngx_addr_t */
+    ngx_str_t                      master;     /* the Sentinels' name */
+    ngx_str_t                      sentinel_password;
     ngx_str_t                      password;
     ngx_int_t                      db;
 };

@@ -6,6 +6,14 @@
  * answer, so that a reply costs no malloc() and free() per element.
  * Debian's hiredis 0.14 has no timers of its own, so every timeout is an
  * nginx timer on the connection's read event.
+ *
+ * With Sentinels, every new connection first asks one of them for the
+ * master (SENTINEL get-master-addr-by-name; the next one on an error or
+ * a timeout), then connects there and checks with ROLE that it is the
+ * master before it carries anything.  A READONLY error (the server was
+ * made a replica under us) closes the worker's connections to it; the
+ * next ones ask again.  So do those after a lost connection or a
+ * timeout: every reconnect goes through a Sentinel.
  */
 
 
@@ -29,6 +37,14 @@ typedef struct {
     ngx_uint_t                     handshake;  /* replies still expected */
     ngx_uint_t                     connected;  /* AUTH, SELECT follow,
                                                   until peer.ready */
+    ngx_uint_t                     asking;     /* a Sentinel, not Redis */
+    ngx_uint_t                     asked;      /* Sentinels, this time */
+
+    /* the master a Sentinel named */
+    ngx_sockaddr_t                 sockaddr;
+    socklen_t                      socklen;
+    ngx_str_t                      name;
+    u_char                         text[NGX_SOCKADDR_STRLEN];
 
     /* what is to be written: the handshake, then every op's commands */
     u_char                        *out;
@@ -41,8 +57,14 @@ typedef struct {
 
 
 typedef struct {
-    ngx_str_t                      handshake;  /* AUTH and SELECT */
+    ngx_str_t                      handshake;  /* AUTH, SELECT (, ROLE) */
     ngx_uint_t                     nhandshake;
+
+    ngx_str_t                      ask;        /* AUTH, SENTINEL … */
+    ngx_uint_t                     nask;
+    ngx_uint_t                     sentinel;   /* the one asked next */
+    ngx_str_t                      master;     /* the last one named */
+    u_char                         text[NGX_SOCKADDR_STRLEN];
 } ngx_http_csibiz_redis_pool_data_t;
 
 
@@ -84,11 +106,22 @@ static void *ngx_http_csibiz_redis_new_integer(const redisReadTask *task,
 static void *ngx_http_csibiz_redis_nil(const redisReadTask *task);
 static void ngx_http_csibiz_redis_free_reply(void *reply);
 static ngx_int_t ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer);
+static ngx_int_t ngx_http_csibiz_redis_open(ngx_http_csibiz_redis_peer_t *rp,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name,
+    ngx_str_t *out, ngx_uint_t n);
+static ngx_int_t ngx_http_csibiz_redis_ask(ngx_http_csibiz_redis_peer_t *rp);
+static void ngx_http_csibiz_redis_ask_next(ngx_http_csibiz_redis_peer_t *rp);
+static ngx_int_t ngx_http_csibiz_redis_named(
+    ngx_http_csibiz_redis_peer_t *rp, redisReply *reply);
+static ngx_int_t ngx_http_csibiz_redis_role(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply);
+static void ngx_http_csibiz_redis_readonly(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply);
 static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_csibiz_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_csibiz_redis_test_connect(ngx_connection_t *c,
-    ngx_str_t *name);
+    ngx_str_t *name, ngx_uint_t sentinel);
 static ngx_int_t ngx_http_csibiz_redis_flush(
     ngx_http_csibiz_redis_peer_t *rp);
 static ngx_int_t ngx_http_csibiz_redis_process(
@@ -123,7 +156,7 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **poolp)
 {
     u_char                             *p;
-    ngx_str_t                           argv[2], sel[2];
+    ngx_str_t                           argv[2], sel[2], ask[3], role;
     ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_peer_t       *peers;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -161,9 +194,12 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     sel[1].data = db;
     sel[1].len = ngx_sprintf(db, "%i", rcf->db) - db;
 
+    ngx_str_set(&role, "ROLE");
+
     pd->handshake.data = ngx_pnalloc(cycle->pool,
                                      ngx_http_csibiz_redis_size(2, argv)
-                                     + ngx_http_csibiz_redis_size(2, sel));
+                                     + ngx_http_csibiz_redis_size(2, sel)
+                                     + ngx_http_csibiz_redis_size(1, &role));
     if (pd->handshake.data == NULL) {
         return NGX_ERROR;
     }
@@ -180,7 +216,44 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
         pd->nhandshake++;
     }
 
+    if (rcf->sentinels) {
+        /* a master named by a Sentinel may have become a replica since */
+        p = ngx_http_csibiz_redis_encode(p, 1, &role);
+        pd->nhandshake++;
+    }
+
     pd->handshake.len = p - pd->handshake.data;
+
+    if (rcf->sentinels) {
+        ngx_str_set(&argv[0], "AUTH");
+        argv[1] = rcf->sentinel_password;
+        ngx_str_set(&ask[0], "SENTINEL");
+        ngx_str_set(&ask[1], "get-master-addr-by-name");
+        ask[2] = rcf->master;
+
+        pd->ask.data = ngx_pnalloc(cycle->pool,
+                                   ngx_http_csibiz_redis_size(2, argv)
+                                   + ngx_http_csibiz_redis_size(3, ask));
+        if (pd->ask.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = pd->ask.data;
+
+        if (rcf->sentinel_password.len) {
+            p = ngx_http_csibiz_redis_encode(p, 2, argv);
+            pd->nask++;
+        }
+
+        p = ngx_http_csibiz_redis_encode(p, 3, ask);
+        pd->nask++;
+
+        pd->ask.len = p - pd->ask.data;
+
+        /* the workers start with different Sentinels */
+        pd->sentinel = (ngx_uint_t) ngx_pid % rcf->sentinels->nelts;
+        pd->master.data = pd->text;
+    }
 
     *poolp = pool;
 
@@ -710,8 +783,6 @@ ngx_http_csibiz_redis_free_reply(void *reply)
 static ngx_int_t
 ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 {
-    ngx_int_t                           rc;
-    ngx_connection_t                   *c;
     ngx_http_csibiz_redis_conf_t       *rcf;
     ngx_http_csibiz_redis_peer_t       *rp;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -720,11 +791,40 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     rcf = peer->pool->driver_conf;
     pd = peer->pool->data;
 
+    if (rcf->sentinels) {
+        rp->asked = 0;
+        return ngx_http_csibiz_redis_ask(rp);
+    }
+
+    rp->asking = 0;
+
+    return ngx_http_csibiz_redis_open(rp, rcf->addr.sockaddr,
+                                      rcf->addr.socklen, &rcf->addr.name,
+                                      &pd->handshake, pd->nhandshake);
+}
+
+
+/*
+ * A new socket for the peer, to Redis or a Sentinel, with the "n"
+ * commands of "out" to be written first: the handshake, or the question
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_open(ngx_http_csibiz_redis_peer_t *rp,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name,
+    ngx_str_t *out, ngx_uint_t n)
+{
+    ngx_int_t                rc;
+    ngx_connection_t        *c;
+    ngx_http_csibiz_peer_t  *peer;
+
+    peer = &rp->peer;
+
     ngx_memzero(&rp->pc, sizeof(ngx_peer_connection_t));
 
-    rp->pc.sockaddr = rcf->addr.sockaddr;
-    rp->pc.socklen = rcf->addr.socklen;
-    rp->pc.name = &rcf->addr.name;
+    rp->pc.sockaddr = sockaddr;
+    rp->pc.socklen = socklen;
+    rp->pc.name = name;
     rp->pc.get = ngx_event_get_peer;
     rp->pc.log = peer->pool->log;
     rp->pc.log_error = NGX_ERROR_ERR;
@@ -747,19 +847,28 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 
     peer->connection = c;
 
+    /* a reader fresh for each socket: nothing of the last one is left */
+
+    if (rp->reader) {
+        redisReaderFree(rp->reader);
+    }
+
     rp->reader = redisReaderCreateWithFunctions(
                                          &ngx_http_csibiz_redis_reply_fns);
-    rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
+
+    if (rp->pool == NULL) {
+        rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
+    }
 
     if (rp->reader == NULL || rp->pool == NULL
-        || ngx_http_csibiz_redis_reserve(rp, pd->handshake.len) != NGX_OK)
+        || ngx_http_csibiz_redis_reserve(rp, out->len) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(rp->out, pd->handshake.data, pd->handshake.len);
-    rp->out_len = pd->handshake.len;
-    rp->handshake = pd->nhandshake;
+    ngx_memcpy(rp->out, out->data, out->len);
+    rp->out_len = out->len;
+    rp->handshake = n;
 
     ngx_add_timer(c->read, peer->pool->conf->connect_timeout);
 
@@ -769,6 +878,261 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Asks a Sentinel for the master: the worker's current one, else the
+ * next.  NGX_ERROR: none could be reached; the peer has no socket.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_ask(ngx_http_csibiz_redis_peer_t *rp)
+{
+    ngx_addr_t                         *sentinel;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    rcf = rp->peer.pool->driver_conf;
+    pd = rp->peer.pool->data;
+
+    rp->asking = 1;
+
+    while (rp->asked < rcf->sentinels->nelts) {
+        rp->asked++;
+
+        sentinel = (ngx_addr_t *) rcf->sentinels->elts + pd->sentinel;
+
+        if (ngx_http_csibiz_redis_open(rp, sentinel->sockaddr,
+                                       sentinel->socklen, &sentinel->name,
+                                       &pd->ask, pd->nask)
+            == NGX_OK)
+        {
+            return NGX_OK;
+        }
+
+        if (rp->peer.connection) {
+            ngx_close_connection(rp->peer.connection);
+            rp->peer.connection = NULL;
+        }
+
+        pd->sentinel = (pd->sentinel + 1) % rcf->sentinels->nelts;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rp->peer.pool->log, 0,
+                  "csibiz: no redis sentinel named the master \"%V\"",
+                  &rcf->master);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The Sentinel asked failed (no connection, a timeout, an error, no
+ * answer): the next one is asked; after the last, the peer fails as a
+ * connection that could not be made does.
+ */
+
+static void
+ngx_http_csibiz_redis_ask_next(ngx_http_csibiz_redis_peer_t *rp)
+{
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    rcf = rp->peer.pool->driver_conf;
+    pd = rp->peer.pool->data;
+
+    if (rp->peer.connection) {
+        ngx_close_connection(rp->peer.connection);
+        rp->peer.connection = NULL;
+    }
+
+    pd->sentinel = (pd->sentinel + 1) % rcf->sentinels->nelts;
+
+    if (ngx_http_csibiz_redis_ask(rp) == NGX_OK) {
+        return;
+    }
+
+    ngx_http_csibiz_redis_close(&rp->peer);
+    ngx_http_csibiz_pool_close_peer(&rp->peer);
+}
+
+
+/*
+ * A Sentinel's answer, [ip, port]: the peer's socket goes from the
+ * Sentinel to that master.  NGX_DECLINED: no usable answer.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_named(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply)
+{
+    ngx_int_t                           port;
+    in_addr_t                           inaddr;
+    ngx_str_t                          *sentinel;
+    ngx_connection_t                   *c;
+    struct sockaddr_in                 *sin;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+#if (NGX_HAVE_INET6)
+    u_char                              inaddr6[16];
+    struct sockaddr_in6                *sin6;
+#endif
+
+    c = rp->peer.connection;
+    rcf = rp->peer.pool->driver_conf;
+    pd = rp->peer.pool->data;
+    sentinel = rp->pc.name;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "csibiz: redis sentinel at %V does not know the"
+                      " master \"%V\"%s%s", sentinel, &rcf->master,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        return NGX_DECLINED;
+    }
+
+    port = ngx_atoi((u_char *) reply->element[1]->str,
+                    reply->element[1]->len);
+
+    if (port < 1 || port > 65535) {
+        goto invalid;
+    }
+
+    ngx_memzero(&rp->sockaddr, sizeof(ngx_sockaddr_t));
+
+    inaddr = ngx_inet_addr((u_char *) reply->element[0]->str,
+                           reply->element[0]->len);
+
+    if (inaddr != INADDR_NONE) {
+        sin = &rp->sockaddr.sockaddr_in;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = inaddr;
+        rp->socklen = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr((u_char *) reply->element[0]->str,
+                              reply->element[0]->len, inaddr6)
+               == NGX_OK)
+    {
+        sin6 = &rp->sockaddr.sockaddr_in6;
+        sin6->sin6_family = AF_INET6;
+        ngx_memcpy(sin6->sin6_addr.s6_addr, inaddr6, 16);
+        rp->socklen = sizeof(struct sockaddr_in6);
+#endif
+
+    } else {
+        /* Sentinels announce IP addresses unless told to resolve names */
+        goto invalid;
+    }
+
+    ngx_inet_set_port(&rp->sockaddr.sockaddr, (in_port_t) port);
+
+    rp->name.data = rp->text;
+    rp->name.len = ngx_sock_ntop(&rp->sockaddr.sockaddr, rp->socklen,
+                                 rp->text, NGX_SOCKADDR_STRLEN, 1);
+
+    if (rp->name.len != pd->master.len
+        || ngx_strncmp(rp->name.data, pd->master.data, rp->name.len) != 0)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                      "csibiz: redis sentinel at %V names %V the master"
+                      " \"%V\"", sentinel, &rp->name, &rcf->master);
+
+        pd->master.len = ngx_cpymem(pd->text, rp->name.data, rp->name.len)
+                         - pd->text;
+    }
+
+    ngx_close_connection(c);
+    rp->peer.connection = NULL;
+    rp->asking = 0;
+
+    if (ngx_http_csibiz_redis_open(rp, &rp->sockaddr.sockaddr, rp->socklen,
+                                   &rp->name, &pd->handshake,
+                                   pd->nhandshake)
+        != NGX_OK)
+    {
+        ngx_http_csibiz_redis_close(&rp->peer);
+        ngx_http_csibiz_pool_close_peer(&rp->peer);
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "csibiz: redis sentinel at %V names \"%s:%s\" the master"
+                  " \"%V\", not an IP address and port", sentinel,
+                  reply->element[0]->str, reply->element[1]->str,
+                  &rcf->master);
+
+    return NGX_DECLINED;
+}
+
+
+/* ROLE's answer on a new connection: the master, or it carries nothing */
+
+static ngx_int_t
+ngx_http_csibiz_redis_role(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 6
+        && ngx_strncmp(reply->element[0]->str, "master", 6) == 0)
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rp->peer.connection->log, 0,
+                  "csibiz: redis at %V is not the master (ROLE: %s)",
+                  rp->pc.name,
+                  (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+                   && reply->element[0]->type == REDIS_REPLY_STRING)
+                  ? reply->element[0]->str : "?");
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * READONLY: the server became a replica under us.  Nothing more is read
+ * from or written to it: every ready connection of the worker goes (with
+ * Sentinels they all lead there; the one this came on is closed by the
+ * caller), and the next ones ask the Sentinels again.
+ */
+
+static void
+ngx_http_csibiz_redis_readonly(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply)
+{
+    ngx_uint_t                     i;
+    ngx_http_csibiz_pool_t        *pool;
+    ngx_http_csibiz_redis_peer_t  *peers;
+
+    pool = rp->peer.pool;
+
+    ngx_log_error(NGX_LOG_ERR, rp->peer.connection->log, 0,
+                  "csibiz: redis at %V is read-only, closing its"
+                  " connections: %s", rp->pc.name, reply->str);
+
+    if (((ngx_http_csibiz_redis_conf_t *) pool->driver_conf)->sentinels
+        == NULL)
+    {
+        return;
+    }
+
+    peers = (ngx_http_csibiz_redis_peer_t *) pool->peers;
+
+    for (i = 0; i < pool->conf->size; i++) {
+        if (&peers[i] != rp && peers[i].peer.ready) {
+            ngx_http_csibiz_pool_close_peer(&peers[i].peer);
+        }
+    }
 }
 
 
@@ -798,6 +1162,7 @@ ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
     rp->out_len = 0;
     rp->out_sent = 0;
     rp->connected = 0;
+    rp->asking = 0;
 
     if (peer->connection) {
         ngx_close_connection(peer->connection);
@@ -818,8 +1183,17 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
 
     if (!rp->connected) {
 
-        if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name) != NGX_OK) {
-            ngx_http_csibiz_pool_close_peer(peer);
+        if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name,
+                                               rp->asking)
+            != NGX_OK)
+        {
+            if (rp->asking) {
+                ngx_http_csibiz_redis_ask_next(rp);
+
+            } else {
+                ngx_http_csibiz_pool_close_peer(peer);
+            }
+
             return;
         }
 
@@ -837,13 +1211,19 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     }
 
     if (ngx_http_csibiz_redis_flush(rp) == NGX_ERROR) {
-        ngx_http_csibiz_pool_close_peer(peer);
+        if (rp->asking) {
+            ngx_http_csibiz_redis_ask_next(rp);
+
+        } else {
+            ngx_http_csibiz_pool_close_peer(peer);
+        }
     }
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_redis_test_connect(ngx_connection_t *c, ngx_str_t *name)
+ngx_http_csibiz_redis_test_connect(ngx_connection_t *c, ngx_str_t *name,
+    ngx_uint_t sentinel)
 {
     int        err;
     socklen_t  len;
@@ -857,7 +1237,8 @@ ngx_http_csibiz_redis_test_connect(ngx_connection_t *c, ngx_str_t *name)
 
     if (err) {
         ngx_log_error(NGX_LOG_ERR, c->log, err,
-                      "csibiz: connect() to redis at %V failed", name);
+                      "csibiz: connect() to redis %sat %V failed",
+                      sentinel ? "sentinel " : "", name);
         return NGX_ERROR;
     }
 
@@ -902,6 +1283,7 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
 {
     u_char                         buf[4096];
     ssize_t                        n;
+    ngx_int_t                      rc;
     ngx_uint_t                     eof;
     ngx_connection_t              *c;
     ngx_http_csibiz_peer_t        *peer;
@@ -916,6 +1298,14 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
     }
 
     if (rev->timedout) {
+        if (rp->asking) {
+            ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
+                          "csibiz: redis sentinel at %V timed out",
+                          rp->pc.name);
+            ngx_http_csibiz_redis_ask_next(rp);
+            return;
+        }
+
         ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
@@ -941,17 +1331,32 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
         }
 
         if (redisReaderFeed(rp->reader, (const char *) buf, n) != REDIS_OK) {
-            ngx_http_csibiz_pool_close_peer(peer);
-            return;
+            eof = 2;
+            break;
         }
     }
 
-    if (ngx_http_csibiz_redis_process(rp) != NGX_OK) {
-        ngx_http_csibiz_pool_close_peer(peer);
+    rc = (eof == 2) ? NGX_ERROR : ngx_http_csibiz_redis_process(rp);
+
+    if (rc == NGX_DONE) {
+        /* the Sentinel answered: the socket is the master's now */
         return;
     }
 
-    if (!eof || peer->connection == NULL) {
+    if (rc == NGX_OK && (!eof || peer->connection == NULL)) {
+        return;
+    }
+
+    if (rp->asking) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "csibiz: redis sentinel at %V gave no answer",
+                      rp->pc.name);
+        ngx_http_csibiz_redis_ask_next(rp);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
 
@@ -1013,13 +1418,42 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             return NGX_OK;
         }
 
-        if (!peer->ready) {
-            /* a reply to AUTH or SELECT */
+        if (rp->asking) {
+            /* a Sentinel's reply to AUTH, then to the question */
+
+            if (--rp->handshake == 0) {
+                rc = ngx_http_csibiz_redis_named(rp, reply);
+                ngx_reset_pool(rp->pool);
+                return (rc == NGX_OK) ? NGX_DONE : NGX_ERROR;
+            }
 
             if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
                 ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "csibiz: redis refused AUTH or SELECT: %s",
+                              "csibiz: redis sentinel at %V refused AUTH:"
+                              " %s", rp->pc.name,
                               ((redisReply *) reply)->str);
+                return NGX_ERROR;
+            }
+
+            ngx_reset_pool(rp->pool);
+            continue;
+        }
+
+        if (!peer->ready) {
+            /* a reply to AUTH, SELECT or ROLE */
+
+            if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "csibiz: redis refused AUTH, SELECT or ROLE:"
+                              " %s", ((redisReply *) reply)->str);
+                return NGX_ERROR;
+            }
+
+            if (rp->handshake == 1
+                && ((ngx_http_csibiz_redis_conf_t *)
+                        peer->pool->driver_conf)->sentinels
+                && ngx_http_csibiz_redis_role(rp, reply) != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
@@ -1034,6 +1468,13 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             }
 
             continue;
+        }
+
+        if (((redisReply *) reply)->type == REDIS_REPLY_ERROR
+            && ngx_strncmp(((redisReply *) reply)->str, "READONLY", 8) == 0)
+        {
+            ngx_http_csibiz_redis_readonly(rp, reply);
+            return NGX_ERROR;
         }
 
         if (slot->skip) {
