@@ -734,7 +734,7 @@ ngx_http_csibiz_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (rcf->sentinels && rcf->master.len == 0) {
-        return "with sentinel= needs master=";
+        return "needs master= with sentinel=";
     }
 
     if (rcf->sentinels == NULL

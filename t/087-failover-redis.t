@@ -40,6 +40,9 @@ my $BOUND = $BACKOFF_MAX + 2 * $CONNECT_TIMEOUT;
 # what a loaded machine may add to it (the test sees the switch late)
 my $SLACK = 2;
 
+# the directive's forms (nginx -t): the __DATA__ blocks
+run_blocks();
+
 ensure_backends();
 
 my @NODE = (wide_port(0), wide_port(1));
@@ -260,3 +263,52 @@ like(error_log_since($mark),
 ok(stop_nginx(), 'nginx stops gracefully');
 
 done_testing();
+
+__DATA__
+
+=== TEST 1: csibiz_redis with Sentinels: every parameter
+--- http_config
+csibiz_redis sentinel=127.0.0.1:26379 sentinel=localhost sentinel=[::1]:26380
+             master=csibiz sentinel_password=s3 password=p db=1 pool=4
+             connect_timeout=500ms;
+--- config
+    location = /t { csibiz test; }
+--- config_test_only
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 2: csibiz_redis: sentinel= needs master=
+--- http_config
+csibiz_redis sentinel=127.0.0.1:26379;
+--- must_die
+--- error_log
+"csibiz_redis" directive needs master= with sentinel=
+
+
+
+=== TEST 3: csibiz_redis: an address or Sentinels, not both
+--- http_config
+csibiz_redis 127.0.0.1:6379 sentinel=127.0.0.1:26379 master=csibiz;
+--- must_die
+--- error_log
+"csibiz_redis" directive takes an address or sentinel=, not both
+
+
+
+=== TEST 4: csibiz_redis: master= only with Sentinels
+--- http_config
+csibiz_redis 127.0.0.1:6379 master=csibiz;
+--- must_die
+--- error_log
+"csibiz_redis" directive takes master= and sentinel_password= only with sentinel=
+
+
+
+=== TEST 5: csibiz_redis: an empty master name
+--- http_config
+csibiz_redis sentinel=127.0.0.1:26379 master=;
+--- must_die
+--- error_log
+invalid parameter "master="
