@@ -1348,9 +1348,13 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
     }
 
     if (rp->asking) {
-        ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "csibiz: redis sentinel at %V gave no answer",
-                      rp->pc.name);
+        if (rc == NGX_OK) {
+            /* else the reason is logged */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: redis sentinel at %V closed the"
+                          " connection", rp->pc.name);
+        }
+
         ngx_http_csibiz_redis_ask_next(rp);
         return;
     }
