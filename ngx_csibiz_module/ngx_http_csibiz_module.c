@@ -1079,6 +1079,7 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
     }
 
     if (cmcf->redis_pool) {
+        ngx_http_csibiz_redis_exit_process(cmcf->redis_pool);
         ngx_http_csibiz_pool_cleanup(cmcf->redis_pool);
     }
 

@@ -162,6 +162,7 @@ struct ngx_http_csibiz_pg_conf_s {
 
 ngx_int_t ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **pool);
+void ngx_http_csibiz_redis_exit_process(ngx_http_csibiz_pool_t *pool);
 ngx_int_t ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **pool);
 char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo);

@@ -25,6 +25,9 @@
 #include "ngx_http_csibiz_status.h"
 
 
+/* a broken subscription to a Sentinel is made again after (ms) */
+#define NGX_HTTP_CSIBIZ_REDIS_SUB_RETRY   1000
+
 /* the scripts one worker runs by digest: each has a bit per connection */
 #define NGX_HTTP_CSIBIZ_REDIS_SCRIPTS     64
 
@@ -65,6 +68,15 @@ typedef struct {
     ngx_uint_t                     sentinel;   /* the one asked next */
     ngx_str_t                      master;     /* the last one named */
     u_char                         text[NGX_SOCKADDR_STRLEN];
+
+    /* the subscription to +switch-master */
+    ngx_peer_connection_t          sub;
+    redisReader                   *sub_reader;
+    ngx_event_t                    sub_timer;
+    ngx_uint_t                     sub_sentinel;
+    ngx_str_t                      sub_out;    /* AUTH, SUBSCRIBE */
+    size_t                         sub_sent;
+    ngx_uint_t                     sub_connected;
 } ngx_http_csibiz_redis_pool_data_t;
 
 
@@ -117,6 +129,15 @@ static ngx_int_t ngx_http_csibiz_redis_role(ngx_http_csibiz_redis_peer_t *rp,
     redisReply *reply);
 static void ngx_http_csibiz_redis_readonly(ngx_http_csibiz_redis_peer_t *rp,
     redisReply *reply);
+static ngx_int_t ngx_http_csibiz_redis_sockaddr(u_char *ip, size_t len,
+    u_char *port, size_t port_len, ngx_sockaddr_t *sa, socklen_t *socklen);
+static void ngx_http_csibiz_redis_sub_start(ngx_event_t *ev);
+static void ngx_http_csibiz_redis_sub_write(ngx_event_t *wev);
+static void ngx_http_csibiz_redis_sub_read(ngx_event_t *rev);
+static void ngx_http_csibiz_redis_switched(ngx_http_csibiz_pool_t *pool,
+    ngx_connection_t *c, u_char *msg, size_t len);
+static void ngx_http_csibiz_redis_sub_retry(ngx_http_csibiz_pool_t *pool);
+static void ngx_http_csibiz_redis_sub_close(ngx_http_csibiz_pool_t *pool);
 static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_csibiz_redis_read_handler(ngx_event_t *rev);
@@ -253,6 +274,33 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
         /* the workers start with different Sentinels */
         pd->sentinel = (ngx_uint_t) ngx_pid % rcf->sentinels->nelts;
         pd->master.data = pd->text;
+
+        ngx_str_set(&ask[0], "SUBSCRIBE");
+        ngx_str_set(&ask[1], "+switch-master");
+
+        pd->sub_out.data = ngx_pnalloc(cycle->pool,
+                                       ngx_http_csibiz_redis_size(2, argv)
+                                       + ngx_http_csibiz_redis_size(2, ask));
+        if (pd->sub_out.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = pd->sub_out.data;
+
+        if (rcf->sentinel_password.len) {
+            p = ngx_http_csibiz_redis_encode(p, 2, argv);
+        }
+
+        p = ngx_http_csibiz_redis_encode(p, 2, ask);
+        pd->sub_out.len = p - pd->sub_out.data;
+
+        pd->sub_sentinel = pd->sentinel;
+        pd->sub_timer.handler = ngx_http_csibiz_redis_sub_start;
+        pd->sub_timer.data = pool;
+        pd->sub_timer.log = cycle->log;
+        pd->sub_timer.cancelable = 1;
+
+        ngx_add_timer(&pd->sub_timer, 1);
     }
 
     *poolp = pool;
@@ -967,17 +1015,10 @@ static ngx_int_t
 ngx_http_csibiz_redis_named(ngx_http_csibiz_redis_peer_t *rp,
     redisReply *reply)
 {
-    ngx_int_t                           port;
-    in_addr_t                           inaddr;
     ngx_str_t                          *sentinel;
     ngx_connection_t                   *c;
-    struct sockaddr_in                 *sin;
     ngx_http_csibiz_redis_conf_t       *rcf;
     ngx_http_csibiz_redis_pool_data_t  *pd;
-#if (NGX_HAVE_INET6)
-    u_char                              inaddr6[16];
-    struct sockaddr_in6                *sin6;
-#endif
 
     c = rp->peer.connection;
     rcf = rp->peer.pool->driver_conf;
@@ -996,41 +1037,16 @@ ngx_http_csibiz_redis_named(ngx_http_csibiz_redis_peer_t *rp,
         return NGX_DECLINED;
     }
 
-    port = ngx_atoi((u_char *) reply->element[1]->str,
-                    reply->element[1]->len);
-
-    if (port < 1 || port > 65535) {
-        goto invalid;
-    }
-
-    ngx_memzero(&rp->sockaddr, sizeof(ngx_sockaddr_t));
-
-    inaddr = ngx_inet_addr((u_char *) reply->element[0]->str,
-                           reply->element[0]->len);
-
-    if (inaddr != INADDR_NONE) {
-        sin = &rp->sockaddr.sockaddr_in;
-        sin->sin_family = AF_INET;
-        sin->sin_addr.s_addr = inaddr;
-        rp->socklen = sizeof(struct sockaddr_in);
-
-#if (NGX_HAVE_INET6)
-    } else if (ngx_inet6_addr((u_char *) reply->element[0]->str,
-                              reply->element[0]->len, inaddr6)
-               == NGX_OK)
+    if (ngx_http_csibiz_redis_sockaddr((u_char *) reply->element[0]->str,
+                                       reply->element[0]->len,
+                                       (u_char *) reply->element[1]->str,
+                                       reply->element[1]->len,
+                                       &rp->sockaddr, &rp->socklen)
+        != NGX_OK)
     {
-        sin6 = &rp->sockaddr.sockaddr_in6;
-        sin6->sin6_family = AF_INET6;
-        ngx_memcpy(sin6->sin6_addr.s6_addr, inaddr6, 16);
-        rp->socklen = sizeof(struct sockaddr_in6);
-#endif
-
-    } else {
         /* Sentinels announce IP addresses unless told to resolve names */
         goto invalid;
     }
-
-    ngx_inet_set_port(&rp->sockaddr.sockaddr, (in_port_t) port);
 
     rp->name.data = rp->text;
     rp->name.len = ngx_sock_ntop(&rp->sockaddr.sockaddr, rp->socklen,
@@ -1071,6 +1087,54 @@ invalid:
                   &rcf->master);
 
     return NGX_DECLINED;
+}
+
+
+/* "ip", "port" as Sentinels give them: an IPv4 or IPv6 address */
+
+static ngx_int_t
+ngx_http_csibiz_redis_sockaddr(u_char *ip, size_t len, u_char *port,
+    size_t port_len, ngx_sockaddr_t *sa, socklen_t *socklen)
+{
+    ngx_int_t             n;
+    in_addr_t             inaddr;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    u_char                inaddr6[16];
+    struct sockaddr_in6  *sin6;
+#endif
+
+    n = ngx_atoi(port, port_len);
+
+    if (n < 1 || n > 65535) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(sa, sizeof(ngx_sockaddr_t));
+
+    inaddr = ngx_inet_addr(ip, len);
+
+    if (inaddr != INADDR_NONE) {
+        sin = &sa->sockaddr_in;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = inaddr;
+        *socklen = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr(ip, len, inaddr6) == NGX_OK) {
+        sin6 = &sa->sockaddr_in6;
+        sin6->sin6_family = AF_INET6;
+        ngx_memcpy(sin6->sin6_addr.s6_addr, inaddr6, 16);
+        *socklen = sizeof(struct sockaddr_in6);
+#endif
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    ngx_inet_set_port(&sa->sockaddr, (in_port_t) n);
+
+    return NGX_OK;
 }
 
 
@@ -1133,6 +1197,340 @@ ngx_http_csibiz_redis_readonly(ngx_http_csibiz_redis_peer_t *rp,
             ngx_http_csibiz_pool_close_peer(&peers[i].peer);
         }
     }
+}
+
+
+/*
+ * Each worker keeps a subscription to "+switch-master" on one Sentinel:
+ * when the Sentinels switch, the connections to any other server close
+ * at once, though the old master may still be reachable from here (a
+ * partition between it and the Sentinels), and the next ones ask again.
+ * A subscription that breaks moves to the next Sentinel a second later.
+ * It is an idle connection to nginx: graceful shutdown closes it.
+ */
+
+static void
+ngx_http_csibiz_redis_sub_start(ngx_event_t *ev)
+{
+    ngx_int_t                           rc;
+    ngx_addr_t                         *sentinel;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pool = ev->data;
+    pd = pool->data;
+    rcf = pool->driver_conf;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    sentinel = (ngx_addr_t *) rcf->sentinels->elts + pd->sub_sentinel;
+
+    ngx_memzero(&pd->sub, sizeof(ngx_peer_connection_t));
+
+    pd->sub.sockaddr = sentinel->sockaddr;
+    pd->sub.socklen = sentinel->socklen;
+    pd->sub.name = &sentinel->name;
+    pd->sub.get = ngx_event_get_peer;
+    pd->sub.log = pool->log;
+    pd->sub.log_error = NGX_ERROR_ERR;
+
+    pd->sub_sent = 0;
+    pd->sub_connected = 0;
+
+    rc = ngx_event_connect_peer(&pd->sub);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        pd->sub.connection = NULL;
+        ngx_http_csibiz_redis_sub_retry(pool);
+        return;
+    }
+
+    c = pd->sub.connection;
+    c->data = pool;
+    c->read->handler = ngx_http_csibiz_redis_sub_read;
+    c->write->handler = ngx_http_csibiz_redis_sub_write;
+    c->idle = 1;
+
+    pd->sub_reader = redisReaderCreate();
+    if (pd->sub_reader == NULL) {
+        ngx_http_csibiz_redis_sub_retry(pool);
+        return;
+    }
+
+    /* until the subscription is confirmed */
+    ngx_add_timer(c->read, pool->conf->connect_timeout);
+
+    if (rc == NGX_OK) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_write(ngx_event_t *wev)
+{
+    ssize_t                             n;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    c = wev->data;
+    pool = c->data;
+    pd = pool->data;
+
+    if (!pd->sub_connected) {
+        if (ngx_http_csibiz_redis_test_connect(c, pd->sub.name, 1)
+            != NGX_OK)
+        {
+            ngx_http_csibiz_redis_sub_retry(pool);
+            return;
+        }
+
+        pd->sub_connected = 1;
+    }
+
+    while (pd->sub_sent < pd->sub_out.len) {
+        n = c->send(c, pd->sub_out.data + pd->sub_sent,
+                    pd->sub_out.len - pd->sub_sent);
+
+        if (n == NGX_AGAIN) {
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_csibiz_redis_sub_retry(pool);
+            return;
+        }
+
+        pd->sub_sent += n;
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_read(ngx_event_t *rev)
+{
+    u_char                              buf[1024];
+    void                               *reply;
+    ssize_t                             n;
+    redisReply                         *r;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    c = rev->data;
+    pool = c->data;
+    pd = pool->data;
+
+    if (c->close) {
+        /* graceful shutdown */
+        ngx_http_csibiz_redis_sub_close(pool);
+        return;
+    }
+
+    if (rev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
+                      "csibiz: redis sentinel at %V timed out",
+                      pd->sub.name);
+        ngx_http_csibiz_redis_sub_retry(pool);
+        return;
+    }
+
+    if (!pd->sub_connected) {
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            return;
+        }
+
+        if (n == 0 || n == NGX_ERROR
+            || redisReaderFeed(pd->sub_reader, (const char *) buf, n)
+               != REDIS_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: redis sentinel at %V closed the"
+                          " subscription", pd->sub.name);
+            ngx_http_csibiz_redis_sub_retry(pool);
+            return;
+        }
+
+        for ( ;; ) {
+            if (redisReaderGetReply(pd->sub_reader, &reply) != REDIS_OK) {
+                ngx_http_csibiz_redis_sub_retry(pool);
+                return;
+            }
+
+            if (reply == NULL) {
+                break;
+            }
+
+            r = reply;
+
+            if (r->type == REDIS_REPLY_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "csibiz: redis sentinel at %V refused the"
+                              " subscription: %s", pd->sub.name, r->str);
+                freeReplyObject(reply);
+                ngx_http_csibiz_redis_sub_retry(pool);
+                return;
+            }
+
+            if (r->type == REDIS_REPLY_ARRAY && r->elements == 3
+                && r->element[0]->type == REDIS_REPLY_STRING
+                && r->element[2]->type == REDIS_REPLY_STRING
+                && ngx_strcmp(r->element[0]->str, "message") == 0)
+            {
+                ngx_http_csibiz_redis_switched(pool, c,
+                                               (u_char *) r->element[2]->str,
+                                               r->element[2]->len);
+
+            } else if (rev->timer_set) {
+                /* "subscribe": confirmed */
+                ngx_del_timer(rev);
+            }
+
+            freeReplyObject(reply);
+        }
+    }
+}
+
+
+/*
+ * "+switch-master name old-ip old-port new-ip new-port": the ready
+ * connections to any other server than the new master close
+ */
+
+static void
+ngx_http_csibiz_redis_switched(ngx_http_csibiz_pool_t *pool,
+    ngx_connection_t *c, u_char *msg, size_t len)
+{
+    u_char                         *p, *last, *f[5];
+    size_t                          flen[5];
+    socklen_t                       socklen;
+    ngx_uint_t                      i;
+    ngx_sockaddr_t                  sa;
+    ngx_http_csibiz_redis_conf_t   *rcf;
+    ngx_http_csibiz_redis_peer_t   *peers;
+
+    rcf = pool->driver_conf;
+
+    p = msg;
+    last = msg + len;
+
+    for (i = 0; i < 5; i++) {
+        f[i] = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        flen[i] = p - f[i];
+
+        if (p < last) {
+            p++;
+        }
+    }
+
+    if (flen[0] != rcf->master.len
+        || ngx_strncmp(f[0], rcf->master.data, flen[0]) != 0)
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                  "csibiz: redis sentinel at %V: +switch-master %*s",
+                  ((ngx_http_csibiz_redis_pool_data_t *) pool->data)
+                      ->sub.name, len, msg);
+
+    if (ngx_http_csibiz_redis_sockaddr(f[3], flen[3], f[4], flen[4], &sa,
+                                       &socklen)
+        != NGX_OK)
+    {
+        /* not an address: every ready connection goes */
+        socklen = 0;
+    }
+
+    peers = (ngx_http_csibiz_redis_peer_t *) pool->peers;
+
+    for (i = 0; i < pool->conf->size; i++) {
+        if (!peers[i].peer.ready) {
+            /* a new connection checks ROLE */
+            continue;
+        }
+
+        if (socklen
+            && ngx_cmp_sockaddr(&peers[i].sockaddr.sockaddr,
+                                peers[i].socklen, &sa.sockaddr, socklen, 1)
+               == NGX_OK)
+        {
+            continue;
+        }
+
+        ngx_http_csibiz_pool_close_peer(&peers[i].peer);
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_retry(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = pool->data;
+    rcf = pool->driver_conf;
+
+    ngx_http_csibiz_redis_sub_close(pool);
+
+    pd->sub_sentinel = (pd->sub_sentinel + 1) % rcf->sentinels->nelts;
+
+    if (!ngx_exiting && !pd->sub_timer.timer_set) {
+        ngx_add_timer(&pd->sub_timer, NGX_HTTP_CSIBIZ_REDIS_SUB_RETRY);
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_close(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = pool->data;
+
+    if (pd->sub_reader) {
+        redisReaderFree(pd->sub_reader);
+        pd->sub_reader = NULL;
+    }
+
+    if (pd->sub.connection) {
+        ngx_close_connection(pd->sub.connection);
+        pd->sub.connection = NULL;
+    }
+}
+
+
+/* the worker exits: the subscription closes */
+
+void
+ngx_http_csibiz_redis_exit_process(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = pool->data;
+
+    if (pd->sub_timer.timer_set) {
+        ngx_del_timer(&pd->sub_timer);
+    }
+
+    ngx_http_csibiz_redis_sub_close(pool);
 }
 
 

@@ -11,6 +11,8 @@
 #   the Sentinels name the new master).  In between only 503
 #   backend_unavailable: no 500, no 401 (a session missing: an answer
 #   from an empty node), no hang.
+# * Each worker subscribes to +switch-master on a Sentinel and hears of
+#   the switch.
 # * The old master is started again, empty, as a master: the Sentinels
 #   make it a replica of the new one.  nginx never has a connection to
 #   it, from its kill to the end of the file.
@@ -144,6 +146,9 @@ my $load = load_start(clients => 4, seconds => 180, pause => 0.005,
 # some answers before the kill
 ok(wait_until(sub { backend_conns($NODE[0]) >= 1 }, timeout => 30),
    'nginx is connected to the master');
+ok(wait_until(sub { (map { backend_conns($_) } @SENTINEL) == 2 },
+              timeout => 30),
+   'each worker holds a subscription on a Sentinel');
 Time::HiRes::sleep(0.5);
 
 my $pid = node_pid(0);
@@ -217,6 +222,8 @@ cmp_ok($slowest->{elapsed}, '<=', 2 * $CONNECT_TIMEOUT + 1 + $SLACK,
 my $log = error_log_since($mark);
 like($log, qr/sentinel at \S+ names 127\.0\.0\.1:$NODE[1] the master/,
      'error.log: a Sentinel named the new master');
+like($log, qr/\+switch-master csibiz 127\.0\.0\.1 $NODE[0] 127\.0\.0\.1 $NODE[1]/,
+     'error.log: the subscription told of the switch');
 unlike($log, qr/\[(alert|crit|emerg)\]|exited on signal/, 'no alert, no crash');
 
 # --------------------------------------------------------- READONLY
