@@ -1392,7 +1392,7 @@ ngx_http_csibiz_redis_sub_read(ngx_event_t *rev)
                                                (u_char *) r->element[2]->str,
                                                r->element[2]->len);
 
-            } else if (rev->timer_set) {
+            } else if (r->type == REDIS_REPLY_ARRAY && rev->timer_set) {
                 /* "subscribe": confirmed */
                 ngx_del_timer(rev);
             }
