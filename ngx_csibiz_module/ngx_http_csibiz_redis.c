@@ -96,6 +96,8 @@ struct ngx_http_csibiz_redis_op_s {
 };
 
 
+static ngx_int_t ngx_http_csibiz_redis_authed(ngx_pool_t *pool,
+    ngx_str_t *password, ngx_uint_t argc, ngx_str_t *argv, ngx_str_t *out);
 static ngx_int_t ngx_http_csibiz_redis_queue(ngx_http_csibiz_peer_t *peer,
     ngx_http_csibiz_slot_t *slot);
 static ngx_int_t ngx_http_csibiz_redis_reserve(
@@ -177,6 +179,7 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **poolp)
 {
     u_char                             *p;
+    ngx_int_t                           n;
     ngx_str_t                           argv[2], sel[2], ask[3], role;
     ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_peer_t       *peers;
@@ -246,53 +249,33 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     pd->handshake.len = p - pd->handshake.data;
 
     if (rcf->sentinels) {
-        ngx_str_set(&argv[0], "AUTH");
-        argv[1] = rcf->sentinel_password;
         ngx_str_set(&ask[0], "SENTINEL");
         ngx_str_set(&ask[1], "get-master-addr-by-name");
         ask[2] = rcf->master;
 
-        pd->ask.data = ngx_pnalloc(cycle->pool,
-                                   ngx_http_csibiz_redis_size(2, argv)
-                                   + ngx_http_csibiz_redis_size(3, ask));
-        if (pd->ask.data == NULL) {
+        n = ngx_http_csibiz_redis_authed(cycle->pool,
+                                         &rcf->sentinel_password, 3, ask,
+                                         &pd->ask);
+        if (n == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        p = pd->ask.data;
-
-        if (rcf->sentinel_password.len) {
-            p = ngx_http_csibiz_redis_encode(p, 2, argv);
-            pd->nask++;
-        }
-
-        p = ngx_http_csibiz_redis_encode(p, 3, ask);
-        pd->nask++;
-
-        pd->ask.len = p - pd->ask.data;
-
-        /* the workers start with different Sentinels */
-        pd->sentinel = (ngx_uint_t) ngx_pid % rcf->sentinels->nelts;
-        pd->master.data = pd->text;
+        pd->nask = n;
 
         ngx_str_set(&ask[0], "SUBSCRIBE");
         ngx_str_set(&ask[1], "+switch-master");
 
-        pd->sub_out.data = ngx_pnalloc(cycle->pool,
-                                       ngx_http_csibiz_redis_size(2, argv)
-                                       + ngx_http_csibiz_redis_size(2, ask));
-        if (pd->sub_out.data == NULL) {
+        if (ngx_http_csibiz_redis_authed(cycle->pool,
+                                         &rcf->sentinel_password, 2, ask,
+                                         &pd->sub_out)
+            == NGX_ERROR)
+        {
             return NGX_ERROR;
         }
 
-        p = pd->sub_out.data;
-
-        if (rcf->sentinel_password.len) {
-            p = ngx_http_csibiz_redis_encode(p, 2, argv);
-        }
-
-        p = ngx_http_csibiz_redis_encode(p, 2, ask);
-        pd->sub_out.len = p - pd->sub_out.data;
+        /* the workers start with different Sentinels */
+        pd->sentinel = (ngx_uint_t) ngx_pid % rcf->sentinels->nelts;
+        pd->master.data = pd->text;
 
         pd->sub_sentinel = pd->sentinel;
         pd->sub_timer.handler = ngx_http_csibiz_redis_sub_start;
@@ -306,6 +289,40 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     *poolp = pool;
 
     return NGX_OK;
+}
+
+
+/* [AUTH password] and one command, encoded once: how many commands */
+
+static ngx_int_t
+ngx_http_csibiz_redis_authed(ngx_pool_t *pool, ngx_str_t *password,
+    ngx_uint_t argc, ngx_str_t *argv, ngx_str_t *out)
+{
+    u_char     *p;
+    ngx_int_t   n;
+    ngx_str_t   auth[2];
+
+    ngx_str_set(&auth[0], "AUTH");
+    auth[1] = *password;
+
+    out->data = ngx_pnalloc(pool, ngx_http_csibiz_redis_size(2, auth)
+                                  + ngx_http_csibiz_redis_size(argc, argv));
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = out->data;
+    n = 1;
+
+    if (password->len) {
+        p = ngx_http_csibiz_redis_encode(p, 2, auth);
+        n++;
+    }
+
+    p = ngx_http_csibiz_redis_encode(p, argc, argv);
+    out->len = p - out->data;
+
+    return n;
 }
 
 
