@@ -31,6 +31,8 @@ static void ngx_http_csibiz_pool_conf_init(ngx_http_csibiz_pool_conf_t *pcf,
     ngx_uint_t size, ngx_msec_t timeout);
 static ngx_int_t ngx_http_csibiz_parse_pool_param(ngx_conf_t *cf,
     ngx_str_t *param, ngx_http_csibiz_pool_conf_t *pcf);
+static ngx_int_t ngx_http_csibiz_redis_addr(ngx_conf_t *cf, ngx_str_t *url,
+    in_port_t port, void *addr, ngx_uint_t one);
 static ngx_int_t ngx_http_csibiz_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_csibiz_init_process(ngx_cycle_t *cycle);
 static void ngx_http_csibiz_exit_process(ngx_cycle_t *cycle);
@@ -605,6 +607,12 @@ invalid:
 }
 
 
+/*
+ * csibiz_redis address | sentinel=address... master=name [params]: one
+ * server, or the master that Redis Sentinels name (asked by each new
+ * connection, see ngx_http_csibiz_redis.c)
+ */
+
 static char *
 ngx_http_csibiz_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -612,7 +620,6 @@ ngx_http_csibiz_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_int_t                      rc;
     ngx_str_t                     *value;
-    ngx_url_t                      u;
     ngx_uint_t                     i;
     ngx_http_csibiz_redis_conf_t  *rcf;
 
@@ -627,32 +634,70 @@ ngx_http_csibiz_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    u.url = value[1];
-    u.default_port = 6379;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        if (u.err) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in redis address \"%V\"", u.err, &u.url);
-        }
-
-        return NGX_CONF_ERROR;
-    }
-
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "no address for redis \"%V\"", &u.url);
-        return NGX_CONF_ERROR;
-    }
-
-    rcf->addr = u.addrs[0];
-
     /* Redis connections are shared by every request: a few suffice */
     ngx_http_csibiz_pool_conf_init(&rcf->pool, 2, 1000);
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    i = 1;
+
+    if (ngx_strncmp(value[1].data, "sentinel=", 9) != 0) {
+        if (ngx_http_csibiz_redis_addr(cf, &value[1], 6379, &rcf->addr, 1)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        i = 2;
+    }
+
+    for ( /* void */ ; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "sentinel=", 9) == 0) {
+            if (rcf->addr.sockaddr) {
+                return "takes an address or sentinel=, not both";
+            }
+
+            if (rcf->sentinels == NULL) {
+                rcf->sentinels = ngx_array_create(cf->pool, 3,
+                                                  sizeof(ngx_addr_t));
+                if (rcf->sentinels == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            value[i].data += 9;
+            value[i].len -= 9;
+
+            if (ngx_http_csibiz_redis_addr(cf, &value[i], 26379,
+                                           rcf->sentinels, 0)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "master=", 7) == 0) {
+            rcf->master.data = value[i].data + 7;
+            rcf->master.len = value[i].len - 7;
+
+            if (rcf->master.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "sentinel_password=", 18) == 0) {
+            rcf->sentinel_password.data = value[i].data + 18;
+            rcf->sentinel_password.len = value[i].len - 18;
+
+            if (rcf->sentinel_password.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
 
         if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
             rcf->password.data = value[i].data + 9;
@@ -688,6 +733,16 @@ ngx_http_csibiz_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
+    if (rcf->sentinels && rcf->master.len == 0) {
+        return "needs master= with sentinel=";
+    }
+
+    if (rcf->sentinels == NULL
+        && (rcf->master.len || rcf->sentinel_password.len))
+    {
+        return "takes master= and sentinel_password= only with sentinel=";
+    }
+
     cmcf->redis = rcf;
 
     return NGX_CONF_OK;
@@ -698,6 +753,57 @@ invalid:
                        "invalid parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * A Redis server's or Sentinel's address, resolved once: the first
+ * address into "addr" (one), or every one onto the array "addr" (many)
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_addr(ngx_conf_t *cf, ngx_str_t *url, in_port_t port,
+    void *addr, ngx_uint_t one)
+{
+    ngx_url_t    u;
+    ngx_uint_t   i;
+    ngx_addr_t  *a;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = *url;
+    u.default_port = port;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in redis address \"%V\"", u.err, &u.url);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no address for redis \"%V\"", &u.url);
+        return NGX_ERROR;
+    }
+
+    if (one) {
+        *(ngx_addr_t *) addr = u.addrs[0];
+        return NGX_OK;
+    }
+
+    for (i = 0; i < u.naddrs; i++) {
+        a = ngx_array_push(addr);
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        *a = u.addrs[i];
+    }
+
+    return NGX_OK;
 }
 
 
@@ -973,6 +1079,7 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
     }
 
     if (cmcf->redis_pool) {
+        ngx_http_csibiz_redis_exit_process(cmcf->redis_pool);
         ngx_http_csibiz_pool_cleanup(cmcf->redis_pool);
     }
 

@@ -145,7 +145,10 @@ void ngx_http_csibiz_pool_timed_out(ngx_http_csibiz_peer_t *peer);
 
 struct ngx_http_csibiz_redis_conf_s {
     ngx_http_csibiz_pool_conf_t    pool;
-    ngx_addr_t                     addr;
+    ngx_addr_t                     addr;       /* or: */
+    ngx_array_t                   *sentinels;  /* of ngx_addr_t */
+    ngx_str_t                      master;     /* the Sentinels' name */
+    ngx_str_t                      sentinel_password;
     ngx_str_t                      password;
     ngx_int_t                      db;
 };
@@ -159,6 +162,7 @@ struct ngx_http_csibiz_pg_conf_s {
 
 ngx_int_t ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **pool);
+void ngx_http_csibiz_redis_exit_process(ngx_http_csibiz_pool_t *pool);
 ngx_int_t ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **pool);
 char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo);

@@ -6,6 +6,14 @@
  * answer, so that a reply costs no malloc() and free() per element.
  * Debian's hiredis 0.14 has no timers of its own, so every timeout is an
  * nginx timer on the connection's read event.
+ *
+ * With Sentinels, every new connection first asks one of them for the
+ * master (SENTINEL get-master-addr-by-name; the next one on an error or
+ * a timeout), then connects there and checks with ROLE that it is the
+ * master before it carries anything.  A READONLY error (the server was
+ * made a replica under us) closes the worker's connections to it; the
+ * next ones ask again.  So do those after a lost connection or a
+ * timeout: every reconnect goes through a Sentinel.
  */
 
 
@@ -16,6 +24,9 @@
 #include "ngx_http_csibiz_response.h"
 #include "ngx_http_csibiz_status.h"
 
+
+/* a broken subscription to a Sentinel is made again after (ms) */
+#define NGX_HTTP_CSIBIZ_REDIS_SUB_RETRY   1000
 
 /* the scripts one worker runs by digest: each has a bit per connection */
 #define NGX_HTTP_CSIBIZ_REDIS_SCRIPTS     64
@@ -29,6 +40,14 @@ typedef struct {
     ngx_uint_t                     handshake;  /* replies still expected */
     ngx_uint_t                     connected;  /* AUTH, SELECT follow,
                                                   until peer.ready */
+    ngx_uint_t                     asking;     /* a Sentinel, not Redis */
+    ngx_uint_t                     asked;      /* Sentinels, this time */
+
+    /* the master a Sentinel named */
+    ngx_sockaddr_t                 sockaddr;
+    socklen_t                      socklen;
+    ngx_str_t                      name;
+    u_char                         text[NGX_SOCKADDR_STRLEN];
 
     /* what is to be written: the handshake, then every op's commands */
     u_char                        *out;
@@ -41,8 +60,23 @@ typedef struct {
 
 
 typedef struct {
-    ngx_str_t                      handshake;  /* AUTH and SELECT */
+    ngx_str_t                      handshake;  /* AUTH, SELECT (, ROLE) */
     ngx_uint_t                     nhandshake;
+
+    ngx_str_t                      ask;        /* AUTH, SENTINEL … */
+    ngx_uint_t                     nask;
+    ngx_uint_t                     sentinel;   /* the one asked next */
+    ngx_str_t                      master;     /* the last one named */
+    u_char                         text[NGX_SOCKADDR_STRLEN];
+
+    /* the subscription to +switch-master */
+    ngx_peer_connection_t          sub;
+    redisReader                   *sub_reader;
+    ngx_event_t                    sub_timer;
+    ngx_uint_t                     sub_sentinel;
+    ngx_str_t                      sub_out;    /* AUTH, SUBSCRIBE */
+    size_t                         sub_sent;
+    ngx_uint_t                     sub_connected;
 } ngx_http_csibiz_redis_pool_data_t;
 
 
@@ -62,6 +96,8 @@ struct ngx_http_csibiz_redis_op_s {
 };
 
 
+static ngx_int_t ngx_http_csibiz_redis_authed(ngx_pool_t *pool,
+    ngx_str_t *password, ngx_uint_t argc, ngx_str_t *argv, ngx_str_t *out);
 static ngx_int_t ngx_http_csibiz_redis_queue(ngx_http_csibiz_peer_t *peer,
     ngx_http_csibiz_slot_t *slot);
 static ngx_int_t ngx_http_csibiz_redis_reserve(
@@ -84,11 +120,31 @@ static void *ngx_http_csibiz_redis_new_integer(const redisReadTask *task,
 static void *ngx_http_csibiz_redis_nil(const redisReadTask *task);
 static void ngx_http_csibiz_redis_free_reply(void *reply);
 static ngx_int_t ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer);
+static ngx_int_t ngx_http_csibiz_redis_open(ngx_http_csibiz_redis_peer_t *rp,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name,
+    ngx_str_t *out, ngx_uint_t n);
+static ngx_int_t ngx_http_csibiz_redis_ask(ngx_http_csibiz_redis_peer_t *rp);
+static void ngx_http_csibiz_redis_ask_next(ngx_http_csibiz_redis_peer_t *rp);
+static ngx_int_t ngx_http_csibiz_redis_named(
+    ngx_http_csibiz_redis_peer_t *rp, redisReply *reply);
+static ngx_int_t ngx_http_csibiz_redis_role(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply);
+static void ngx_http_csibiz_redis_readonly(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply);
+static ngx_int_t ngx_http_csibiz_redis_sockaddr(u_char *ip, size_t len,
+    u_char *port, size_t port_len, ngx_sockaddr_t *sa, socklen_t *socklen);
+static void ngx_http_csibiz_redis_sub_start(ngx_event_t *ev);
+static void ngx_http_csibiz_redis_sub_write(ngx_event_t *wev);
+static void ngx_http_csibiz_redis_sub_read(ngx_event_t *rev);
+static void ngx_http_csibiz_redis_switched(ngx_http_csibiz_pool_t *pool,
+    ngx_connection_t *c, u_char *msg, size_t len);
+static void ngx_http_csibiz_redis_sub_retry(ngx_http_csibiz_pool_t *pool);
+static void ngx_http_csibiz_redis_sub_close(ngx_http_csibiz_pool_t *pool);
 static void ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer);
 static void ngx_http_csibiz_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_csibiz_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_csibiz_redis_test_connect(ngx_connection_t *c,
-    ngx_str_t *name);
+    ngx_str_t *name, ngx_uint_t sentinel);
 static ngx_int_t ngx_http_csibiz_redis_flush(
     ngx_http_csibiz_redis_peer_t *rp);
 static ngx_int_t ngx_http_csibiz_redis_process(
@@ -123,7 +179,8 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **poolp)
 {
     u_char                             *p;
-    ngx_str_t                           argv[2], sel[2];
+    ngx_int_t                           n;
+    ngx_str_t                           argv[2], sel[2], ask[3], role;
     ngx_http_csibiz_pool_t             *pool;
     ngx_http_csibiz_redis_peer_t       *peers;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -161,9 +218,12 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     sel[1].data = db;
     sel[1].len = ngx_sprintf(db, "%i", rcf->db) - db;
 
+    ngx_str_set(&role, "ROLE");
+
     pd->handshake.data = ngx_pnalloc(cycle->pool,
                                      ngx_http_csibiz_redis_size(2, argv)
-                                     + ngx_http_csibiz_redis_size(2, sel));
+                                     + ngx_http_csibiz_redis_size(2, sel)
+                                     + ngx_http_csibiz_redis_size(1, &role));
     if (pd->handshake.data == NULL) {
         return NGX_ERROR;
     }
@@ -180,11 +240,89 @@ ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
         pd->nhandshake++;
     }
 
+    if (rcf->sentinels) {
+        /* a master named by a Sentinel may have become a replica since */
+        p = ngx_http_csibiz_redis_encode(p, 1, &role);
+        pd->nhandshake++;
+    }
+
     pd->handshake.len = p - pd->handshake.data;
+
+    if (rcf->sentinels) {
+        ngx_str_set(&ask[0], "SENTINEL");
+        ngx_str_set(&ask[1], "get-master-addr-by-name");
+        ask[2] = rcf->master;
+
+        n = ngx_http_csibiz_redis_authed(cycle->pool,
+                                         &rcf->sentinel_password, 3, ask,
+                                         &pd->ask);
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        pd->nask = n;
+
+        ngx_str_set(&ask[0], "SUBSCRIBE");
+        ngx_str_set(&ask[1], "+switch-master");
+
+        if (ngx_http_csibiz_redis_authed(cycle->pool,
+                                         &rcf->sentinel_password, 2, ask,
+                                         &pd->sub_out)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        /* the workers start with different Sentinels */
+        pd->sentinel = (ngx_uint_t) ngx_pid % rcf->sentinels->nelts;
+        pd->master.data = pd->text;
+
+        pd->sub_sentinel = pd->sentinel;
+        pd->sub_timer.handler = ngx_http_csibiz_redis_sub_start;
+        pd->sub_timer.data = pool;
+        pd->sub_timer.log = cycle->log;
+        pd->sub_timer.cancelable = 1;
+
+        ngx_add_timer(&pd->sub_timer, 1);
+    }
 
     *poolp = pool;
 
     return NGX_OK;
+}
+
+
+/* [AUTH password] and one command, encoded once: how many commands */
+
+static ngx_int_t
+ngx_http_csibiz_redis_authed(ngx_pool_t *pool, ngx_str_t *password,
+    ngx_uint_t argc, ngx_str_t *argv, ngx_str_t *out)
+{
+    u_char     *p;
+    ngx_int_t   n;
+    ngx_str_t   auth[2];
+
+    ngx_str_set(&auth[0], "AUTH");
+    auth[1] = *password;
+
+    out->data = ngx_pnalloc(pool, ngx_http_csibiz_redis_size(2, auth)
+                                  + ngx_http_csibiz_redis_size(argc, argv));
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = out->data;
+    n = 1;
+
+    if (password->len) {
+        p = ngx_http_csibiz_redis_encode(p, 2, auth);
+        n++;
+    }
+
+    p = ngx_http_csibiz_redis_encode(p, argc, argv);
+    out->len = p - out->data;
+
+    return n;
 }
 
 
@@ -710,8 +848,6 @@ ngx_http_csibiz_redis_free_reply(void *reply)
 static ngx_int_t
 ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 {
-    ngx_int_t                           rc;
-    ngx_connection_t                   *c;
     ngx_http_csibiz_redis_conf_t       *rcf;
     ngx_http_csibiz_redis_peer_t       *rp;
     ngx_http_csibiz_redis_pool_data_t  *pd;
@@ -720,11 +856,40 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     rcf = peer->pool->driver_conf;
     pd = peer->pool->data;
 
+    if (rcf->sentinels) {
+        rp->asked = 0;
+        return ngx_http_csibiz_redis_ask(rp);
+    }
+
+    rp->asking = 0;
+
+    return ngx_http_csibiz_redis_open(rp, rcf->addr.sockaddr,
+                                      rcf->addr.socklen, &rcf->addr.name,
+                                      &pd->handshake, pd->nhandshake);
+}
+
+
+/*
+ * A new socket for the peer, to Redis or a Sentinel, with the "n"
+ * commands of "out" to be written first: the handshake, or the question
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_open(ngx_http_csibiz_redis_peer_t *rp,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name,
+    ngx_str_t *out, ngx_uint_t n)
+{
+    ngx_int_t                rc;
+    ngx_connection_t        *c;
+    ngx_http_csibiz_peer_t  *peer;
+
+    peer = &rp->peer;
+
     ngx_memzero(&rp->pc, sizeof(ngx_peer_connection_t));
 
-    rp->pc.sockaddr = rcf->addr.sockaddr;
-    rp->pc.socklen = rcf->addr.socklen;
-    rp->pc.name = &rcf->addr.name;
+    rp->pc.sockaddr = sockaddr;
+    rp->pc.socklen = socklen;
+    rp->pc.name = name;
     rp->pc.get = ngx_event_get_peer;
     rp->pc.log = peer->pool->log;
     rp->pc.log_error = NGX_ERROR_ERR;
@@ -747,19 +912,28 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
 
     peer->connection = c;
 
+    /* a reader fresh for each socket: nothing of the last one is left */
+
+    if (rp->reader) {
+        redisReaderFree(rp->reader);
+    }
+
     rp->reader = redisReaderCreateWithFunctions(
                                          &ngx_http_csibiz_redis_reply_fns);
-    rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
+
+    if (rp->pool == NULL) {
+        rp->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, peer->pool->log);
+    }
 
     if (rp->reader == NULL || rp->pool == NULL
-        || ngx_http_csibiz_redis_reserve(rp, pd->handshake.len) != NGX_OK)
+        || ngx_http_csibiz_redis_reserve(rp, out->len) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(rp->out, pd->handshake.data, pd->handshake.len);
-    rp->out_len = pd->handshake.len;
-    rp->handshake = pd->nhandshake;
+    ngx_memcpy(rp->out, out->data, out->len);
+    rp->out_len = out->len;
+    rp->handshake = n;
 
     ngx_add_timer(c->read, peer->pool->conf->connect_timeout);
 
@@ -769,6 +943,611 @@ ngx_http_csibiz_redis_connect(ngx_http_csibiz_peer_t *peer)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Asks a Sentinel for the master: the worker's current one, else the
+ * next.  NGX_ERROR: none could be reached; the peer has no socket.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_ask(ngx_http_csibiz_redis_peer_t *rp)
+{
+    ngx_addr_t                         *sentinel;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    rcf = rp->peer.pool->driver_conf;
+    pd = rp->peer.pool->data;
+
+    rp->asking = 1;
+
+    while (rp->asked < rcf->sentinels->nelts) {
+        rp->asked++;
+
+        sentinel = (ngx_addr_t *) rcf->sentinels->elts + pd->sentinel;
+
+        if (ngx_http_csibiz_redis_open(rp, sentinel->sockaddr,
+                                       sentinel->socklen, &sentinel->name,
+                                       &pd->ask, pd->nask)
+            == NGX_OK)
+        {
+            return NGX_OK;
+        }
+
+        if (rp->peer.connection) {
+            ngx_close_connection(rp->peer.connection);
+            rp->peer.connection = NULL;
+        }
+
+        pd->sentinel = (pd->sentinel + 1) % rcf->sentinels->nelts;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rp->peer.pool->log, 0,
+                  "csibiz: no redis sentinel named the master \"%V\"",
+                  &rcf->master);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The Sentinel asked failed (no connection, a timeout, an error, no
+ * answer): the next one is asked; after the last, the peer fails as a
+ * connection that could not be made does.
+ */
+
+static void
+ngx_http_csibiz_redis_ask_next(ngx_http_csibiz_redis_peer_t *rp)
+{
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    rcf = rp->peer.pool->driver_conf;
+    pd = rp->peer.pool->data;
+
+    if (rp->peer.connection) {
+        ngx_close_connection(rp->peer.connection);
+        rp->peer.connection = NULL;
+    }
+
+    pd->sentinel = (pd->sentinel + 1) % rcf->sentinels->nelts;
+
+    if (ngx_http_csibiz_redis_ask(rp) == NGX_OK) {
+        return;
+    }
+
+    ngx_http_csibiz_redis_close(&rp->peer);
+    ngx_http_csibiz_pool_close_peer(&rp->peer);
+}
+
+
+/*
+ * A Sentinel's answer, [ip, port]: the peer's socket goes from the
+ * Sentinel to that master.  NGX_DECLINED: no usable answer.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_redis_named(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply)
+{
+    ngx_str_t                          *sentinel;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    c = rp->peer.connection;
+    rcf = rp->peer.pool->driver_conf;
+    pd = rp->peer.pool->data;
+    sentinel = rp->pc.name;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "csibiz: redis sentinel at %V does not know the"
+                      " master \"%V\"%s%s", sentinel, &rcf->master,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_csibiz_redis_sockaddr((u_char *) reply->element[0]->str,
+                                       reply->element[0]->len,
+                                       (u_char *) reply->element[1]->str,
+                                       reply->element[1]->len,
+                                       &rp->sockaddr, &rp->socklen)
+        != NGX_OK)
+    {
+        /* Sentinels announce IP addresses unless told to resolve names */
+        goto invalid;
+    }
+
+    rp->name.data = rp->text;
+    rp->name.len = ngx_sock_ntop(&rp->sockaddr.sockaddr, rp->socklen,
+                                 rp->text, NGX_SOCKADDR_STRLEN, 1);
+
+    if (rp->name.len != pd->master.len
+        || ngx_strncmp(rp->name.data, pd->master.data, rp->name.len) != 0)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                      "csibiz: redis sentinel at %V names %V the master"
+                      " \"%V\"", sentinel, &rp->name, &rcf->master);
+
+        pd->master.len = ngx_cpymem(pd->text, rp->name.data, rp->name.len)
+                         - pd->text;
+    }
+
+    ngx_close_connection(c);
+    rp->peer.connection = NULL;
+    rp->asking = 0;
+
+    if (ngx_http_csibiz_redis_open(rp, &rp->sockaddr.sockaddr, rp->socklen,
+                                   &rp->name, &pd->handshake,
+                                   pd->nhandshake)
+        != NGX_OK)
+    {
+        ngx_http_csibiz_redis_close(&rp->peer);
+        ngx_http_csibiz_pool_close_peer(&rp->peer);
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "csibiz: redis sentinel at %V names \"%s:%s\" the master"
+                  " \"%V\", not an IP address and port", sentinel,
+                  reply->element[0]->str, reply->element[1]->str,
+                  &rcf->master);
+
+    return NGX_DECLINED;
+}
+
+
+/* "ip", "port" as Sentinels give them: an IPv4 or IPv6 address */
+
+static ngx_int_t
+ngx_http_csibiz_redis_sockaddr(u_char *ip, size_t len, u_char *port,
+    size_t port_len, ngx_sockaddr_t *sa, socklen_t *socklen)
+{
+    ngx_int_t             n;
+    in_addr_t             inaddr;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    u_char                inaddr6[16];
+    struct sockaddr_in6  *sin6;
+#endif
+
+    n = ngx_atoi(port, port_len);
+
+    if (n < 1 || n > 65535) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(sa, sizeof(ngx_sockaddr_t));
+
+    inaddr = ngx_inet_addr(ip, len);
+
+    if (inaddr != INADDR_NONE) {
+        sin = &sa->sockaddr_in;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = inaddr;
+        *socklen = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr(ip, len, inaddr6) == NGX_OK) {
+        sin6 = &sa->sockaddr_in6;
+        sin6->sin6_family = AF_INET6;
+        ngx_memcpy(sin6->sin6_addr.s6_addr, inaddr6, 16);
+        *socklen = sizeof(struct sockaddr_in6);
+#endif
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    ngx_inet_set_port(&sa->sockaddr, (in_port_t) n);
+
+    return NGX_OK;
+}
+
+
+/* ROLE's answer on a new connection: the master, or it carries nothing */
+
+static ngx_int_t
+ngx_http_csibiz_redis_role(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 6
+        && ngx_strncmp(reply->element[0]->str, "master", 6) == 0)
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rp->peer.connection->log, 0,
+                  "csibiz: redis at %V is not the master (ROLE: %s)",
+                  rp->pc.name,
+                  (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+                   && reply->element[0]->type == REDIS_REPLY_STRING)
+                  ? reply->element[0]->str : "?");
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * READONLY: the server became a replica under us.  Nothing more is read
+ * from or written to it: every ready connection of the worker goes (with
+ * Sentinels they all lead there; the one this came on is closed by the
+ * caller), and the next ones ask the Sentinels again.
+ */
+
+static void
+ngx_http_csibiz_redis_readonly(ngx_http_csibiz_redis_peer_t *rp,
+    redisReply *reply)
+{
+    ngx_uint_t                     i;
+    ngx_http_csibiz_pool_t        *pool;
+    ngx_http_csibiz_redis_peer_t  *peers;
+
+    pool = rp->peer.pool;
+
+    ngx_log_error(NGX_LOG_ERR, rp->peer.connection->log, 0,
+                  "csibiz: redis at %V is read-only, closing its"
+                  " connections: %s", rp->pc.name, reply->str);
+
+    if (((ngx_http_csibiz_redis_conf_t *) pool->driver_conf)->sentinels
+        == NULL)
+    {
+        return;
+    }
+
+    peers = (ngx_http_csibiz_redis_peer_t *) pool->peers;
+
+    for (i = 0; i < pool->conf->size; i++) {
+        if (&peers[i] != rp && peers[i].peer.ready) {
+            ngx_http_csibiz_pool_close_peer(&peers[i].peer);
+        }
+    }
+}
+
+
+/*
+ * Each worker keeps a subscription to "+switch-master" on one Sentinel:
+ * when the Sentinels switch, the connections to any other server close
+ * at once, though the old master may still be reachable from here (a
+ * partition between it and the Sentinels), and the next ones ask again.
+ * A subscription that breaks moves to the next Sentinel a second later.
+ * It is an idle connection to nginx: graceful shutdown closes it.
+ */
+
+static void
+ngx_http_csibiz_redis_sub_start(ngx_event_t *ev)
+{
+    ngx_int_t                           rc;
+    ngx_addr_t                         *sentinel;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pool = ev->data;
+    pd = pool->data;
+    rcf = pool->driver_conf;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    sentinel = (ngx_addr_t *) rcf->sentinels->elts + pd->sub_sentinel;
+
+    ngx_memzero(&pd->sub, sizeof(ngx_peer_connection_t));
+
+    pd->sub.sockaddr = sentinel->sockaddr;
+    pd->sub.socklen = sentinel->socklen;
+    pd->sub.name = &sentinel->name;
+    pd->sub.get = ngx_event_get_peer;
+    pd->sub.log = pool->log;
+    pd->sub.log_error = NGX_ERROR_ERR;
+
+    pd->sub_sent = 0;
+    pd->sub_connected = 0;
+
+    rc = ngx_event_connect_peer(&pd->sub);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        pd->sub.connection = NULL;
+        ngx_http_csibiz_redis_sub_retry(pool);
+        return;
+    }
+
+    c = pd->sub.connection;
+    c->data = pool;
+    c->read->handler = ngx_http_csibiz_redis_sub_read;
+    c->write->handler = ngx_http_csibiz_redis_sub_write;
+    c->idle = 1;
+
+    pd->sub_reader = redisReaderCreate();
+    if (pd->sub_reader == NULL) {
+        ngx_http_csibiz_redis_sub_retry(pool);
+        return;
+    }
+
+    /* until the subscription is confirmed */
+    ngx_add_timer(c->read, pool->conf->connect_timeout);
+
+    if (rc == NGX_OK) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_write(ngx_event_t *wev)
+{
+    ssize_t                             n;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    c = wev->data;
+    pool = c->data;
+    pd = pool->data;
+
+    if (!pd->sub_connected) {
+        if (ngx_http_csibiz_redis_test_connect(c, pd->sub.name, 1)
+            != NGX_OK)
+        {
+            ngx_http_csibiz_redis_sub_retry(pool);
+            return;
+        }
+
+        pd->sub_connected = 1;
+    }
+
+    while (pd->sub_sent < pd->sub_out.len) {
+        n = c->send(c, pd->sub_out.data + pd->sub_sent,
+                    pd->sub_out.len - pd->sub_sent);
+
+        if (n == NGX_AGAIN) {
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_csibiz_redis_sub_retry(pool);
+            return;
+        }
+
+        pd->sub_sent += n;
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_read(ngx_event_t *rev)
+{
+    u_char                              buf[1024];
+    void                               *reply;
+    ssize_t                             n;
+    redisReply                         *r;
+    ngx_connection_t                   *c;
+    ngx_http_csibiz_pool_t             *pool;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    c = rev->data;
+    pool = c->data;
+    pd = pool->data;
+
+    if (c->close) {
+        /* graceful shutdown */
+        ngx_http_csibiz_redis_sub_close(pool);
+        return;
+    }
+
+    if (rev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
+                      "csibiz: redis sentinel at %V timed out",
+                      pd->sub.name);
+        ngx_http_csibiz_redis_sub_retry(pool);
+        return;
+    }
+
+    if (!pd->sub_connected) {
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            return;
+        }
+
+        if (n == 0 || n == NGX_ERROR
+            || redisReaderFeed(pd->sub_reader, (const char *) buf, n)
+               != REDIS_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: redis sentinel at %V closed the"
+                          " subscription", pd->sub.name);
+            ngx_http_csibiz_redis_sub_retry(pool);
+            return;
+        }
+
+        for ( ;; ) {
+            if (redisReaderGetReply(pd->sub_reader, &reply) != REDIS_OK) {
+                ngx_http_csibiz_redis_sub_retry(pool);
+                return;
+            }
+
+            if (reply == NULL) {
+                break;
+            }
+
+            r = reply;
+
+            if (r->type == REDIS_REPLY_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "csibiz: redis sentinel at %V refused the"
+                              " subscription: %s", pd->sub.name, r->str);
+                freeReplyObject(reply);
+                ngx_http_csibiz_redis_sub_retry(pool);
+                return;
+            }
+
+            if (r->type == REDIS_REPLY_ARRAY && r->elements == 3
+                && r->element[0]->type == REDIS_REPLY_STRING
+                && r->element[2]->type == REDIS_REPLY_STRING
+                && ngx_strcmp(r->element[0]->str, "message") == 0)
+            {
+                ngx_http_csibiz_redis_switched(pool, c,
+                                               (u_char *) r->element[2]->str,
+                                               r->element[2]->len);
+
+            } else if (r->type == REDIS_REPLY_ARRAY && rev->timer_set) {
+                /* "subscribe": confirmed */
+                ngx_del_timer(rev);
+            }
+
+            freeReplyObject(reply);
+        }
+    }
+}
+
+
+/*
+ * "+switch-master name old-ip old-port new-ip new-port": the ready
+ * connections to any other server than the new master close
+ */
+
+static void
+ngx_http_csibiz_redis_switched(ngx_http_csibiz_pool_t *pool,
+    ngx_connection_t *c, u_char *msg, size_t len)
+{
+    u_char                         *p, *last, *f[5];
+    size_t                          flen[5];
+    socklen_t                       socklen;
+    ngx_uint_t                      i;
+    ngx_sockaddr_t                  sa;
+    ngx_http_csibiz_redis_conf_t   *rcf;
+    ngx_http_csibiz_redis_peer_t   *peers;
+
+    rcf = pool->driver_conf;
+
+    p = msg;
+    last = msg + len;
+
+    for (i = 0; i < 5; i++) {
+        f[i] = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        flen[i] = p - f[i];
+
+        if (p < last) {
+            p++;
+        }
+    }
+
+    if (flen[0] != rcf->master.len
+        || ngx_strncmp(f[0], rcf->master.data, flen[0]) != 0)
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                  "csibiz: redis sentinel at %V: +switch-master %*s",
+                  ((ngx_http_csibiz_redis_pool_data_t *) pool->data)
+                      ->sub.name, len, msg);
+
+    if (ngx_http_csibiz_redis_sockaddr(f[3], flen[3], f[4], flen[4], &sa,
+                                       &socklen)
+        != NGX_OK)
+    {
+        /* not an address: every ready connection goes */
+        socklen = 0;
+    }
+
+    peers = (ngx_http_csibiz_redis_peer_t *) pool->peers;
+
+    for (i = 0; i < pool->conf->size; i++) {
+        if (!peers[i].peer.ready) {
+            /* a new connection checks ROLE */
+            continue;
+        }
+
+        if (socklen
+            && ngx_cmp_sockaddr(&peers[i].sockaddr.sockaddr,
+                                peers[i].socklen, &sa.sockaddr, socklen, 1)
+               == NGX_OK)
+        {
+            continue;
+        }
+
+        ngx_http_csibiz_pool_close_peer(&peers[i].peer);
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_retry(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_http_csibiz_redis_conf_t       *rcf;
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = pool->data;
+    rcf = pool->driver_conf;
+
+    ngx_http_csibiz_redis_sub_close(pool);
+
+    pd->sub_sentinel = (pd->sub_sentinel + 1) % rcf->sentinels->nelts;
+
+    if (!ngx_exiting && !pd->sub_timer.timer_set) {
+        ngx_add_timer(&pd->sub_timer, NGX_HTTP_CSIBIZ_REDIS_SUB_RETRY);
+    }
+}
+
+
+static void
+ngx_http_csibiz_redis_sub_close(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = pool->data;
+
+    if (pd->sub_reader) {
+        redisReaderFree(pd->sub_reader);
+        pd->sub_reader = NULL;
+    }
+
+    if (pd->sub.connection) {
+        ngx_close_connection(pd->sub.connection);
+        pd->sub.connection = NULL;
+    }
+}
+
+
+/* the worker exits: the subscription closes */
+
+void
+ngx_http_csibiz_redis_exit_process(ngx_http_csibiz_pool_t *pool)
+{
+    ngx_http_csibiz_redis_pool_data_t  *pd;
+
+    pd = pool->data;
+
+    if (pd->sub_timer.timer_set) {
+        ngx_del_timer(&pd->sub_timer);
+    }
+
+    ngx_http_csibiz_redis_sub_close(pool);
 }
 
 
@@ -798,6 +1577,7 @@ ngx_http_csibiz_redis_close(ngx_http_csibiz_peer_t *peer)
     rp->out_len = 0;
     rp->out_sent = 0;
     rp->connected = 0;
+    rp->asking = 0;
 
     if (peer->connection) {
         ngx_close_connection(peer->connection);
@@ -818,8 +1598,17 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
 
     if (!rp->connected) {
 
-        if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name) != NGX_OK) {
-            ngx_http_csibiz_pool_close_peer(peer);
+        if (ngx_http_csibiz_redis_test_connect(c, rp->pc.name,
+                                               rp->asking)
+            != NGX_OK)
+        {
+            if (rp->asking) {
+                ngx_http_csibiz_redis_ask_next(rp);
+
+            } else {
+                ngx_http_csibiz_pool_close_peer(peer);
+            }
+
             return;
         }
 
@@ -837,13 +1626,19 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     }
 
     if (ngx_http_csibiz_redis_flush(rp) == NGX_ERROR) {
-        ngx_http_csibiz_pool_close_peer(peer);
+        if (rp->asking) {
+            ngx_http_csibiz_redis_ask_next(rp);
+
+        } else {
+            ngx_http_csibiz_pool_close_peer(peer);
+        }
     }
 }
 
 
 static ngx_int_t
-ngx_http_csibiz_redis_test_connect(ngx_connection_t *c, ngx_str_t *name)
+ngx_http_csibiz_redis_test_connect(ngx_connection_t *c, ngx_str_t *name,
+    ngx_uint_t sentinel)
 {
     int        err;
     socklen_t  len;
@@ -857,7 +1652,8 @@ ngx_http_csibiz_redis_test_connect(ngx_connection_t *c, ngx_str_t *name)
 
     if (err) {
         ngx_log_error(NGX_LOG_ERR, c->log, err,
-                      "csibiz: connect() to redis at %V failed", name);
+                      "csibiz: connect() to redis %sat %V failed",
+                      sentinel ? "sentinel " : "", name);
         return NGX_ERROR;
     }
 
@@ -902,6 +1698,7 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
 {
     u_char                         buf[4096];
     ssize_t                        n;
+    ngx_int_t                      rc;
     ngx_uint_t                     eof;
     ngx_connection_t              *c;
     ngx_http_csibiz_peer_t        *peer;
@@ -916,6 +1713,14 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
     }
 
     if (rev->timedout) {
+        if (rp->asking) {
+            ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
+                          "csibiz: redis sentinel at %V timed out",
+                          rp->pc.name);
+            ngx_http_csibiz_redis_ask_next(rp);
+            return;
+        }
+
         ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
@@ -941,17 +1746,36 @@ ngx_http_csibiz_redis_read_handler(ngx_event_t *rev)
         }
 
         if (redisReaderFeed(rp->reader, (const char *) buf, n) != REDIS_OK) {
-            ngx_http_csibiz_pool_close_peer(peer);
-            return;
+            eof = 2;
+            break;
         }
     }
 
-    if (ngx_http_csibiz_redis_process(rp) != NGX_OK) {
-        ngx_http_csibiz_pool_close_peer(peer);
+    rc = (eof == 2) ? NGX_ERROR : ngx_http_csibiz_redis_process(rp);
+
+    if (rc == NGX_DONE) {
+        /* the Sentinel answered: the socket is the master's now */
         return;
     }
 
-    if (!eof || peer->connection == NULL) {
+    if (rc == NGX_OK && (!eof || peer->connection == NULL)) {
+        return;
+    }
+
+    if (rp->asking) {
+        if (rc == NGX_OK) {
+            /* else the reason is logged */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: redis sentinel at %V closed the"
+                          " connection", rp->pc.name);
+        }
+
+        ngx_http_csibiz_redis_ask_next(rp);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
 
@@ -1013,13 +1837,42 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             return NGX_OK;
         }
 
-        if (!peer->ready) {
-            /* a reply to AUTH or SELECT */
+        if (rp->asking) {
+            /* a Sentinel's reply to AUTH, then to the question */
+
+            if (--rp->handshake == 0) {
+                rc = ngx_http_csibiz_redis_named(rp, reply);
+                ngx_reset_pool(rp->pool);
+                return (rc == NGX_OK) ? NGX_DONE : NGX_ERROR;
+            }
 
             if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
                 ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "csibiz: redis refused AUTH or SELECT: %s",
+                              "csibiz: redis sentinel at %V refused AUTH:"
+                              " %s", rp->pc.name,
                               ((redisReply *) reply)->str);
+                return NGX_ERROR;
+            }
+
+            ngx_reset_pool(rp->pool);
+            continue;
+        }
+
+        if (!peer->ready) {
+            /* a reply to AUTH, SELECT or ROLE */
+
+            if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "csibiz: redis refused AUTH, SELECT or ROLE:"
+                              " %s", ((redisReply *) reply)->str);
+                return NGX_ERROR;
+            }
+
+            if (rp->handshake == 1
+                && ((ngx_http_csibiz_redis_conf_t *)
+                        peer->pool->driver_conf)->sentinels
+                && ngx_http_csibiz_redis_role(rp, reply) != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
@@ -1034,6 +1887,13 @@ ngx_http_csibiz_redis_process(ngx_http_csibiz_redis_peer_t *rp)
             }
 
             continue;
+        }
+
+        if (((redisReply *) reply)->type == REDIS_REPLY_ERROR
+            && ngx_strncmp(((redisReply *) reply)->str, "READONLY", 8) == 0)
+        {
+            ngx_http_csibiz_redis_readonly(rp, reply);
+            return NGX_ERROR;
         }
 
         if (slot->skip) {
