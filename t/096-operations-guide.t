@@ -74,8 +74,8 @@ ok(defined $shown && $shown eq $example,
 # ------------------------------------------------------------ the sandbox
 
 my $deb = package_deb();
-my $TMP = File::Temp->newdir('/tmp/csibiz-096.XXXXXX');
-my $R = "$TMP";
+# removed by the END below, after its servers have stopped
+my $R = File::Temp::tempdir('/tmp/csibiz-096.XXXXXX');
 chmod 0755, $R;
 host_root($R, $deb);
 
@@ -110,20 +110,25 @@ sub run_quiet {
 }
 
 my ($pg_started, $redis_started);
+# nginx and Redis by the pids they wrote, PostgreSQL by pg_ctl
+sub pid_in {
+    my ($file) = @_;
+    open my $fh, '<', $file or return undef;
+    my $pid = <$fh>;
+    chomp $pid if defined $pid;
+    return $pid && $pid =~ /^\d+$/ ? $pid : undef;
+}
 END {
     local $?;
-    if (-s "$R/run/nginx.pid") {
-        system(nginx_cmd($R), '-s', 'quit');
-        wait_until(sub { !-e "$R/run/nginx.pid" }, timeout => 10);
-    }
-    if ($redis_started && open my $fh, '<', "$R/run/redis.pid") {
-        my $pid = <$fh>;
-        chomp $pid;
-        kill 'TERM', $pid if $pid;
-        wait_until(sub { !pid_alive($pid) }, timeout => 10);
+    for my $s (['QUIT', "$R/run/nginx.pid"], ['TERM', "$R/run/redis.pid"]) {
+        my $pid = pid_in($s->[1]) or next;
+        kill $s->[0], $pid;
+        wait_until(sub { !pid_alive($pid) }, timeout => 10)
+            or kill 'KILL', $pid;
     }
     system("cd / && @as_pg $pg_bin/pg_ctl -D $pg_data -m fast -w stop"
            . " >/dev/null 2>&1") if $pg_started;
+    File::Path::remove_tree($R) if $R && !$ENV{TEST_NGINX_NO_CLEAN};
 }
 
 run_quiet(@as_pg, "$pg_bin/initdb", '-D', $pg_data, '-U', 'postgres',
