@@ -9,7 +9,7 @@ NGX_COPY    := $(BUILD)/nginx-src
 MODULE_SRCS := $(wildcard ngx_csibiz_module/*.c ngx_csibiz_module/*.h \
                           lib/*.c lib/*.h)
 
-.PHONY: all build deps demo stop test unit clean distclean
+.PHONY: all build deps deb demo stop test unit clean distclean
 
 all: build
 
@@ -48,6 +48,12 @@ SHELL := /bin/bash
 # Installs what is missing from Debian's packages (idempotent).
 deps:
 	tools/setup
+
+# The Debian package, build/deb/libnginx-mod-http-csibiz_VERSION_ARCH.deb
+# (VERSION: debian/changelog), built in a temporary copy of the tree and
+# checked by lintian (tools/make-deb).
+deb: deps
+	tools/make-deb
 
 demo: deps build
 	tools/stack demo start

@@ -24,6 +24,11 @@
 OPS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 OPS_KEY_NEEDED=${OPS_KEY_NEEDED:-0}
 
+# The package's commands (/usr/lib/csibiz/csibiz-*) run these scripts
+# under their own names.
+PROG=${CSIBIZ_PROG:-$PROG}
+unset CSIBIZ_PROG
+
 ops_env=test ops_env_given="" ops_db="" ops_key=""
 
 die() { echo "$PROG: $*" >&2; exit 3; }
@@ -81,6 +86,10 @@ ops_connect() {
                     "file of the nginx that serves that database"
     fi
 
+    if [[ -z $ops_db && ! -x $OPS_ROOT/tools/stack ]]; then
+        usage_error "--db CONNINFO is needed (or CSIBIZ_PG_CONNINFO):" \
+                    "there is no tools/stack here"
+    fi
     if [[ -z $ops_db ]]; then
         while IFS= read -r line; do
             ops_stack[${line%%=*}]=${line#*=}
