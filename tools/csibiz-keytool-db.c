@@ -60,6 +60,8 @@ typedef struct {
     PGconn                  *conn;
     const csibiz_keyring_t  *ring;
     long                     batch;
+    long                     limit;         /* rows, 0: all */
+    long                     done;          /* rows so far, every table */
     struct timespec          start;
     struct timespec          shown;
 } kt_db_t;
@@ -99,7 +101,7 @@ static int kt_buf_elt(kt_buf_t *b, const char *s);
 
 int
 kt_db(const char *cmd, const csibiz_keyring_t *ring, const char *conninfo,
-    long batch)
+    long batch, long limit)
 {
     int       rc;
     size_t    i;
@@ -108,6 +110,7 @@ kt_db(const char *cmd, const csibiz_keyring_t *ring, const char *conninfo,
     memset(&db, 0, sizeof(db));
     db.ring = ring;
     db.batch = batch;
+    db.limit = limit;
 
     db.conn = PQconnectdb(conninfo ? conninfo : "");
 
@@ -177,7 +180,8 @@ kt_select(kt_db_t *db, const kt_table_t *t, const char *last, int current)
     size_t       len;
     const char  *params[2];
 
-    len = snprintf(sql, sizeof(sql), "SELECT %s::text", t->key);
+    /* t.key: a bare "id" in ORDER BY would be the text column made here */
+    len = snprintf(sql, sizeof(sql), "SELECT t.%s::text", t->key);
 
     for (c = 0; c < kt_ncols(t); c++) {
         len += snprintf(sql + len, sizeof(sql) - len, ", encode(%s, 'hex')",
@@ -185,7 +189,8 @@ kt_select(kt_db_t *db, const kt_table_t *t, const char *last, int current)
     }
 
     len += snprintf(sql + len, sizeof(sql) - len,
-                    " FROM %s WHERE %s > $1::%s", t->table, t->key, t->type);
+                    " FROM %s AS t WHERE t.%s > $1::%s", t->table, t->key,
+                    t->type);
 
     n = 1;
 
@@ -203,8 +208,8 @@ kt_select(kt_db_t *db, const kt_table_t *t, const char *last, int current)
         n = 2;
     }
 
-    snprintf(sql + len, sizeof(sql) - len, " ORDER BY %s LIMIT %ld", t->key,
-             db->batch);
+    snprintf(sql + len, sizeof(sql) - len, " ORDER BY t.%s LIMIT %ld",
+             t->key, db->batch);
 
     params[0] = last;
 
@@ -545,6 +550,12 @@ kt_rotate(kt_db_t *db, const kt_table_t *t)
         }
 
         for ( ;; ) {
+            if (db->limit && db->done >= db->limit) {
+                /* -n: the rest for another run, which starts there */
+                skipped = 0;
+                break;
+            }
+
             res = kt_select(db, t, last, current);
 
             if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -572,6 +583,7 @@ kt_rotate(kt_db_t *db, const kt_table_t *t)
 
             /* a row changed since it was read: the next pass takes it */
             done += written;
+            db->done += written;
             skipped += wanted - written;
 
             free(last);

@@ -15,10 +15,11 @@
 
 /*
  * cmd "rotate" or "verify" on the database of conninfo (NULL: libpq's
- * defaults), batch rows a transaction; the exit status.
+ * defaults), batch rows a transaction; rotate stops after the batch that
+ * reaches limit rows (0: no limit).  The exit status.
  */
 int kt_db(const char *cmd, const csibiz_keyring_t *ring,
-    const char *conninfo, long batch);
+    const char *conninfo, long batch, long limit);
 
 
 #endif /* CSIBIZ_KEYTOOL_DB_H */

@@ -101,7 +101,8 @@ usage(FILE *out)
 "usage: csibiz-keytool [KEYS] [-a AD] COMMAND [VALUE | -]\n"
 "       csibiz-keytool [KEYS] [-a AD] -f N COMMAND   < tsv\n"
 "       csibiz-keytool [KEYS] roster                < roster.csv\n"
-"       csibiz-keytool [KEYS] [-d CONNINFO] [-b ROWS] rotate | verify\n"
+"       csibiz-keytool [KEYS] [-d CONNINFO] [-b ROWS] [-n ROWS] rotate\n"
+"       csibiz-keytool [KEYS] [-d CONNINFO] verify\n"
 "       csibiz-keytool csv COLUMNS                  < file.csv\n"
 "KEYS:  [-k SECRET_FILE] [-s ID:SEAL_KEY_FILE ...]\n"
 "\n"
@@ -170,6 +171,8 @@ usage(FILE *out)
 "                    standard output: rows sealed again, refused (not\n"
 "                    openable: their ids on standard error), left under\n"
 "                    other keys.  Exit status 0 when none is left.\n"
+"                    -n ROWS: stop after the batch that reaches ROWS rows\n"
+"                    sealed again (the next run goes on from there).\n"
 "  verify            opens every sealed value; one line per column: how\n"
 "                    many under each key id, and how many cannot be\n"
 "                    opened (exit status 1 when any).\n"
@@ -1073,7 +1076,7 @@ main(int argc, char **argv)
 {
     int           i, rc, db;
     char          value[KEYTOOL_VALUE_MAX], spec[KEYTOOL_SPEC_MAX], *end;
-    long          field, batch;
+    long          field, batch, limit;
     size_t        len;
     keytool_t     kt;
     const char   *secret, *cmd, *conninfo, *seal_keys;
@@ -1085,6 +1088,7 @@ main(int argc, char **argv)
     kt.ad = "id_number";
     field = 0;
     batch = 1000;
+    limit = 0;
     spec[0] = '\0';
 
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
@@ -1126,6 +1130,14 @@ main(int argc, char **argv)
         if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
             conninfo = argv[++i];
             continue;
+        }
+
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            limit = strtol(argv[++i], &end, 10);
+
+            if (*end == '\0' && limit >= 1) {
+                continue;
+            }
         }
 
         if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
@@ -1221,7 +1233,7 @@ main(int argc, char **argv)
     }
 
     if (db) {
-        rc = kt_db(cmd, &kt.ring, conninfo, batch);
+        rc = kt_db(cmd, &kt.ring, conninfo, batch, limit);
 
     } else if (strcmp(cmd, "roster") == 0) {
         rc = cmd_roster(&kt);
