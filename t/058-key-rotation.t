@@ -6,8 +6,10 @@
 # GET /api/account throughout (every answer 200 with the right masked
 # values, updated_at untouched); then A is removed, nginx reloaded, and
 # every value still opens (keytool verify, and each account number
-# compared).  Before that: the key files that nginx -t and the keytool
-# refuse (mode, id, the same key twice).
+# compared).  Then a new secret file: the blind indexes made again
+# (keytool reindex), sessions gone, a login finds the ID number.  Before
+# all that: the key files that nginx -t and the keytool refuse (mode, id,
+# the same key twice).
 
 use strict;
 use warnings;
@@ -348,12 +350,55 @@ is($rc, 1, 'a value sealed under A: not opened without A');
 ($rc) = runcmd("$KEYTOOL -k $A -a account_no open $old_hex >/dev/null");
 is($rc, 0, 'the same value opens under A');
 
+# ----------------------- a new secret file: the blind indexes made again
+
+# the rotation's nginx: nothing failed to open, nothing personal logged
 my $log = error_log_since(0);
 unlike($log, qr/cannot open|\[alert\]|\[crit\]|\[emerg\]/,
        'nothing failed to open in the error log');
 my @leak = grep { index($log, $_) >= 0 }
            (map { account_of($_) } $first .. $first + 9), keys %SECRETS;
 is_deeply(\@leak, [], 'no account number in the error log');
+
+stop_nginx();
+my $S2 = "$DIR/secret-2.key";
+spew($S2, random_key());
+($rc, $out, $err) = runcmd("$KEYTOOL -k $S2 -s 2:$B -d " . sh($CONNINFO)
+                           . ' reindex');
+is($rc, 0, 'reindex under a new secret file: exit 0') or diag($err);
+like($out, qr/^insured_person: @{[ $N + 4 ]} indexed again, 0 refused$/m,
+     'reindex: every person');
+($rc, $out) = runcmd("$KEYTOOL -k $S2 -s 2:$B -d " . sh($CONNINFO)
+                     . ' reindex');
+like($out, qr/^insured_person: 0 indexed again, 0 refused$/m,
+     'reindex again: nothing left to do');
+
+my ($hmac, $bhmac) = @{ (psql(
+    "SELECT encode(id_number_hmac, 'hex'), encode(birth_date_hmac, 'hex')"
+    . " FROM insured_person WHERE id = $P[0]{pid}"))[0] };
+is($hmac, (runcmd("$KEYTOOL -k $S2 index $P[0]{id}"))[1] =~ s/\n//r,
+   'the index is the new key\'s');
+my $birth = join '-', unpack 'x6 A4 A2 A2', $P[0]{id};
+like((runcmd("printf '%s\\t%s\\n' $hmac $birth"
+             . " | $KEYTOOL -k $S2 -s 2:$B -f 2 birth"))[1],
+     qr/\t\\\\x\Q$bhmac\E$/m,
+     'the birth date\'s index too, as the roster import makes it');
+
+{
+    local $ENV{TEST_NGINX_SECRET_KEY} = $S2;
+    start_query_nginx(now => '2026-09-10 12:00:00+08',
+                      http => "    include $KEYS_CONF;\n");
+}
+my $r = query_get($P[0], '/api/me');
+is($r->{status}, 401, 'the new secret: sessions of before are gone');
+login($P[0]);
+$r = query_get($P[0], '/api/me');
+is($r->{status}, 200, 'logged in again: the ID number found by the new index')
+    or diag($r->{body});
+is($r->{json}{person}{id_number_masked}, $Want[0]{id}, 'the same mask');
+
+unlike(error_log_since(0), qr/cannot open|\[alert\]|\[crit\]|\[emerg\]/,
+       'the new secret\'s nginx: nothing failed');
 
 stop_nginx();
 done_testing();

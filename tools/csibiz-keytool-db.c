@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "csibiz-keyfile.h"
 #include "csibiz-keytool-db.h"
 
 
@@ -59,6 +60,7 @@ typedef struct {
 typedef struct {
     PGconn                  *conn;
     const csibiz_keyring_t  *ring;
+    const uint8_t           *index;         /* the index key */
     long                     batch;
     long                     limit;         /* rows, 0: all */
     long                     done;          /* rows so far, every table */
@@ -94,14 +96,18 @@ static int kt_rotate_batch(kt_db_t *db, const kt_table_t *t,
     PGresult *res, int pass, long *wanted, long *written, long *refused);
 static int kt_rotate(kt_db_t *db, const kt_table_t *t);
 static int kt_verify(kt_db_t *db, const kt_table_t *t);
+static int kt_reindex(kt_db_t *db);
+static int kt_reindex_row(kt_db_t *db, PGresult *res, int r, char *id_hex,
+    char *birth_hex);
 static double kt_since(const struct timespec *t);
 static int kt_buf_add(kt_buf_t *b, const char *s, size_t len);
 static int kt_buf_elt(kt_buf_t *b, const char *s);
 
 
 int
-kt_db(const char *cmd, const csibiz_keyring_t *ring, const char *conninfo,
-    long batch, long limit)
+kt_db(const char *cmd, const uint8_t index[CSIBIZ_KEYBYTES],
+    const csibiz_keyring_t *ring, const char *conninfo, long batch,
+    long limit)
 {
     int       rc;
     size_t    i;
@@ -109,6 +115,7 @@ kt_db(const char *cmd, const csibiz_keyring_t *ring, const char *conninfo,
 
     memset(&db, 0, sizeof(db));
     db.ring = ring;
+    db.index = index;
     db.batch = batch;
     db.limit = limit;
 
@@ -126,6 +133,12 @@ kt_db(const char *cmd, const csibiz_keyring_t *ring, const char *conninfo,
     rc = 0;
     clock_gettime(CLOCK_MONOTONIC, &db.start);
     db.shown = db.start;
+
+    if (strcmp(cmd, "reindex") == 0) {
+        rc = kt_reindex(&db);
+        PQfinish(db.conn);
+        return rc;
+    }
 
     for (i = 0; i < sizeof(kt_tables) / sizeof(kt_tables[0]); i++) {
         if (strcmp(cmd, "rotate") == 0) {
@@ -732,6 +745,260 @@ kt_verify(kt_db_t *db, const kt_table_t *t)
     }
 
     fflush(stdout);
+
+    return rc;
+}
+
+
+/*
+ * The blind indexes of insured_person made again under the index key of
+ * -k, from the sealed ID numbers and birth dates (opened with the seal
+ * keys): id_number_hmac and birth_date_hmac, as the roster import makes
+ * them.  For a new secret file, while the module is stopped: it looks
+ * ID numbers up by the index.  A row whose indexes are already those of
+ * the key is left; so a run that stopped is run again.
+ */
+
+static int
+kt_reindex(kt_db_t *db)
+{
+    int          r, rc;
+    char        *last, limit[32];
+    long         rows, done, refused, wanted, n;
+    kt_buf_t     arrays[5];
+    PGresult    *res;
+    const char  *params[5], *sql;
+    char         id_hex[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+    char         birth_hex[CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES)];
+
+    static const kt_table_t  person = {
+        "insured_person", "id", "bigint", "-9223372036854775808",
+        { "id_number_enc", "birth_date_enc" }, { "id_number", "birth_date" }
+    };
+
+    sql = "SELECT t.id::text, encode(t.id_number_enc, 'hex'),"
+          " encode(t.birth_date_enc, 'hex'), encode(t.id_number_hmac, 'hex'),"
+          " encode(t.birth_date_hmac, 'hex')"
+          " FROM insured_person AS t WHERE t.id > $1::bigint"
+          " ORDER BY t.id LIMIT $2::int";
+
+    memset(arrays, 0, sizeof(arrays));
+    last = strdup(person.first);
+    done = 0;
+    refused = 0;
+    rc = 2;
+
+    if (last == NULL) {
+        return 2;
+    }
+
+    snprintf(limit, sizeof(limit), "%ld", db->batch);
+
+    for ( ;; ) {
+        params[0] = last;
+        params[1] = limit;
+
+        res = PQexecParams(db->conn, sql, 2, NULL, params, NULL, NULL, 0);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            kt_sql_error(&person, "SELECT", res);
+            PQclear(res);
+            goto done;
+        }
+
+        rows = PQntuples(res);
+
+        if (rows == 0) {
+            PQclear(res);
+            break;
+        }
+
+        wanted = 0;
+
+        for (r = 0; r < 5; r++) {
+            arrays[r].len = 0;
+
+            if (kt_buf_add(&arrays[r], "{", 1) != 0) {
+                PQclear(res);
+                goto done;
+            }
+        }
+
+        for (r = 0; r < rows; r++) {
+            switch (kt_reindex_row(db, res, r, id_hex, birth_hex)) {
+
+            case 0:
+                continue;
+
+            case 1:
+                break;
+
+            default:
+                if (refused++ < KT_NAMED_MAX) {
+                    fprintf(stderr, "csibiz-keytool: insured_person %s: "
+                            "cannot open its ID number or birth date\n",
+                            PQgetvalue(res, r, 0));
+                }
+
+                continue;
+            }
+
+            wanted++;
+
+            if (kt_buf_elt(&arrays[0], PQgetvalue(res, r, 0)) != 0
+                || kt_buf_elt(&arrays[1], PQgetvalue(res, r, 1)) != 0
+                || kt_buf_elt(&arrays[2], PQgetvalue(res, r, 2)) != 0
+                || kt_buf_elt(&arrays[3], id_hex) != 0
+                || kt_buf_elt(&arrays[4], birth_hex) != 0)
+            {
+                PQclear(res);
+                goto done;
+            }
+        }
+
+        free(last);
+        last = strdup(PQgetvalue(res, rows - 1, 0));
+        PQclear(res);
+
+        if (last == NULL) {
+            goto done;
+        }
+
+        if (wanted == 0) {
+            continue;
+        }
+
+        for (r = 0; r < 5; r++) {
+            if (kt_buf_add(&arrays[r], "}", 1) != 0) {
+                goto done;
+            }
+
+            params[r] = arrays[r].data;
+        }
+
+        res = PQexec(db->conn, "BEGIN; SET LOCAL csibiz.reseal = 'on';"
+                               " SET LOCAL lock_timeout = '5s'");
+        n = (PQresultStatus(res) == PGRES_COMMAND_OK) ? 0 : -1;
+        PQclear(res);
+
+        if (n == 0) {
+            res = PQexecParams(db->conn,
+                      "UPDATE insured_person AS t"
+                      " SET id_number_hmac = decode(v.h, 'hex'),"
+                      " birth_date_hmac = decode(v.b, 'hex')"
+                      " FROM unnest($1::bigint[], $2::text[], $3::text[],"
+                      " $4::text[], $5::text[]) AS v (k, ie, be, h, b)"
+                      " WHERE t.id = v.k"
+                      " AND t.id_number_enc = decode(v.ie, 'hex')"
+                      " AND t.birth_date_enc = decode(v.be, 'hex')",
+                      5, NULL, params, NULL, NULL, 0);
+
+            if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+                n = atol(PQcmdTuples(res));
+
+            } else {
+                kt_sql_error(&person, "UPDATE", res);
+                n = -1;
+            }
+
+            PQclear(res);
+        }
+
+        res = PQexec(db->conn, n < 0 ? "ROLLBACK" : "COMMIT");
+
+        if (n < 0 || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            if (n >= 0) {
+                kt_sql_error(&person, "COMMIT", res);
+            }
+
+            PQclear(res);
+            goto done;
+        }
+
+        PQclear(res);
+        done += n;
+
+        if (kt_since(&db->shown) >= 1.0) {
+            clock_gettime(CLOCK_MONOTONIC, &db->shown);
+            fprintf(stderr, "csibiz-keytool: reindex: insured_person: %ld "
+                    "indexed again (%.0f s)\n", done, kt_since(&db->start));
+        }
+    }
+
+    printf("insured_person: %ld indexed again, %ld refused\n", done,
+           refused);
+    fflush(stdout);
+
+    rc = refused ? 1 : 0;
+
+done:
+
+    free(last);
+
+    for (r = 0; r < 5; r++) {
+        free(arrays[r].data);
+    }
+
+    return rc;
+}
+
+
+/*
+ * The indexes of row r under db->index, in hex: 1 when they differ from
+ * the stored ones, 0 when they are the same, -1 when a value does not
+ * open.  The opened values are wiped.
+ */
+
+static int
+kt_reindex_row(kt_db_t *db, PGresult *res, int r, char *id_hex,
+    char *birth_hex)
+{
+    int       rc;
+    size_t    n, len, blen;
+    uint8_t   sealed[CSIBIZ_SEALED_LEN(KT_PLAIN_MAX)];
+    uint8_t   mac[CSIBIZ_HMACBYTES];
+    char      msg[CSIBIZ_HMACBYTES * 2 + CSIBIZ_BIRTH_LEN];
+    char      id[KT_PLAIN_MAX], birth[KT_PLAIN_MAX];
+
+    rc = -1;
+
+    if (csibiz_hex_decode(PQgetvalue(res, r, 1), PQgetlength(res, r, 1),
+                          sealed, sizeof(sealed), &n)
+        != 0
+        || csibiz_keyring_open(db->ring, sealed, n, "id_number", 9,
+                               (uint8_t *) id, sizeof(id), &len)
+           != 0
+        || csibiz_hex_decode(PQgetvalue(res, r, 2), PQgetlength(res, r, 2),
+                             sealed, sizeof(sealed), &n)
+           != 0
+        || csibiz_keyring_open(db->ring, sealed, n, CSIBIZ_BIRTH_AD,
+                               sizeof(CSIBIZ_BIRTH_AD) - 1, (uint8_t *) birth,
+                               sizeof(birth), &blen)
+           != 0
+        || blen != CSIBIZ_BIRTH_LEN)
+    {
+        goto done;
+    }
+
+    /* as the module and the roster import make them */
+    csibiz_hmac(db->index, id, len, mac);
+    csibiz_hex_encode(mac, sizeof(mac), id_hex,
+                      CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES));
+
+    memcpy(msg, id_hex, CSIBIZ_HMACBYTES * 2);
+    memcpy(msg + CSIBIZ_HMACBYTES * 2, birth, CSIBIZ_BIRTH_LEN);
+    csibiz_hmac_label(db->index, CSIBIZ_BIRTH_AD, msg, sizeof(msg), mac);
+    csibiz_hex_encode(mac, sizeof(mac), birth_hex,
+                      CSIBIZ_HEX_SIZE(CSIBIZ_HMACBYTES));
+
+    rc = (strcmp(id_hex, PQgetvalue(res, r, 3)) != 0
+          || strcmp(birth_hex, PQgetvalue(res, r, 4)) != 0);
+
+done:
+
+    sodium_memzero(id, sizeof(id));
+    sodium_memzero(birth, sizeof(birth));
+    sodium_memzero(msg, sizeof(msg));
 
     return rc;
 }

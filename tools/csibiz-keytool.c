@@ -102,7 +102,7 @@ usage(FILE *out)
 "       csibiz-keytool [KEYS] [-a AD] -f N COMMAND   < tsv\n"
 "       csibiz-keytool [KEYS] roster                < roster.csv\n"
 "       csibiz-keytool [KEYS] [-d CONNINFO] [-b ROWS] [-n ROWS] rotate\n"
-"       csibiz-keytool [KEYS] [-d CONNINFO] verify\n"
+"       csibiz-keytool [KEYS] [-d CONNINFO] verify | reindex\n"
 "       csibiz-keytool csv COLUMNS                  < file.csv\n"
 "KEYS:  [-k SECRET_FILE] [-s ID:SEAL_KEY_FILE ...]\n"
 "\n"
@@ -176,6 +176,13 @@ usage(FILE *out)
 "  verify            opens every sealed value; one line per column: how\n"
 "                    many under each key id, and how many cannot be\n"
 "                    opened (exit status 1 when any).\n"
+"  reindex           makes insured_person's blind indexes (id_number_hmac,\n"
+"                    birth_date_hmac) again under the index key of -k\n"
+"                    (a new secret file) from the sealed ID numbers and\n"
+"                    birth dates, opened with the seal keys (-s: give the\n"
+"                    old secret file as 1:FILE if id 1 still seals).  Run\n"
+"                    it while the module is stopped; rows already indexed\n"
+"                    under the key are left, so it can be run again.\n"
 "\n"
 "Blank records are skipped; line numbers count physical lines from 1.\n"
 "Exit status 0 on success, 1 on a refused value or key file, 2 on a usage\n"
@@ -1182,7 +1189,8 @@ main(int argc, char **argv)
         return (fflush(stdout) != 0) ? 1 : rc;
     }
 
-    db = (strcmp(cmd, "rotate") == 0 || strcmp(cmd, "verify") == 0);
+    db = (strcmp(cmd, "rotate") == 0 || strcmp(cmd, "verify") == 0
+          || strcmp(cmd, "reindex") == 0);
 
     if (strcmp(cmd, "index") != 0 && strcmp(cmd, "seal") != 0
         && strcmp(cmd, "open") != 0 && strcmp(cmd, "id") != 0
@@ -1233,7 +1241,7 @@ main(int argc, char **argv)
     }
 
     if (db) {
-        rc = kt_db(cmd, &kt.ring, conninfo, batch, limit);
+        rc = kt_db(cmd, kt.index, &kt.ring, conninfo, batch, limit);
 
     } else if (strcmp(cmd, "roster") == 0) {
         rc = cmd_roster(&kt);
