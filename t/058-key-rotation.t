@@ -317,7 +317,9 @@ is_deeply($got->{bad}, [],
 
 # every value opens under key B alone
 my $ring_b = "-k $A -s 2:$B -d " . sh($CONNINFO);
+$t0 = Time::HiRes::time();
 ($rc, $out, $err) = runcmd("$KEYTOOL $ring_b verify");
+diag(sprintf 'verify: %.1f s', Time::HiRes::time() - $t0);
 is($rc, 0, 'verify with key B alone: exit 0') or diag($out, $err);
 for my $col (qw(insured_person.id_number_enc insured_person.birth_date_enc
                 bank_account.account_enc)) {
@@ -363,9 +365,12 @@ is_deeply(\@leak, [], 'no account number in the error log');
 stop_nginx();
 my $S2 = "$DIR/secret-2.key";
 spew($S2, random_key());
+$t0 = Time::HiRes::time();
 ($rc, $out, $err) = runcmd("$KEYTOOL -k $S2 -s 2:$B -d " . sh($CONNINFO)
                            . ' reindex');
 is($rc, 0, 'reindex under a new secret file: exit 0') or diag($err);
+diag(sprintf 'reindex: %d persons in %.1f s', $N + 4,
+     Time::HiRes::time() - $t0);
 like($out, qr/^insured_person: @{[ $N + 4 ]} indexed again, 0 refused$/m,
      'reindex: every person');
 ($rc, $out) = runcmd("$KEYTOOL -k $S2 -s 2:$B -d " . sh($CONNINFO)
