@@ -87,6 +87,8 @@ static void kt_sql_error(const kt_table_t *t, const char *what,
     PGresult *res);
 static PGresult *kt_select(kt_db_t *db, const kt_table_t *t,
     const char *last, int current);
+static long kt_next(kt_db_t *db, const kt_table_t *t, const char *last,
+    int current, PGresult **res);
 static long kt_count_left(kt_db_t *db, const kt_table_t *t);
 static int kt_reseal(kt_db_t *db, const kt_table_t *t, int c,
     const char *hex, char *out, int *why);
@@ -230,17 +232,43 @@ kt_select(kt_db_t *db, const kt_table_t *t, const char *last, int current)
 }
 
 
+/* kt_select() into *res: its rows (0: none, and *res is cleared), or -1 */
+
+static long
+kt_next(kt_db_t *db, const kt_table_t *t, const char *last, int current,
+    PGresult **res)
+{
+    long  rows;
+
+    *res = kt_select(db, t, last, current);
+
+    if (PQresultStatus(*res) != PGRES_TUPLES_OK) {
+        kt_sql_error(t, "SELECT", *res);
+        PQclear(*res);
+        return -1;
+    }
+
+    rows = PQntuples(*res);
+
+    if (rows == 0) {
+        PQclear(*res);
+    }
+
+    return rows;
+}
+
+
 /* rows still sealed under another key than the current one; -1 on error */
 
 static long
 kt_count_left(kt_db_t *db, const kt_table_t *t)
 {
-    int        c;
-    long       n;
-    char       sql[KT_SQL_MAX], cur[16];
-    size_t     len;
-    PGresult  *res;
-    const char *params[1];
+    int          c;
+    long         n;
+    char         sql[KT_SQL_MAX], cur[16];
+    size_t       len;
+    PGresult    *res;
+    const char  *params[1];
 
     len = snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE",
                    t->table);
@@ -569,19 +597,14 @@ kt_rotate(kt_db_t *db, const kt_table_t *t)
                 break;
             }
 
-            res = kt_select(db, t, last, current);
+            rows = kt_next(db, t, last, current, &res);
 
-            if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                kt_sql_error(t, "SELECT", res);
-                PQclear(res);
+            if (rows < 0) {
                 free(last);
                 return 2;
             }
 
-            rows = PQntuples(res);
-
             if (rows == 0) {
-                PQclear(res);
                 break;
             }
 
@@ -658,19 +681,14 @@ kt_verify(kt_db_t *db, const kt_table_t *t)
     }
 
     for ( ;; ) {
-        res = kt_select(db, t, last, -1);
+        rows = kt_next(db, t, last, -1, &res);
 
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            kt_sql_error(t, "SELECT", res);
-            PQclear(res);
+        if (rows < 0) {
             free(last);
             return 2;
         }
 
-        rows = PQntuples(res);
-
         if (rows == 0) {
-            PQclear(res);
             break;
         }
 
