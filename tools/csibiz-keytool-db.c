@@ -139,7 +139,7 @@ kt_db(const char *cmd, const uint8_t index[CSIBIZ_KEYBYTES],
     if (strcmp(cmd, "reindex") == 0) {
         rc = kt_reindex(&db);
         PQfinish(db.conn);
-        return rc;
+        return rc ? 1 : 0;
     }
 
     for (i = 0; i < sizeof(kt_tables) / sizeof(kt_tables[0]); i++) {
