@@ -5,7 +5,9 @@
  * hash strings.  The first byte picks the function.  Oracles: a decoded
  * token encodes back to the very same text (one spelling per token), hex
  * is refused exactly when it is not [0-9a-f]{2n}; a sealed message that
- * was changed never opens, an unchanged one opens to its plain text.
+ * was changed never opens, an unchanged one opens to its plain text;
+ * through a key ring (rotation), it opens under the key its id names and
+ * under no other.
  */
 
 
@@ -25,7 +27,8 @@ static void fuzz_seal(const uint8_t *data, size_t len);
 static void fuzz_hash(const char *s, size_t len);
 
 
-static const uint8_t  fuzz_key[CSIBIZ_KEYBYTES] = { 1, 2, 3, 4, 5, 6, 7 };
+static const uint8_t     fuzz_key[CSIBIZ_KEYBYTES] = { 1, 2, 3, 4, 5, 6, 7 };
+static csibiz_keyring_t  fuzz_ring;
 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -34,7 +37,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    static const uint8_t  other[CSIBIZ_KEYBYTES] = { 9 };
+
     FUZZ_CHECK(sodium_init() != -1);
+    FUZZ_CHECK(csibiz_keyring_add(&fuzz_ring, 9, other) == 0);
+    FUZZ_CHECK(csibiz_keyring_add(&fuzz_ring, 7, fuzz_key) == 0);
 
     return 0;
 }
@@ -150,6 +157,8 @@ fuzz_seal(const uint8_t *data, size_t len)
 
     out = (uint8_t *) fuzz_buf(len);
     FUZZ_CHECK(csibiz_open(fuzz_key, data, len, "ad", 2, out, len, &n) == -1);
+    FUZZ_CHECK(csibiz_keyring_open(&fuzz_ring, data, len, "ad", 2, out, len,
+                                   &n) == -1);
     free(out);
 
     /* the input as plain text: it opens, and a flipped bit does not */
@@ -172,6 +181,24 @@ fuzz_seal(const uint8_t *data, size_t len)
                            NULL) == -1);
     FUZZ_CHECK(csibiz_open(fuzz_key, sealed, sealed_len - 1, "ad", 2, out,
                            len, NULL) == -1);
+
+    /* a ring of old key 7 and current key 9: opens by the id, seals 9 */
+    sealed[len % sealed_len] ^= 0x01;
+    FUZZ_CHECK(csibiz_keyring_open(&fuzz_ring, sealed, sealed_len, "ad", 2,
+                                   out, len, &n) == 0);
+    FUZZ_CHECK(n == len && memcmp(out, data, len) == 0);
+    sealed[0] = 9;
+    FUZZ_CHECK(csibiz_keyring_open(&fuzz_ring, sealed, sealed_len, "ad", 2,
+                                   out, len, NULL) == -1);
+
+    FUZZ_CHECK(csibiz_keyring_seal(&fuzz_ring, data, len, "ad", 2, sealed,
+                                   sealed_len, &n) == 0);
+    FUZZ_CHECK(csibiz_seal_version(sealed, sealed_len) == 9);
+    FUZZ_CHECK(csibiz_keyring_open(&fuzz_ring, sealed, sealed_len, "ad", 2,
+                                   out, len, &n) == 0);
+    FUZZ_CHECK(n == len && memcmp(out, data, len) == 0);
+    FUZZ_CHECK(csibiz_open(fuzz_key, sealed, sealed_len, "ad", 2, out, len,
+                           NULL) == -1);
 
     free(out);
     free(sealed);

@@ -253,6 +253,86 @@ csibiz_open(const uint8_t key[CSIBIZ_KEYBYTES], const uint8_t *sealed,
 }
 
 
+int
+csibiz_keyring_add(csibiz_keyring_t *ring, unsigned id,
+    const uint8_t key[CSIBIZ_KEYBYTES])
+{
+    size_t  i;
+
+    if (id < 1 || id > 255 || ring->n >= CSIBIZ_KEYRING_MAX) {
+        return -1;
+    }
+
+    /* one key under two ids would make "remove the old key" a lie */
+    for (i = 0; i < ring->n; i++) {
+        if (ring->ids[i] == id
+            || sodium_memcmp(ring->keys[i], key, CSIBIZ_KEYBYTES) == 0)
+        {
+            return -1;
+        }
+    }
+
+    ring->ids[ring->n] = (uint8_t) id;
+    memcpy(ring->keys[ring->n], key, CSIBIZ_KEYBYTES);
+    ring->n++;
+
+    return 0;
+}
+
+
+const uint8_t *
+csibiz_keyring_key(const csibiz_keyring_t *ring, int id)
+{
+    size_t  i;
+
+    for (i = 0; i < ring->n; i++) {
+        if (ring->ids[i] == id) {
+            return ring->keys[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+csibiz_keyring_current(const csibiz_keyring_t *ring)
+{
+    return ring->n ? ring->ids[0] : -1;
+}
+
+
+int
+csibiz_keyring_seal(const csibiz_keyring_t *ring, const void *plain,
+    size_t len, const void *ad, size_t adlen, uint8_t *out, size_t outlen,
+    size_t *written)
+{
+    if (ring->n == 0) {
+        return -1;
+    }
+
+    return csibiz_seal(ring->keys[0], ring->ids[0], plain, len, ad, adlen,
+                       out, outlen, written);
+}
+
+
+int
+csibiz_keyring_open(const csibiz_keyring_t *ring, const uint8_t *sealed,
+    size_t len, const void *ad, size_t adlen, uint8_t *out, size_t outlen,
+    size_t *written)
+{
+    const uint8_t  *key;
+
+    key = csibiz_keyring_key(ring, csibiz_seal_version(sealed, len));
+
+    if (key == NULL) {
+        return -1;
+    }
+
+    return csibiz_open(key, sealed, len, ad, adlen, out, outlen, written);
+}
+
+
 void
 csibiz_random_token(uint8_t *out, size_t nbytes)
 {

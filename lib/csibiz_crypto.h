@@ -135,6 +135,51 @@ int csibiz_open(const uint8_t key[CSIBIZ_KEYBYTES], const uint8_t *sealed,
     size_t *written);
 
 
+/*
+ * Sealing keys by key id, for key rotation: the version byte of a sealed
+ * message is the id of the key that sealed it.  keys[0] is the current
+ * key, which seals; every key opens what carries its id, so values sealed
+ * under an older key stay readable until they are sealed again under the
+ * current one.  Ids are 1 to 255 (0 names no key).  Holds key material:
+ * wipe it after use.
+ */
+#define CSIBIZ_KEYRING_MAX          8
+
+typedef struct {
+    size_t      n;
+    uint8_t     ids[CSIBIZ_KEYRING_MAX];
+    uint8_t     keys[CSIBIZ_KEYRING_MAX][CSIBIZ_KEYBYTES];
+} csibiz_keyring_t;
+
+/*
+ * Appends key under id (the first key added is the current one).  -1
+ * when id is not 1 to 255, the ring has that id or that key already, or
+ * it is full.
+ */
+int csibiz_keyring_add(csibiz_keyring_t *ring, unsigned id,
+    const uint8_t key[CSIBIZ_KEYBYTES]);
+
+/* the key of id, NULL when the ring has none */
+const uint8_t *csibiz_keyring_key(const csibiz_keyring_t *ring, int id);
+
+/* the current key's id, -1 when the ring is empty */
+int csibiz_keyring_current(const csibiz_keyring_t *ring);
+
+/* csibiz_seal() under the current key and its id; -1 when empty */
+int csibiz_keyring_seal(const csibiz_keyring_t *ring, const void *plain,
+    size_t len, const void *ad, size_t adlen, uint8_t *out, size_t outlen,
+    size_t *written);
+
+/*
+ * csibiz_open() under the key that the message's version byte names; -1
+ * also when the ring has no key of that id (csibiz_seal_version() tells
+ * which one was missing).
+ */
+int csibiz_keyring_open(const csibiz_keyring_t *ring, const uint8_t *sealed,
+    size_t len, const void *ad, size_t adlen, uint8_t *out, size_t outlen,
+    size_t *written);
+
+
 /* random values and their text forms */
 
 /* nbytes random bytes from the system CSPRNG (session ids, tokens) */

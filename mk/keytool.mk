@@ -7,11 +7,15 @@
 BUILD           ?= $(CURDIR)/build
 KEYTOOL         := $(BUILD)/csibiz-keytool
 KEYTOOL_SRCS    := tools/csibiz-keytool.c tools/csibiz-keyfile.c \
+                   tools/csibiz-keytool-db.c \
                    lib/csibiz_crypto.c lib/csibiz_csv.c \
                    lib/csibiz_validate.c lib/csibiz_utf8.c lib/csibiz_bank.c
 KEYTOOL_CFLAGS  := -std=gnu99 -O2 -Wall -Wextra -Wpointer-arith \
                    -Wno-unused-parameter -Wstrict-prototypes -Werror \
                    -Ilib -Itools
+# libpq (rotate, verify): its headers have their own directory on Debian
+KEYTOOL_PQ_INC  := $(shell pg_config --includedir 2>/dev/null \
+                           || echo /usr/include/postgresql)
 
 # tools/csibiz-gen: the synthetic data of tools/gen-dataset
 GEN             := $(BUILD)/csibiz-gen
@@ -41,6 +45,7 @@ $(GEN): $(GEN_SRCS) $(wildcard lib/*.h) tools/csibiz-keyfile.h \
 	$(CC) $(KEYTOOL_CFLAGS) -o $@ $(GEN_SRCS) -lsodium
 
 $(KEYTOOL): $(KEYTOOL_SRCS) $(wildcard lib/*.h) tools/csibiz-keyfile.h \
-            mk/keytool.mk
+            tools/csibiz-keytool-db.h mk/keytool.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(KEYTOOL_CFLAGS) -o $@ $(KEYTOOL_SRCS) -lsodium
+	$(CC) $(KEYTOOL_CFLAGS) -I$(KEYTOOL_PQ_INC) -o $@ $(KEYTOOL_SRCS) \
+	    -lpq -lsodium

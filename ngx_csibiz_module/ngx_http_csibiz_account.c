@@ -32,7 +32,6 @@
 
 
 #define NGX_HTTP_CSIBIZ_BANK_KEY_MAX       128
-#define NGX_HTTP_CSIBIZ_BANK_SEAL_VERSION  1
 #define NGX_HTTP_CSIBIZ_BANK_AD            "account_no"
 
 /* bank_account_put()'s parameters: the request's context, then the form */
@@ -584,10 +583,10 @@ ngx_http_csibiz_account_seal(ngx_http_request_t *r,
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
     params = ctx->params;
 
-    if (csibiz_seal(cmcf->seal_key, NGX_HTTP_CSIBIZ_BANK_SEAL_VERSION,
-                    ctx->account, n, NGX_HTTP_CSIBIZ_BANK_AD,
-                    sizeof(NGX_HTTP_CSIBIZ_BANK_AD) - 1, sealed,
-                    sizeof(sealed), &written)
+    if (csibiz_keyring_seal(&cmcf->seal_ring, ctx->account, n,
+                            NGX_HTTP_CSIBIZ_BANK_AD,
+                            sizeof(NGX_HTTP_CSIBIZ_BANK_AD) - 1, sealed,
+                            sizeof(sealed), &written)
         != 0)
     {
         return NGX_ERROR;

@@ -27,6 +27,10 @@ static char *ngx_http_csibiz_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_csibiz_seal_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_csibiz_key_file(ngx_conf_t *cf, ngx_str_t *name,
+    uint8_t master[CSIBIZ_KEYBYTES]);
 static void ngx_http_csibiz_pool_conf_init(ngx_http_csibiz_pool_conf_t *pcf,
     ngx_uint_t size, ngx_msec_t timeout);
 static ngx_int_t ngx_http_csibiz_parse_pool_param(ngx_conf_t *cf,
@@ -212,6 +216,13 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
       0,
       NULL },
 
+    { ngx_string("csibiz_seal_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_csibiz_seal_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("csibiz_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -375,6 +386,7 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis = NULL;
      *     cmcf->postgres = NULL;
      *     cmcf->secret_file = { 0, NULL };
+     *     cmcf->seal_ring = { 0 };
      *     cmcf->thread_pool_name = { 0, NULL };
      *     cmcf->thread_pool = NULL;
      *     cmcf->need_threads = 0;
@@ -439,6 +451,19 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(cmcf->hash_queue, 64);
+
+    /*
+     * without csibiz_seal_key the secret file's own seal key, id 1, seals
+     * and opens: what every version before key rotation did
+     */
+
+    if (cmcf->seal_ring.n == 0 && cmcf->have_keys
+        && csibiz_keyring_add(&cmcf->seal_ring, 1, cmcf->seal_key) != 0)
+    {
+        return "could not add the seal key";
+    }
+
+    ngx_explicit_memzero(cmcf->seal_key, CSIBIZ_KEYBYTES);
 
     if (!cmcf->session_secure
         && ngx_strncmp(cmcf->session_cookie.data, "__Host-", 7) == 0)
@@ -938,82 +963,191 @@ ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_csibiz_main_conf_t *cmcf = conf;
 
-    char         *rv;
-    ssize_t       n;
-    ngx_str_t    *value;
-    ngx_file_t    file;
-    ngx_fd_t      fd;
-    u_char        buf[1024];
-    uint8_t       master[CSIBIZ_KEYBYTES];
+    char       *rv;
+    ngx_str_t  *value;
+    uint8_t     master[CSIBIZ_KEYBYTES];
 
     if (cmcf->secret_file.data) {
         return "is duplicate";
     }
 
-    if (sodium_init() == -1) {
-        return "could not initialize libsodium";
-    }
-
     value = cf->args->elts;
     cmcf->secret_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 1) != NGX_OK) {
+    if (ngx_http_csibiz_key_file(cf, &cmcf->secret_file, master) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(cmcf->secret_file.data, NGX_FILE_RDONLY,
-                       NGX_FILE_OPEN, 0);
+    rv = NGX_CONF_OK;
+
+    if (csibiz_derive_key(master, "session", cmcf->session_key) != 0
+        || csibiz_derive_key(master, "index", cmcf->index_key) != 0
+        || csibiz_derive_key(master, "seal", cmcf->seal_key) != 0
+        || csibiz_derive_key(master, "sms", cmcf->sms_key) != 0
+        || csibiz_derive_key(master, "log", cmcf->log_key) != 0)
+    {
+        rv = "could not derive keys";
+
+    } else {
+        /* the session key's HMAC runs on every request: pads once */
+        csibiz_hmac_key_init(&cmcf->session_mac, cmcf->session_key);
+        cmcf->have_keys = 1;
+    }
+
+    sodium_memzero(master, sizeof(master));
+
+    return rv;
+}
+
+
+/*
+ * csibiz_seal_key file id=N: a sealing key of its own, derived from the
+ * file as the secret file's seal key is (so the secret file itself,
+ * given as id=1, is the key of the versions before rotation).  The
+ * first one seals; every one opens what carries its id.
+ */
+
+static char *
+ngx_http_csibiz_seal_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_csibiz_main_conf_t *cmcf = conf;
+
+    char       *rv;
+    ngx_int_t   id;
+    ngx_str_t  *value, name;
+    uint8_t     master[CSIBIZ_KEYBYTES], key[CSIBIZ_KEYBYTES];
+
+    value = cf->args->elts;
+
+    if (value[2].len <= 3 || ngx_strncmp(value[2].data, "id=", 3) != 0) {
+        return "needs \"id=\" with a number from 1 to 255";
+    }
+
+    id = ngx_atoi(value[2].data + 3, value[2].len - 3);
+
+    if (id < 1 || id > 255) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid key id \"%V\": a number from 1 to 255",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (csibiz_keyring_key(&cmcf->seal_ring, id) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate seal key id %i", id);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->seal_ring.n >= CSIBIZ_KEYRING_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many seal keys: at most %d",
+                           CSIBIZ_KEYRING_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    name = value[1];
+
+    if (ngx_http_csibiz_key_file(cf, &name, master) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    rv = NGX_CONF_OK;
+
+    if (csibiz_derive_key(master, "seal", key) != 0) {
+        rv = "could not derive the seal key";
+
+    } else if (csibiz_keyring_add(&cmcf->seal_ring, id, key) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "seal key \"%V\" is given twice, under another "
+                           "id too", &name);
+        rv = NGX_CONF_ERROR;
+    }
+
+    sodium_memzero(master, sizeof(master));
+    sodium_memzero(key, sizeof(key));
+
+    return rv;
+}
+
+
+/*
+ * A key file: a regular file that only its owner may read or write
+ * (nginx -t fails otherwise, naming it), with at least 32 random bytes,
+ * of which the first 1024 are hashed into master.  name is made absolute.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_key_file(ngx_conf_t *cf, ngx_str_t *name,
+    uint8_t master[CSIBIZ_KEYBYTES])
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+    u_char           buf[1024];
+
+    if (sodium_init() == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "could not initialize libsodium");
+        return NGX_ERROR;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed",
-                           &cmcf->secret_file);
-        return NGX_CONF_ERROR;
+                           ngx_open_file_n " \"%V\" failed", name);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", name);
+        goto close;
+    }
+
+    /* a key anyone else can read is no secret; one they can write, ours */
+    if (!ngx_is_file(&fi) || (ngx_file_access(&fi) & 077)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "key file \"%V\" must be a file that group and "
+                           "others can neither read nor write: "
+                           "chmod 600 it", name);
+        goto close;
     }
 
     ngx_memzero(&file, sizeof(ngx_file_t));
     file.fd = fd;
-    file.name = cmcf->secret_file;
+    file.name = *name;
     file.log = cf->log;
 
     n = ngx_read_file(&file, buf, sizeof(buf), 0);
 
-    rv = NGX_CONF_OK;
-
     if (n < CSIBIZ_KEYBYTES) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "secret file \"%V\" must hold at least %d "
-                           "random bytes", &cmcf->secret_file,
-                           CSIBIZ_KEYBYTES);
-        rv = NGX_CONF_ERROR;
+                           "random bytes", name, CSIBIZ_KEYBYTES);
 
     } else {
-        crypto_generichash(master, sizeof(master), buf, n, NULL, 0);
-
-        if (csibiz_derive_key(master, "session", cmcf->session_key) != 0
-            || csibiz_derive_key(master, "index", cmcf->index_key) != 0
-            || csibiz_derive_key(master, "seal", cmcf->seal_key) != 0
-            || csibiz_derive_key(master, "sms", cmcf->sms_key) != 0
-            || csibiz_derive_key(master, "log", cmcf->log_key) != 0)
-        {
-            rv = "could not derive keys";
-
-        } else {
-            /* the session key's HMAC runs on every request: pads once */
-            csibiz_hmac_key_init(&cmcf->session_mac, cmcf->session_key);
-            cmcf->have_keys = 1;
-        }
+        crypto_generichash(master, CSIBIZ_KEYBYTES, buf, n, NULL, 0);
+        rc = NGX_OK;
     }
 
     sodium_memzero(buf, sizeof(buf));
-    sodium_memzero(master, sizeof(master));
+
+close:
 
     if (ngx_close_file(fd) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed",
-                           &cmcf->secret_file);
+                           ngx_close_file_n " \"%V\" failed", name);
     }
 
-    return rv;
+    return rc;
 }
 
 

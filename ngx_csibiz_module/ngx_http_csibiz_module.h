@@ -60,10 +60,11 @@ typedef struct {
     ngx_flag_t                     have_keys;
     uint8_t                        session_key[CSIBIZ_KEYBYTES];
     uint8_t                        index_key[CSIBIZ_KEYBYTES];
-    uint8_t                        seal_key[CSIBIZ_KEYBYTES];
+    uint8_t                        seal_key[CSIBIZ_KEYBYTES];  /* id 1 */
     uint8_t                        sms_key[CSIBIZ_KEYBYTES];
     uint8_t                        log_key[CSIBIZ_KEYBYTES];
     csibiz_hmac_key_t              session_mac;    /* session_key, padded */
+    csibiz_keyring_t               seal_ring;      /* [0] seals */
 
     ngx_str_t                      thread_pool_name;
     ngx_thread_pool_t             *thread_pool;

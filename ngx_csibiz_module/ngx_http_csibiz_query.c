@@ -38,7 +38,7 @@
 #define NGX_HTTP_CSIBIZ_Q_DAY         4
 #define NGX_HTTP_CSIBIZ_Q_N           5
 
-/* insured_person.birth_date_enc: YYYY-MM-DD sealed, key version 1 */
+/* insured_person.birth_date_enc: YYYY-MM-DD sealed */
 #define NGX_HTTP_CSIBIZ_BIRTH_AD      "birth_date"
 #define NGX_HTTP_CSIBIZ_BIRTH_LEN     10
 #define NGX_HTTP_CSIBIZ_BIRTH_HOLDER  "\"birth_date\": \""
@@ -267,6 +267,7 @@ static ngx_int_t
 ngx_http_csibiz_me_open(ngx_http_request_t *r, PGresult *res, int column,
     const char *ad, u_char *out, size_t len)
 {
+    int                           id;
     u_char                       *p;
     size_t                        n, hlen;
     ngx_http_csibiz_main_conf_t  *cmcf;
@@ -299,14 +300,19 @@ ngx_http_csibiz_me_open(ngx_http_request_t *r, PGresult *res, int column,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    if (csibiz_open(cmcf->seal_key, sealed, n, ad, ngx_strlen(ad), out, len,
-                    &n)
+    if (csibiz_keyring_open(&cmcf->seal_ring, sealed, n, ad, ngx_strlen(ad),
+                            out, len, &n)
         != 0
         || n != len)
     {
         ngx_explicit_memzero(out, len);
+
+        /* which key: an old csibiz_seal_key removed too soon shows here */
+        id = sealed[0];
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "csibiz: me: cannot open the %s", ad);
+                      "csibiz: me: cannot open the %s (key id %d%s)", ad, id,
+                      csibiz_keyring_key(&cmcf->seal_ring, id)
+                      ? "" : ", which no csibiz_seal_key has");
         return NGX_ERROR;
     }
 

@@ -229,7 +229,8 @@ cmd_persons(gen_opts_t *o)
         /* COPY text: a backslash is doubled, so bytea is \\x... */
         printf("%lld\t\\\\x%s\t", o->first_id + i, idx);
 
-        if (csibiz_keyfile_birth(keys[0], keys[1], idx, p.birth, benc, bmac)
+        if (csibiz_keyfile_birth(keys[0], keys[1], GEN_SEAL_VERSION, idx,
+                                 p.birth, benc, bmac)
             != 0
             || csibiz_seal(keys[1], GEN_SEAL_VERSION, p.id,
                            CSIBIZ_ID_NUMBER_LEN, GEN_ID_AD,

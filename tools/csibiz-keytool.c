@@ -32,10 +32,11 @@
 #include "csibiz_csv.h"
 #include "csibiz_validate.h"
 #include "csibiz-keyfile.h"
+#include "csibiz-keytool-db.h"
 
 
 #define KEYTOOL_VALUE_MAX     4096
-#define KEYTOOL_SEAL_VERSION  1
+#define KEYTOOL_SPEC_MAX      4096
 #define KEYTOOL_FIELDS_MAX    64
 #define KEYTOOL_ERROR_MAX     512
 
@@ -50,7 +51,7 @@
 
 typedef struct {
     uint8_t          index[CSIBIZ_KEYBYTES];
-    uint8_t          seal[CSIBIZ_KEYBYTES];
+    csibiz_keyring_t ring;          /* ring.keys[0] seals */
     const char      *ad;
     csibiz_date_t    today;
 } keytool_t;
@@ -66,7 +67,7 @@ typedef struct {
 
 
 static void usage(FILE *out);
-static int load_keys(const char *path, keytool_t *kt);
+static int load_keys(const char *path, const char *spec, keytool_t *kt);
 static int read_value(const char *arg, char *buf, size_t size, size_t *len);
 static const char *kt_index(keytool_t *kt, const char *value, size_t len,
     char *id, char *hex);
@@ -97,23 +98,32 @@ static void
 usage(FILE *out)
 {
     fputs(
-"usage: csibiz-keytool [-k SECRET_FILE] [-a AD] COMMAND [VALUE | -]\n"
-"       csibiz-keytool [-k SECRET_FILE] [-a AD] -f N COMMAND   < tsv\n"
-"       csibiz-keytool [-k SECRET_FILE] roster                < roster.csv\n"
-"       csibiz-keytool csv COLUMNS                            < file.csv\n"
+"usage: csibiz-keytool [KEYS] [-a AD] COMMAND [VALUE | -]\n"
+"       csibiz-keytool [KEYS] [-a AD] -f N COMMAND   < tsv\n"
+"       csibiz-keytool [KEYS] roster                < roster.csv\n"
+"       csibiz-keytool [KEYS] [-d CONNINFO] [-b ROWS] [-n ROWS] rotate\n"
+"       csibiz-keytool [KEYS] [-d CONNINFO] verify | reindex\n"
+"       csibiz-keytool csv COLUMNS                  < file.csv\n"
+"KEYS:  [-k SECRET_FILE] [-s ID:SEAL_KEY_FILE ...]\n"
 "\n"
 "  index ID_NUMBER   hex HMAC of the normalized ID number under the index\n"
 "                    key: insured_person.id_number_hmac\n"
-"  seal TEXT         hex of TEXT sealed (XChaCha20-Poly1305, key version 1)\n"
-"                    under the seal key with AD: insured_person.id_number_enc\n"
-"  open HEX          the text of a sealed HEX (checked against AD); a\n"
-"                    leading \\x or \\\\x (bytea as psql prints it) is\n"
-"                    skipped\n"
+"  seal TEXT         hex of TEXT sealed (XChaCha20-Poly1305) under the\n"
+"                    current seal key, its id first, with AD:\n"
+"                    insured_person.id_number_enc\n"
+"  open HEX          the text of a sealed HEX (checked against AD), under\n"
+"                    the seal key its id names; a leading \\x or \\\\x\n"
+"                    (bytea as psql prints it) is skipped\n"
 "  id ID_NUMBER      index, seal and the mask (110***********002X) of an ID\n"
 "                    number, tab-separated\n"
 "\n"
 "  -k SECRET_FILE    the module's csibiz_secret_file (default: the\n"
 "                    CSIBIZ_SECRET_FILE environment variable)\n"
+"  -s ID:FILE        a seal key, as the module's csibiz_seal_key FILE\n"
+"                    id=ID; repeated for older keys, the current one\n"
+"                    first (default: the CSIBIZ_SEAL_KEYS environment\n"
+"                    variable, \"ID:FILE ID:FILE ...\"; without either,\n"
+"                    the secret file's own seal key, id 1)\n"
 "  -a AD             associated data for seal and open (default id_number;\n"
 "                    account numbers: account_no)\n"
 "\n"
@@ -149,26 +159,52 @@ usage(FILE *out)
 "                    \"columns: 3, want 4\", \"quote\", \"encoding\" and the\n"
 "                    fields \\N).  Needs no key.\n"
 "\n"
+"Key rotation (the database of -d CONNINFO, default the\n"
+"CSIBIZ_PG_CONNINFO environment variable, else libpq's PG* variables):\n"
+"\n"
+"  rotate            seals every sealed column again under the current\n"
+"                    seal key: in transactions of -b ROWS rows (default\n"
+"                    1000), in key order, only rows sealed under another\n"
+"                    key (so a stopped run continues where it stopped),\n"
+"                    each row written only if unchanged since it was read.\n"
+"                    Progress on standard error; one line per table on\n"
+"                    standard output: rows sealed again, refused (not\n"
+"                    openable: their ids on standard error), left under\n"
+"                    other keys.  Exit status 0 when none is left.\n"
+"                    -n ROWS: stop after the batch that reaches ROWS rows\n"
+"                    sealed again (the next run goes on from there).\n"
+"  verify            opens every sealed value; one line per column: how\n"
+"                    many under each key id, and how many cannot be\n"
+"                    opened (exit status 1 when any).\n"
+"  reindex           makes insured_person's blind indexes (id_number_hmac,\n"
+"                    birth_date_hmac) again under the index key of -k\n"
+"                    (a new secret file) from the sealed ID numbers and\n"
+"                    birth dates, opened with the seal keys (-s: give the\n"
+"                    old secret file as 1:FILE if id 1 still seals).  Run\n"
+"                    it while the module is stopped; rows already indexed\n"
+"                    under the key are left, so it can be run again.\n"
+"\n"
 "Blank records are skipped; line numbers count physical lines from 1.\n"
 "Exit status 0 on success, 1 on a refused value or key file, 2 on a usage\n"
-"error.  Personal data is never written to standard error.\n", out);
+"error.  Personal data is never written to standard error.  Key files\n"
+"that group or others may read or write are refused.\n", out);
 }
 
 
-/* the index and seal keys, as the module derives them */
+/* the index key and the sealing keys, as the module derives them */
 
 static int
-load_keys(const char *path, keytool_t *kt)
+load_keys(const char *path, const char *spec, keytool_t *kt)
 {
     int                 rc;
-    uint8_t             k[2][CSIBIZ_KEYBYTES];
-    static const char  *labels[] = { "index", "seal" };
+    uint8_t             k[1][CSIBIZ_KEYBYTES];
+    static const char  *labels[] = { "index" };
 
-    rc = csibiz_keyfile_load("csibiz-keytool", path, labels, k, 2);
+    rc = csibiz_keyfile_load("csibiz-keytool", path, labels, k, 1);
 
     if (rc == 0) {
         memcpy(kt->index, k[0], CSIBIZ_KEYBYTES);
-        memcpy(kt->seal, k[1], CSIBIZ_KEYBYTES);
+        rc = csibiz_keyfile_ring("csibiz-keytool", path, spec, &kt->ring);
     }
 
     sodium_memzero(k, sizeof(k));
@@ -271,8 +307,8 @@ kt_seal(keytool_t *kt, const char *value, size_t len, char *hex,
 
     rc = -1;
 
-    if (csibiz_seal(kt->seal, KEYTOOL_SEAL_VERSION, value, len, kt->ad,
-                    strlen(kt->ad), sealed, n, NULL)
+    if (csibiz_keyring_seal(&kt->ring, value, len, kt->ad, strlen(kt->ad),
+                            sealed, n, NULL)
         == 0
         && csibiz_hex_encode(sealed, n, hex, size) == 0)
     {
@@ -323,7 +359,8 @@ kt_birth(keytool_t *kt, const char *index, size_t index_len,
         return "birth_date: format";
     }
 
-    if (csibiz_keyfile_birth(kt->index, kt->seal, index, birth, enc, mac)
+    if (csibiz_keyfile_birth(kt->index, kt->ring.keys[0], kt->ring.ids[0],
+                             index, birth, enc, mac)
         != 0)
     {
         return "cannot seal";
@@ -363,11 +400,13 @@ kt_open(keytool_t *kt, const char *value, size_t len, char *plain,
     if (csibiz_hex_decode(value, len, sealed, len / 2 + 1, &m) != 0) {
         err = "not lower-case hex";
 
-    } else if (csibiz_seal_version(sealed, m) != KEYTOOL_SEAL_VERSION) {
-        err = "not sealed with key version 1";
+    } else if (csibiz_keyring_key(&kt->ring, csibiz_seal_version(sealed, m))
+               == NULL)
+    {
+        err = "sealed under a key id that no -s names";
 
-    } else if (csibiz_open(kt->seal, sealed, m, kt->ad, strlen(kt->ad),
-                           (uint8_t *) plain, size, n)
+    } else if (csibiz_keyring_open(&kt->ring, sealed, m, kt->ad,
+                                   strlen(kt->ad), (uint8_t *) plain, size, n)
                != 0)
     {
         err = "cannot open: wrong key, AD or data";
@@ -1042,17 +1081,22 @@ cmd_roster(keytool_t *kt)
 int
 main(int argc, char **argv)
 {
-    int           i, rc;
-    char          value[KEYTOOL_VALUE_MAX], *end;
-    long          field;
+    int           i, rc, db;
+    char          value[KEYTOOL_VALUE_MAX], spec[KEYTOOL_SPEC_MAX], *end;
+    long          field, batch, limit;
     size_t        len;
     keytool_t     kt;
-    const char   *secret, *cmd;
+    const char   *secret, *cmd, *conninfo, *seal_keys;
 
     secret = getenv("CSIBIZ_SECRET_FILE");
+    conninfo = getenv("CSIBIZ_PG_CONNINFO");
+    seal_keys = getenv("CSIBIZ_SEAL_KEYS");
     memset(&kt, 0, sizeof(kt));
     kt.ad = "id_number";
     field = 0;
+    batch = 1000;
+    limit = 0;
+    spec[0] = '\0';
 
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
 
@@ -1074,6 +1118,41 @@ main(int argc, char **argv)
         if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
             kt.ad = argv[++i];
             continue;
+        }
+
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+            len = strlen(spec);
+
+            if (len + strlen(argv[i + 1]) + 2 > sizeof(spec)) {
+                fprintf(stderr, "csibiz-keytool: too many -s\n");
+                return 2;
+            }
+
+            snprintf(spec + len, sizeof(spec) - len, "%s%s", len ? " " : "",
+                     argv[++i]);
+            seal_keys = spec;
+            continue;
+        }
+
+        if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+            conninfo = argv[++i];
+            continue;
+        }
+
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            limit = strtol(argv[++i], &end, 10);
+
+            if (*end == '\0' && limit >= 1) {
+                continue;
+            }
+        }
+
+        if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
+            batch = strtol(argv[++i], &end, 10);
+
+            if (*end == '\0' && batch >= 1 && batch <= 100000) {
+                continue;
+            }
         }
 
         if (strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
@@ -1110,16 +1189,20 @@ main(int argc, char **argv)
         return (fflush(stdout) != 0) ? 1 : rc;
     }
 
+    db = (strcmp(cmd, "rotate") == 0 || strcmp(cmd, "verify") == 0
+          || strcmp(cmd, "reindex") == 0);
+
     if (strcmp(cmd, "index") != 0 && strcmp(cmd, "seal") != 0
         && strcmp(cmd, "open") != 0 && strcmp(cmd, "id") != 0
-        && strcmp(cmd, "roster") != 0 && strcmp(cmd, "birth") != 0)
+        && strcmp(cmd, "roster") != 0 && strcmp(cmd, "birth") != 0
+        && !db)
     {
         fprintf(stderr, "csibiz-keytool: unknown command \"%s\"\n", cmd);
         usage(stderr);
         return 2;
     }
 
-    if ((field || strcmp(cmd, "roster") == 0) && argc - i != 1) {
+    if ((field || db || strcmp(cmd, "roster") == 0) && argc - i != 1) {
         fprintf(stderr, "csibiz-keytool: batch modes read standard input "
                 "only\n");
         return 2;
@@ -1130,7 +1213,7 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (field && strcmp(cmd, "roster") == 0) {
+    if (field && (db || strcmp(cmd, "roster") == 0)) {
         fprintf(stderr, "csibiz-keytool: -f is for index, seal, open and "
                 "id\n");
         return 2;
@@ -1147,7 +1230,7 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (load_keys(secret, &kt) != 0) {
+    if (load_keys(secret, seal_keys, &kt) != 0) {
         return 1;
     }
 
@@ -1157,7 +1240,10 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (strcmp(cmd, "roster") == 0) {
+    if (db) {
+        rc = kt_db(cmd, kt.index, &kt.ring, conninfo, batch, limit);
+
+    } else if (strcmp(cmd, "roster") == 0) {
         rc = cmd_roster(&kt);
 
     } else if (field) {

@@ -2,11 +2,13 @@
 -- a table with an updated_at column gets its trigger here).  A writer
 -- that sets updated_at to another time is followed; otherwise it is
 -- csibiz_now(): the request's time that the writer set (the test clock
--- too), or now().
+-- too), or now().  A transaction of `csibiz-keytool rotate` (csibiz.reseal
+-- on) leaves it: a value sealed again under a new key is no change.
 CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
+       AND coalesce(current_setting('csibiz.reseal', true), '') <> 'on' THEN
         NEW.updated_at := csibiz_now();
     END IF;
     RETURN NEW;

@@ -3,7 +3,7 @@
  * Unit tests of lib/csibiz_crypto.c: HMAC and subkeys against vectors
  * computed with another implementation (Python's hmac), sealing and
  * tampering, a sealed message of a fixed key as a format regression
- * vector, random values, the text encodings and their refusals, password
+ * vector, key rings (rotation: the key id in the sealed message), random values, the text encodings and their refusals, password
  * hashing and the dummy verification's cost.
  */
 
@@ -21,6 +21,7 @@ static void test_hmac(void);
 static void test_hmac_with(const uint8_t *key);
 static void test_seal(void);
 static void test_seal_vector(void);
+static void test_keyring(void);
 static void test_random(void);
 static void test_hex(void);
 static void test_b64url(void);
@@ -41,6 +42,7 @@ main(void)
     test_hmac();
     test_seal();
     test_seal_vector();
+    test_keyring();
     test_random();
     test_hex();
     test_b64url();
@@ -299,6 +301,116 @@ test_seal_vector(void)
                0, "fixed vector opens");
     tap_is_str((char *) back, len, "csibiz seal format 1",
                "fixed vector plaintext");
+}
+
+
+/*
+ * Rotation: a ring seals under its first key with that key's id, opens
+ * by the id in the message; a message of the fixed vector (key id 1)
+ * opens through a ring that has key 00..1f as id 1, and through no ring
+ * without it.
+ */
+
+static void
+test_keyring(void)
+{
+    int               i;
+    size_t            n, len;
+    uint8_t           a[CSIBIZ_KEYBYTES], b[CSIBIZ_KEYBYTES];
+    uint8_t           sealed[CSIBIZ_SEALED_LEN(16)], back[16];
+    uint8_t           vec[128];
+    csibiz_keyring_t  old, both, cur, full;
+
+    static const char  vector[] =
+        "019b5a8e8aa0a38632dc7efd351edc6c1e2af37fa772da8ec6"
+        "e1513332143841b2d04d180b37c2942715804400"
+        "07fb55d04b8ceaa5a90ca1ad80c2a184";
+
+    key_0_31(a);
+    memset(b, 0xb7, sizeof(b));
+    memset(&old, 0, sizeof(old));
+    memset(&both, 0, sizeof(both));
+    memset(&cur, 0, sizeof(cur));
+    memset(&full, 0, sizeof(full));
+
+    tap_is_int(csibiz_keyring_current(&old), -1, "empty ring: no current");
+    tap_is_int(csibiz_keyring_seal(&old, S("x"), NULL, 0, sealed,
+                                   sizeof(sealed), &n),
+               -1, "empty ring does not seal");
+
+    tap_is_int(csibiz_keyring_add(&old, 1, a), 0, "ring A: key 1");
+    tap_is_int(csibiz_keyring_add(&both, 2, b), 0, "ring B, A: key 2");
+    tap_is_int(csibiz_keyring_add(&both, 1, a), 0, "ring B, A: key 1");
+    tap_is_int(csibiz_keyring_add(&cur, 2, b), 0, "ring B: key 2");
+
+    tap_is_int(csibiz_keyring_add(&both, 2, a), -1, "same id twice refused");
+    tap_is_int(csibiz_keyring_add(&both, 3, b), -1,
+               "same key under another id refused");
+    tap_is_int(csibiz_keyring_add(&both, 0, b), -1, "id 0 refused");
+    tap_is_int(csibiz_keyring_add(&both, 256, b), -1, "id 256 refused");
+    tap_is_int(both.n, 2, "refusals add nothing");
+    tap_is_int(csibiz_keyring_current(&both), 2, "the first key is current");
+    tap_ok(csibiz_keyring_key(&both, 1) == both.keys[1], "key of id 1");
+    tap_ok(csibiz_keyring_key(&both, 7) == NULL, "no key of id 7");
+    tap_ok(csibiz_keyring_key(&both, -1) == NULL, "no key of id -1");
+
+    for (i = 0; i < CSIBIZ_KEYRING_MAX; i++) {
+        b[0] = (uint8_t) i;
+        csibiz_keyring_add(&full, 10 + i, b);
+    }
+
+    b[0] = 0xb7;
+    tap_is_int(full.n, CSIBIZ_KEYRING_MAX, "a ring holds 8 keys");
+    tap_is_int(csibiz_keyring_add(&full, 99, a), -1, "a 9th is refused");
+
+    /* sealed under A (id 1), as before the rotation */
+    tap_is_int(csibiz_keyring_seal(&old, S("0123456789012345"),
+                                   S("account_no"), sealed, sizeof(sealed),
+                                   &n),
+               0, "sealed under ring A");
+    tap_is_int(csibiz_seal_version(sealed, n), 1, "key id 1 in the message");
+    tap_is_int(csibiz_keyring_open(&both, sealed, n, S("account_no"), back,
+                                   sizeof(back), &len),
+               0, "ring B, A opens it");
+    tap_is_str((char *) back, len, "0123456789012345", "the same text");
+    tap_is_int(csibiz_keyring_open(&cur, sealed, n, S("account_no"), back,
+                                   sizeof(back), &len),
+               -1, "ring B alone does not (no key 1)");
+
+    /* sealed again: under B, id 2; then A is no longer needed */
+    tap_is_int(csibiz_keyring_seal(&both, S("0123456789012345"),
+                                   S("account_no"), sealed, sizeof(sealed),
+                                   &n),
+               0, "sealed under ring B, A");
+    tap_is_int(csibiz_seal_version(sealed, n), 2, "key id 2 in the message");
+    tap_is_int(csibiz_keyring_open(&cur, sealed, n, S("account_no"), back,
+                                   sizeof(back), &len),
+               0, "ring B opens it");
+    tap_is_int(csibiz_keyring_open(&old, sealed, n, S("account_no"), back,
+                                   sizeof(back), &len),
+               -1, "ring A does not");
+
+    /* the id names the key: relabelled as id 1, B's message fails */
+    sealed[0] = 1;
+    tap_is_int(csibiz_keyring_open(&both, sealed, n, S("account_no"), back,
+                                   sizeof(back), &len),
+               -1, "a changed key id does not open");
+
+    /* the format of before the rotation (key id 1) opens through a ring */
+    csibiz_hex_decode(vector, sizeof(vector) - 1, vec, sizeof(vec), &n);
+    tap_is_int(csibiz_keyring_open(&cur, vec, n, S("v1"), vec + 64, 64,
+                                   &len),
+               -1, "fixed vector: not through a ring without key 1");
+    tap_is_int(csibiz_keyring_open(&both, vec, n, S("v1"), vec + 64, 64,
+                                   &len),
+               0, "fixed vector: through a ring with key 1 as an old key");
+    tap_is_str((char *) vec + 64, len, "csibiz seal format 1",
+               "fixed vector plaintext through the ring");
+
+    sodium_memzero(&old, sizeof(old));
+    sodium_memzero(&both, sizeof(both));
+    sodium_memzero(&cur, sizeof(cur));
+    sodium_memzero(&full, sizeof(full));
 }
 
 
