@@ -37,6 +37,8 @@ static char *ngx_http_csibiz_origin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_csibiz_check_uses(ngx_conf_t *cf,
     ngx_http_csibiz_main_conf_t *cmcf);
+static void ngx_http_csibiz_conf_pos(ngx_conf_t *cf,
+    ngx_http_csibiz_conf_pos_t *pos);
 static void ngx_http_csibiz_pool_conf_init(ngx_http_csibiz_pool_conf_t *pcf,
     ngx_uint_t size, ngx_msec_t timeout);
 static ngx_int_t ngx_http_csibiz_parse_pool_param(ngx_conf_t *cf,
@@ -403,7 +405,6 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
      *     cmcf->test_now = { 0, NULL };
      *     cmcf->redis_pool = NULL;
      *     cmcf->pg_pool = NULL;
-     *     cmcf->session_cookie_pos = { NULL, 0 };
      *     cmcf->session_secure_pos = { NULL, 0 };
      */
 
@@ -569,6 +570,16 @@ ngx_http_csibiz_check_uses(ngx_conf_t *cf, ngx_http_csibiz_main_conf_t *cmcf)
     }
 
     return NGX_OK;
+}
+
+
+/* the directive being read, for an error found once http{} is read */
+
+static void
+ngx_http_csibiz_conf_pos(ngx_conf_t *cf, ngx_http_csibiz_conf_pos_t *pos)
+{
+    pos->file = cf->conf_file->file.name.data;
+    pos->line = cf->conf_file->line;
 }
 
 
@@ -906,8 +917,7 @@ ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     use->handler = h;
     use->needs = needs;
-    use->pos.file = cf->conf_file->file.name.data;
-    use->pos.line = cf->conf_file->line;
+    ngx_http_csibiz_conf_pos(cf, &use->pos);
 
     if (needs & NGX_HTTP_CSIBIZ_THREADS) {
         cmcf->need_threads = 1;
@@ -1054,9 +1064,6 @@ static char *
 ngx_http_csibiz_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_http_csibiz_main_conf_t *cmcf = conf;
-
-    char       *rv;
     u_char      c;
     ngx_str_t  *value;
     ngx_uint_t  i;
@@ -1083,14 +1090,7 @@ ngx_http_csibiz_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    rv = ngx_conf_set_str_slot(cf, cmd, conf);
-
-    if (rv == NGX_CONF_OK) {
-        cmcf->session_cookie_pos.file = cf->conf_file->file.name.data;
-        cmcf->session_cookie_pos.line = cf->conf_file->line;
-    }
-
-    return rv;
+    return ngx_conf_set_str_slot(cf, cmd, conf);
 }
 
 
@@ -1105,8 +1105,7 @@ ngx_http_csibiz_session_secure(ngx_conf_t *cf, ngx_command_t *cmd,
     rv = ngx_conf_set_flag_slot(cf, cmd, conf);
 
     if (rv == NGX_CONF_OK) {
-        cmcf->session_secure_pos.file = cf->conf_file->file.name.data;
-        cmcf->session_secure_pos.line = cf->conf_file->line;
+        ngx_http_csibiz_conf_pos(cf, &cmcf->session_secure_pos);
     }
 
     return rv;

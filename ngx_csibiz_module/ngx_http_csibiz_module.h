@@ -83,7 +83,6 @@ typedef struct {
 
     ngx_str_t                      session_cookie;
     ngx_flag_t                     session_secure;
-    ngx_http_csibiz_conf_pos_t     session_cookie_pos;
     ngx_http_csibiz_conf_pos_t     session_secure_pos;
     time_t                         session_idle_timeout;
     time_t                         session_timeout;
