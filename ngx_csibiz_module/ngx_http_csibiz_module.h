@@ -126,9 +126,9 @@ typedef ngx_int_t (*ngx_http_csibiz_handler_pt)(ngx_http_request_t *r,
 
 
 /* needs */
-#define NGX_HTTP_CSIBIZ_BODY      0x01    /* a JSON body, parsed */
-#define NGX_HTTP_CSIBIZ_THREADS   0x02    /* the thread pool */
-#define NGX_HTTP_CSIBIZ_KEYS      0x04    /* csibiz_secret_file */
+#define NGX_HTTP_CSIBIZ_BODY        0x01  /* a JSON body, parsed */
+#define NGX_HTTP_CSIBIZ_THREADS     0x02  /* the thread pool */
+#define NGX_HTTP_CSIBIZ_KEYS        0x04  /* csibiz_secret_file */
 #define NGX_HTTP_CSIBIZ_NEED_REDIS  0x08  /* csibiz_redis */
 #define NGX_HTTP_CSIBIZ_NEED_PG     0x10  /* csibiz_postgres */
 
