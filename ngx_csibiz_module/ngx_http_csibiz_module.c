@@ -31,6 +31,18 @@ static char *ngx_http_csibiz_seal_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_csibiz_key_file(ngx_conf_t *cf, ngx_str_t *name,
     uint8_t master[CSIBIZ_KEYBYTES]);
+static char *ngx_http_csibiz_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_csibiz_session_cookie(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_csibiz_session_secure(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_csibiz_origin(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_csibiz_check_uses(ngx_conf_t *cf,
+    ngx_http_csibiz_main_conf_t *cmcf);
+static void ngx_http_csibiz_conf_pos(ngx_conf_t *cf,
+    ngx_http_csibiz_conf_pos_t *pos);
 static void ngx_http_csibiz_pool_conf_init(ngx_http_csibiz_pool_conf_t *pcf,
     ngx_uint_t size, ngx_msec_t timeout);
 static ngx_int_t ngx_http_csibiz_parse_pool_param(ngx_conf_t *cf,
@@ -52,126 +64,132 @@ ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
 
     { ngx_string("health"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      0,
+      NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_health_handler },
 
     { ngx_string("test"),
       NGX_HTTP_GET,
-      0,
+      NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_test_handler },
 
     { ngx_string("agreement"),
       NGX_HTTP_GET,
-      0,
+      NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_agreement_handler },
 
     { ngx_string("captcha"),
       NGX_HTTP_GET,
-      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS|NGX_HTTP_CSIBIZ_NEED_REDIS,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_captcha_handler },
 
     { ngx_string("sms_send"),
       NGX_HTTP_POST,
-      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS
+      |NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_sms_send_handler },
 
     { ngx_string("register"),
       NGX_HTTP_POST,
-      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS
+      |NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_register_handler },
 
     { ngx_string("password_reset"),
       NGX_HTTP_POST,
-      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS
+      |NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_password_reset_handler },
 
     { ngx_string("login"),
       NGX_HTTP_POST,
-      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS
+      |NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_login_handler },
 
     { ngx_string("logout"),
       NGX_HTTP_POST,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED,
       0,
       ngx_http_csibiz_logout_handler },
 
     { ngx_string("reauth"),
       NGX_HTTP_POST,
-      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_THREADS
+      |NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_reauth_handler },
 
     { ngx_string("session"),
       NGX_HTTP_GET,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS,
       NGX_HTTP_CSIBIZ_SESSION_OPTIONAL,
       0,
       ngx_http_csibiz_session_handler },
 
     { ngx_string("session"),
       NGX_HTTP_POST,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_session_handler },
 
     { ngx_string("banks"),
       NGX_HTTP_GET,
-      0,
+      NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_banks_handler },
 
     { ngx_string("account"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       1,
       ngx_http_csibiz_account_get_handler },
 
     { ngx_string("account"),
       NGX_HTTP_PUT,
-      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS
+      |NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       1,
       ngx_http_csibiz_account_put_handler },
 
     { ngx_string("me"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_me_handler },
 
     { ngx_string("declarations"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_declarations_handler },
 
     { ngx_string("payments"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_payments_handler },
@@ -225,9 +243,9 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
 
     { ngx_string("csibiz_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_csibiz_thread_pool,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_csibiz_main_conf_t, thread_pool_name),
+      0,
       NULL },
 
     { ngx_string("csibiz_captcha"),
@@ -253,14 +271,14 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
 
     { ngx_string("csibiz_session_cookie"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_csibiz_session_cookie,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_csibiz_main_conf_t, session_cookie),
       NULL },
 
     { ngx_string("csibiz_session_secure"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      ngx_http_csibiz_session_secure,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_csibiz_main_conf_t, session_secure),
       NULL },
@@ -335,6 +353,13 @@ static ngx_command_t  ngx_http_csibiz_commands[] = {
       offsetof(ngx_http_csibiz_loc_conf_t, body_limit),
       NULL },
 
+    { ngx_string("csibiz_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_csibiz_origin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -394,7 +419,15 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
      *     cmcf->test_now = { 0, NULL };
      *     cmcf->redis_pool = NULL;
      *     cmcf->pg_pool = NULL;
+     *     cmcf->session_secure_pos = { NULL, 0 };
      */
+
+    if (ngx_array_init(&cmcf->uses, cf->pool, 16,
+                       sizeof(ngx_http_csibiz_use_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
 
     cmcf->have_keys = 0;
     cmcf->captcha = NGX_CONF_UNSET;
@@ -465,13 +498,27 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_explicit_memzero(cmcf->seal_key, CSIBIZ_KEYBYTES);
 
+    /*
+     * browsers drop a __Host- or __Secure- cookie without Secure (and
+     * match the prefixes in any case): every login would seem to fail;
+     * secure is off only when set so, at the line named
+     */
+
     if (!cmcf->session_secure
-        && ngx_strncmp(cmcf->session_cookie.data, "__Host-", 7) == 0)
+        && ((cmcf->session_cookie.len > 7
+             && ngx_strncasecmp(cmcf->session_cookie.data,
+                                (u_char *) "__Host-", 7) == 0)
+            || (cmcf->session_cookie.len > 9
+                && ngx_strncasecmp(cmcf->session_cookie.data,
+                                   (u_char *) "__Secure-", 9) == 0)))
     {
-        /* browsers drop a __Host- cookie without Secure */
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "a \"__Host-\" session cookie must be secure: "
-                           "rename it with \"csibiz_session_cookie\"");
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"csibiz_session_secure off\" with the session "
+                      "cookie \"%V\", which browsers accept only with "
+                      "Secure: name the cookie without its prefix with "
+                      "\"csibiz_session_cookie\" in %s:%ui",
+                      &cmcf->session_cookie, cmcf->session_secure_pos.file,
+                      cmcf->session_secure_pos.line);
         return NGX_CONF_ERROR;
     }
 
@@ -480,9 +527,11 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
 
 
 /*
- * Once the whole http{} block is read: handlers that hash passwords get
- * the thread pool, and handlers that need keys get a refusal to start
- * without csibiz_secret_file.
+ * Once the whole http{} block is read, so that the backends and the key
+ * may be set anywhere in it: a location whose handler needs one that is
+ * not set is refused at its own line, as nginx -t shows it; handlers that
+ * hash passwords get the default thread pool unless csibiz_thread_pool
+ * named one.
  */
 
 static ngx_int_t
@@ -492,17 +541,72 @@ ngx_http_csibiz_postconfiguration(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_csibiz_module);
 
-    if (cmcf->need_threads) {
-        cmcf->thread_pool = ngx_thread_pool_add(cf,
-                                                cmcf->thread_pool_name.len
-                                                ? &cmcf->thread_pool_name
-                                                : NULL);
+    if (ngx_http_csibiz_check_uses(cf, cmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_csibiz_request_body_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (cmcf->need_threads && cmcf->thread_pool == NULL) {
+        cmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
         if (cmcf->thread_pool == NULL) {
             return NGX_ERROR;
         }
     }
 
     return ngx_http_csibiz_status_init(cf);
+}
+
+
+static ngx_int_t
+ngx_http_csibiz_check_uses(ngx_conf_t *cf, ngx_http_csibiz_main_conf_t *cmcf)
+{
+    char                   *missing;
+    ngx_uint_t              i;
+    ngx_http_csibiz_use_t  *use;
+
+    use = cmcf->uses.elts;
+
+    for (i = 0; i < cmcf->uses.nelts; i++) {
+
+        if ((use[i].needs & NGX_HTTP_CSIBIZ_NEED_REDIS)
+            && cmcf->redis == NULL)
+        {
+            missing = "csibiz_redis";
+
+        } else if ((use[i].needs & NGX_HTTP_CSIBIZ_NEED_PG)
+                   && cmcf->postgres == NULL)
+        {
+            missing = "csibiz_postgres";
+
+        } else if ((use[i].needs & NGX_HTTP_CSIBIZ_KEYS) && !cmcf->have_keys)
+        {
+            missing = "csibiz_secret_file";
+
+        } else {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "csibiz handler \"%V\" needs \"%s\" in http{} "
+                      "in %s:%ui", &use[i].handler->name, missing,
+                      use[i].pos.file, use[i].pos.line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the directive being read, for an error found once http{} is read */
+
+static void
+ngx_http_csibiz_conf_pos(ngx_conf_t *cf, ngx_http_csibiz_conf_pos_t *pos)
+{
+    pos->file = cf->conf_file->file.name.data;
+    pos->line = cf->conf_file->line;
 }
 
 
@@ -518,6 +622,7 @@ ngx_http_csibiz_create_loc_conf(ngx_conf_t *cf)
 
     clcf->handler = NGX_CONF_UNSET_PTR;
     clcf->body_limit = NGX_CONF_UNSET_SIZE;
+    clcf->origins = NGX_CONF_UNSET_PTR;
 
     return clcf;
 }
@@ -531,6 +636,7 @@ ngx_http_csibiz_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_ptr_value(conf->handler, prev->handler, NULL);
     ngx_conf_merge_size_value(conf->body_limit, prev->body_limit, 16384);
+    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
 
     return NGX_CONF_OK;
 }
@@ -894,6 +1000,7 @@ ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t                    *value;
     ngx_uint_t                    needs;
+    ngx_http_csibiz_use_t        *use;
     ngx_http_csibiz_handler_t    *h, *row;
     ngx_http_core_loc_conf_t     *core;
     ngx_http_csibiz_main_conf_t  *cmcf;
@@ -932,12 +1039,16 @@ ngx_http_csibiz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_csibiz_module);
 
-    if ((needs & NGX_HTTP_CSIBIZ_KEYS) && !cmcf->have_keys) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "csibiz handler \"%V\" needs "
-                           "\"csibiz_secret_file\" set before it", &h->name);
+    /* what it needs is checked once the http{} block is read */
+
+    use = ngx_array_push(&cmcf->uses);
+    if (use == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    use->handler = h;
+    use->needs = needs;
+    ngx_http_csibiz_conf_pos(cf, &use->pos);
 
     if (needs & NGX_HTTP_CSIBIZ_THREADS) {
         cmcf->need_threads = 1;
@@ -1148,6 +1259,173 @@ close:
     }
 
     return rc;
+}
+
+
+/*
+ * The pool is added here, not when the http{} block ends, so that nginx
+ * names this line when no "thread_pool" declares it.
+ */
+
+static char *
+ngx_http_csibiz_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_csibiz_main_conf_t *cmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cmcf->thread_pool_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "takes a thread pool's name";
+    }
+
+    cmcf->thread_pool_name = value[1];
+
+    cmcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (cmcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A cookie name is an HTTP token: anything else (";", "=", a space) would
+ * be read by the browser as the cookie's attributes or value.
+ */
+
+static char *
+ngx_http_csibiz_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "takes a cookie name";
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || ngx_strchr("!#$%&'*+-.^_`|~", c) != NULL)
+        {
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid session cookie name \"%V\": letters, "
+                           "digits and !#$%%&'*+-.^_`|~ only", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_conf_set_str_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_http_csibiz_session_secure(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_csibiz_main_conf_t *cmcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK) {
+        ngx_http_csibiz_conf_pos(cf, &cmcf->session_secure_pos);
+    }
+
+    return rv;
+}
+
+
+/*
+ * csibiz_origin https://portal.example.cn ...;  the origins the pages are
+ * served from, for a proxy in front that rewrites Host: "scheme://host"
+ * with an optional port, nothing after it.
+ */
+
+static char *
+ngx_http_csibiz_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_csibiz_loc_conf_t *clcf = conf;
+
+    u_char      *p, *last;
+    ngx_str_t   *value, *origin;
+    ngx_uint_t   i;
+
+    if (clcf->origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    clcf->origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (clcf->origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        p = value[i].data;
+        last = p + value[i].len;
+
+        if (value[i].len > 8 && ngx_strncmp(p, "https://", 8) == 0) {
+            p += 8;
+
+        } else if (value[i].len > 7 && ngx_strncmp(p, "http://", 7) == 0) {
+            p += 7;
+
+        } else {
+            goto invalid;
+        }
+
+        if (*p == ':') {
+            goto invalid;
+        }
+
+        for ( /* void */ ; p < last; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                || (*p >= '0' && *p <= '9')
+                || *p == '.' || *p == '-' || *p == ':'
+                || *p == '[' || *p == ']')
+            {
+                continue;
+            }
+
+            goto invalid;
+        }
+
+        origin = ngx_array_push(clcf->origins);
+        if (origin == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *origin = value[i];
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid origin \"%V\": \"https://host[:port]\" "
+                       "expected, without a path", &value[i]);
+
+    return NGX_CONF_ERROR;
 }
 
 

@@ -44,6 +44,14 @@ void ngx_http_csibiz_pool_state(ngx_http_csibiz_pool_t *pool,
 
 /* module configuration */
 
+/* where a directive was read, for a check made once the http{} is read */
+
+typedef struct {
+    u_char                        *file;
+    ngx_uint_t                     line;
+} ngx_http_csibiz_conf_pos_t;
+
+
 /* a request rate: one per interval sustained, burst at once */
 
 typedef struct {
@@ -76,6 +84,7 @@ typedef struct {
 
     ngx_str_t                      session_cookie;
     ngx_flag_t                     session_secure;
+    ngx_http_csibiz_conf_pos_t     session_secure_pos;
     time_t                         session_idle_timeout;
     time_t                         session_timeout;
 
@@ -100,6 +109,9 @@ typedef struct {
     ngx_http_csibiz_pool_t        *pg_pool;
 
     ngx_shm_zone_t                *status_zone;
+
+    /* the "csibiz" locations, ngx_http_csibiz_use_t: checked at the end */
+    ngx_array_t                    uses;
 } ngx_http_csibiz_main_conf_t;
 
 
@@ -115,9 +127,11 @@ typedef ngx_int_t (*ngx_http_csibiz_handler_pt)(ngx_http_request_t *r,
 
 
 /* needs */
-#define NGX_HTTP_CSIBIZ_BODY      0x01    /* a JSON body, parsed */
-#define NGX_HTTP_CSIBIZ_THREADS   0x02    /* the thread pool */
-#define NGX_HTTP_CSIBIZ_KEYS      0x04    /* csibiz_secret_file */
+#define NGX_HTTP_CSIBIZ_BODY        0x01  /* a JSON body, parsed */
+#define NGX_HTTP_CSIBIZ_THREADS     0x02  /* the thread pool */
+#define NGX_HTTP_CSIBIZ_KEYS        0x04  /* csibiz_secret_file */
+#define NGX_HTTP_CSIBIZ_NEED_REDIS  0x08  /* csibiz_redis */
+#define NGX_HTTP_CSIBIZ_NEED_PG     0x10  /* csibiz_postgres */
 
 /* session */
 #define NGX_HTTP_CSIBIZ_SESSION_NONE      0
@@ -136,9 +150,19 @@ typedef struct {
 } ngx_http_csibiz_handler_t;
 
 
+/* a "csibiz NAME;" location: what its rows need, where it was read */
+
+typedef struct {
+    ngx_http_csibiz_handler_t     *handler;   /* the first of its name */
+    ngx_uint_t                     needs;
+    ngx_http_csibiz_conf_pos_t     pos;
+} ngx_http_csibiz_use_t;
+
+
 typedef struct {
     ngx_http_csibiz_handler_t     *handler;   /* the first of its name */
     size_t                         body_limit;
+    ngx_array_t                   *origins;   /* of ngx_str_t */
 } ngx_http_csibiz_loc_conf_t;
 
 

@@ -16,6 +16,8 @@
 #include <csibiz_utf8.h>
 
 
+static ngx_int_t ngx_http_csibiz_request_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 static void ngx_http_csibiz_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_csibiz_parse_body(ngx_http_request_t *r,
     ngx_uint_t *status, const char **code);
@@ -25,6 +27,9 @@ static ngx_http_csibiz_handler_t *ngx_http_csibiz_find_handler(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_csibiz_run_handler(ngx_http_request_t *r,
     ngx_http_csibiz_handler_t *h);
+
+
+static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
 
 
 ngx_http_csibiz_ctx_t *
@@ -110,6 +115,9 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
     }
 
     if (r->headers_in.content_length_n > (off_t) clcf->body_limit) {
+        /* at once: no "100 Continue" invites the body first */
+        r->expect_tested = 1;
+
         rc = ngx_http_discard_request_body(r);
 
         if (rc != NGX_OK) {
@@ -132,16 +140,82 @@ ngx_http_csibiz_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_csibiz_body_wipe;
     cln->data = r;
 
-    /* the whole body in one memory buffer, never in a temporary file */
+    /*
+     * the whole body in one memory buffer (a temporary file only when it
+     * is larger than client_body_buffer_size: refused); a chunked body is
+     * counted as it arrives and refused once over the limit
+     */
     r->request_body_in_single_buf = 1;
+    ctx->body_counted = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_csibiz_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+
+        if (ctx->body_too_large) {
+            /* over the limit in what came with the headers */
+            r->keepalive = 0;
+
+            return ngx_http_csibiz_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body_too_large");
+        }
+
         return rc;
     }
 
     return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_csibiz_request_body_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_csibiz_request_body_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body without Content-Length (chunked; HTTP/2 without the header) is
+ * refused as soon as it is over csibiz_body_limit, as nginx refuses one
+ * over client_max_body_size: never read to its end or written to disk.
+ * Refused later than the headers, the answer is nginx's own 413, which
+ * nginx-api-errors.conf makes the API's JSON.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t                 *cl;
+    ngx_http_csibiz_ctx_t       *ctx;
+    ngx_http_csibiz_loc_conf_t  *clcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
+
+    if (ctx == NULL || !ctx->body_counted) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->body_received += ngx_buf_size(cl->buf);
+    }
+
+    if (ctx->body_received > (off_t) clcf->body_limit) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "csibiz: request body over csibiz_body_limit %uz",
+                      clcf->body_limit);
+
+        ctx->body_too_large = 1;
+        r->lingering_close = 1;
+
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
 }
 
 

@@ -33,6 +33,11 @@ typedef struct {
     u_char                        *body;
     size_t                         body_size;
 
+    /* the body as it arrives, counted against csibiz_body_limit */
+    off_t                          body_received;
+    unsigned                       body_counted:1;
+    unsigned                       body_too_large:1;
+
     /* the body's field errors, as JSON members: "phone":"format",… */
     size_t                         invalid_len;
     u_char                         invalid[NGX_HTTP_CSIBIZ_INVALID_MAX];
@@ -48,6 +53,7 @@ typedef struct {
 
 ngx_http_csibiz_ctx_t *ngx_http_csibiz_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_csibiz_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_csibiz_request_body_filter_init(ngx_conf_t *cf);
 
 
 /* body fields */

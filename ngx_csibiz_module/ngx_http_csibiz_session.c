@@ -428,19 +428,21 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *flow,
 /*
  * A request that changes state must carry the session's token in
  * X-CSRF-Token, which another site's page cannot read; where the browser
- * says where the request comes from, it must be this site.  Here: the
- * headers; the token is compared once the session is loaded.
+ * says where the request comes from, it must be this site: the Host the
+ * request came with, or one of csibiz_origin's.  Here: the headers; the
+ * token is compared once the session is loaded.
  */
 
 static ngx_int_t
 ngx_http_csibiz_session_csrf_headers(ngx_http_request_t *r,
     ngx_str_t *token)
 {
-    u_char           *p, *last;
-    ngx_str_t         origin, site;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                      *p, *last;
+    ngx_str_t                    origin, site, *o;
+    ngx_uint_t                   i;
+    ngx_list_part_t             *part;
+    ngx_table_elt_t             *h;
+    ngx_http_csibiz_loc_conf_t  *clcf;
 
     ngx_str_null(token);
     ngx_str_null(&origin);
@@ -492,6 +494,23 @@ ngx_http_csibiz_session_csrf_headers(ngx_http_request_t *r,
         && !(site.len == 9 && ngx_strncmp(site.data, "same-site", 9) == 0)
         && !(site.len == 4 && ngx_strncmp(site.data, "none", 4) == 0))
     {
+        return NGX_DECLINED;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_csibiz_module);
+
+    if (origin.len && clcf->origins) {
+        /* behind a proxy that rewrites Host: one of the origins listed */
+        o = clcf->origins->elts;
+
+        for (i = 0; i < clcf->origins->nelts; i++) {
+            if (o[i].len == origin.len
+                && ngx_strncasecmp(o[i].data, origin.data, origin.len) == 0)
+            {
+                return NGX_OK;
+            }
+        }
+
         return NGX_DECLINED;
     }
 

@@ -72,7 +72,9 @@ sub code_default {
 # a documented value in the unit the slot stores
 sub doc_value {
     my ($set, $v) = @_;
-    return { on => 1, off => 0 }->{$v} if $set eq 'ngx_conf_set_flag_slot';
+    # a flag, by the slot or by a handler of the module's that wraps it
+    return { on => 1, off => 0 }->{$v}
+        if $set eq 'ngx_conf_set_flag_slot' || $v =~ /^(?:on|off)$/;
     if ($set eq 'ngx_conf_set_sec_slot') {
         my %u = (s => 1, m => 60, h => 3600, d => 86400);
         return undef unless $v =~ /^(\d+)([smhd]?)$/;

@@ -530,6 +530,7 @@ sub _build_conf {
     my $http = $o{http_config} // '';
     my $srv  = $o{config} // '';
     my $workers = $o{workers} // $Workers;
+    my $connections = $o{worker_connections} // 1024;
     my $level = $o{log_level} // $LogLevel;
     my $backends = !($o{no_backends} // $NoBackends);
 
@@ -570,7 +571,7 @@ pid logs/nginx.pid;
 
 $main
 events {
-    worker_connections 1024;
+    worker_connections $connections;
 }
 
 http {
