@@ -175,6 +175,7 @@ static int64_t    dur_us = INT64_MAX;
 static uint64_t   inflight, backlogged, sent, done, nexpected, nunexpected;
 static int        open_conns, max_open, connected;
 static int64_t    last_done_at;
+static double     cpu_s;
 static uint64_t   prog_sent, prog_done, prog_err;
 
 
@@ -1120,12 +1121,13 @@ write_json(const char *path, double elapsed, double asked, double achieved)
     fprintf(f, "{\"mode\":\"%s\",\"asked_rate\":%.1f,\"achieved_rate\":%.1f,"
             "\"speed\":%g,\"duration_s\":%.3f,\"scheduled\":%llu,"
             "\"sent\":%llu,\"completed\":%llu,\"as_expected\":%llu,"
-            "\"unexpected\":%llu,\"connections_max\":%d,\"nodes\":[",
+            "\"unexpected\":%llu,\"connections_max\":%d,"
+            "\"replayer_cpu_s\":%.3f,\"nodes\":[",
             closed_loop ? "closed" : opt_rate > 0 ? "rate" : "speed",
             asked, achieved, opt_speed, elapsed,
             (unsigned long long) k_next, (unsigned long long) sent,
             (unsigned long long) done, (unsigned long long) nexpected,
-            (unsigned long long) nunexpected, max_open);
+            (unsigned long long) nunexpected, max_open, cpu_s);
     for (i = 0; i < nnodes; i++) {
         fprintf(f, "%s", i ? "," : "");
         json_str(f, nodes[i].name);
@@ -1206,8 +1208,13 @@ print_row(const char *name, uint64_t errs, const hist_t *h)
 static void
 summary(void)
 {
-    int     i;
-    double  elapsed, asked, achieved, sched;
+    int            i;
+    double         elapsed, asked, achieved, sched;
+    struct rusage  ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    cpu_s = (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+            + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 
     elapsed = (double) ((last_done_at > t0 ? last_done_at : now_us()) - t0)
               / 1e6;
@@ -1243,6 +1250,9 @@ summary(void)
            max_open == 1 ? "" : "s", (unsigned long long) nexpected,
            (unsigned long long) nunexpected, hist_pct(&total, 50) / 1e3,
            hist_pct(&total, 99) / 1e3, total.max / 1e3);
+
+    printf("tools/replay: the replayer's own CPU time: %.2f s, %.1f us a"
+           " request\n", cpu_s, done ? cpu_s * 1e6 / (double) done : 0.0);
 
     if (!closed_loop) {
         printf("tools/replay: send lag (write time - intended time): "
