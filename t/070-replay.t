@@ -44,13 +44,18 @@ my $SR = servroot();
 my $LOG = "$SR/logs/replay.log";
 my $TICK = "$SR/logs/tick.log";
 my $CO = "$SR/logs/co.log";
+my $NODE = "$SR/logs/node.log";
+my $SPARE = spare_port();
 
 start_bank_nginx(now => '2026-09-10 12:00:00+08', http => <<"EOF",
     include $ROOT/tools/nginx-replay-log.conf;
     access_log $LOG csibiz_replay;
     log_format tick '\$msec \$arg_i';
+    log_format node '\$server_port \$http_cookie';
 EOF
     config => <<"EOF");
+    listen 127.0.0.1:$SPARE;
+    location = /node { access_log $NODE node; return 200 "ok\\n"; }
     location = /tick { access_log $TICK tick; return 200 "ok\\n"; }
     location = /co   { access_log $CO tick; return 200 "ok\\n"; }
 EOF
@@ -219,6 +224,33 @@ system("$ROOT/tools/replay send --rate x '$file' >/dev/null 2>&1");
 is($? >> 8, 2, 'a bad --rate: exit 2');
 system("$ROOT/tools/replay send --speed 2 '$changed.none' >/dev/null 2>&1");
 isnt($? >> 8, 0, 'a missing file: an error');
+
+# two nodes (one nginx on two ports): round robin, or by session
+spew("$SR/nodes.jsonl", map { $J->encode({ method => 'GET', path => '/node',
+                                           status => 200, headers => {
+                                           Cookie => 'csibiz=s' . $_ % 3 } })
+                              . "\n" } 1 .. 6);
+my $nodes = "--nodes $url,http://127.0.0.1:$SPARE --rate 200";
+for my $by ('rr', 'session') {
+    my $mark = length(slurp($NODE));
+    my $o = qx{$ROOT/tools/replay send --quiet $nodes --by $by '$SR/nodes.jsonl' 2>&1};
+    is($? >> 8, 0, "--nodes --by $by: exit 0") or diag($o);
+    ok(wait_until(sub { (() = substr(slurp($NODE), $mark) =~ /\n/g) == 6 }),
+       "--by $by: 6 arrived");
+    my (%port, %cookie);
+    for (split /\n/, substr(slurp($NODE), $mark)) {
+        my ($port, $cookie) = split / /;
+        $port{$port}++;
+        $cookie{$cookie}{$port}++;
+    }
+    if ($by eq 'rr') {
+        is_deeply([sort values %port], [3, 3], '--by rr: 3 on each node');
+    } else {
+        ok(!grep({ keys %$_ != 1 } values %cookie),
+           '--by session: each session on one node')
+            or diag(explain(\%cookie));
+    }
+}
 
 # -------------------------------------------- the schedule, as it arrives
 

@@ -443,6 +443,26 @@ err_name(int err)
 
 static void dispatch(int node, preq_t *r, int64_t intended);
 static void conn_send(conn_t *c);
+static void record(preq_t *r, int64_t intended, int status,
+    const char *code, int err, int absent);
+
+
+static pending_t *
+backlog_pop(node_t *nd)
+{
+    pending_t  *p;
+
+    p = nd->backlog;
+    if (p != NULL) {
+        nd->backlog = p->next;
+        if (nd->backlog == NULL) {
+            nd->backlog_tail = NULL;
+        }
+        backlogged--;
+    }
+
+    return p;
+}
 
 
 static void
@@ -596,9 +616,10 @@ record(preq_t *r, int64_t intended, int status, const char *code, int err,
 static void
 conn_fail(conn_t *c, int err)
 {
-    int      node, retry;
-    preq_t  *r;
-    int64_t  intended;
+    int         node, retry;
+    preq_t     *r;
+    int64_t     intended;
+    pending_t  *p;
 
     r = c->r;
     intended = c->intended;
@@ -609,6 +630,13 @@ conn_fail(conn_t *c, int err)
     conn_close(c);
 
     if (r == NULL) {
+        /* a connection opened for the waiting requests: the first of them
+         * gets its error, or a refusing server would keep them forever */
+        p = err == ETIMEDOUT ? NULL : backlog_pop(&nodes[node]);
+        if (p != NULL) {
+            record(p->r, p->intended, 0, NULL, err, 0);
+            free(p);
+        }
         return;
     }
 
@@ -638,13 +666,8 @@ conn_idle(conn_t *c)
     c->state = C_IDLE;
     c->idle_since = now_us();
 
-    if (nd->backlog) {
-        p = nd->backlog;
-        nd->backlog = p->next;
-        if (nd->backlog == NULL) {
-            nd->backlog_tail = NULL;
-        }
-        backlogged--;
+    p = backlog_pop(nd);
+    if (p != NULL) {
         c->r = p->r;
         c->intended = p->intended;
         free(p);
@@ -942,7 +965,7 @@ dispatch(int node, preq_t *r, int64_t intended)
         conn_close(c);
     }
 
-    if (open_conns < opt_max_conns && !closed_loop
+    if (open_conns < (closed_loop ? opt_conns : opt_max_conns)
         && nd->connecting < MAX_CONNECTING)
     {
         c = conn_open(node);
@@ -1031,11 +1054,48 @@ schedule(int64_t now)
 }
 
 
+/* connections for the requests waiting for one: a closed connection
+ * makes room that nobody else would fill */
+
+static void
+refill(void)
+{
+    int      n, limit;
+    conn_t  *c;
+
+    limit = closed_loop ? opt_conns : opt_max_conns;
+
+    for (n = 0; n < nnodes; n++) {
+        while (nodes[n].backlog && open_conns < limit
+               && nodes[n].connecting < MAX_CONNECTING
+               && (uint64_t) nodes[n].connecting < backlogged)
+        {
+            c = conn_open(n);
+            if (c == NULL) {
+                return;
+            }
+        }
+    }
+}
+
+
 static void
 check_timeouts(int64_t now)
 {
-    int      fd;
-    conn_t  *c;
+    int         fd, n;
+    conn_t     *c;
+    pending_t  *p;
+
+    for (n = 0; n < nnodes; n++) {
+        while (nodes[n].backlog
+               && now - nodes[n].backlog->intended
+                  > (int64_t) (opt_timeout * 1e6))
+        {
+            p = backlog_pop(&nodes[n]);
+            record(p->r, p->intended, 0, NULL, ETIMEDOUT, 0);
+            free(p);
+        }
+    }
 
     for (fd = 0; fd < nconns_cap; fd++) {
         c = conns[fd];
@@ -1493,6 +1553,9 @@ main(int argc, char **argv)
         if (now >= next_prog) {
             progress(now);
             next_prog += 1000000;
+        }
+        if (backlogged) {
+            refill();
         }
         if (now >= next_scan) {
             check_timeouts(now);
