@@ -596,7 +596,7 @@ record(preq_t *r, int64_t intended, int status, const char *code, int err,
             snprintf(key, sizeof(key), "%s: %d, expected %d", r->label,
                      status, r->status);
         } else {
-            snprintf(key, sizeof(key), "%s: %d with \"%s\" in the body",
+            snprintf(key, sizeof(key), "%s: %d with %s in the body",
                      r->label, status, r->absent);
         }
 
