@@ -56,6 +56,8 @@ EOF
     config => <<"EOF");
     listen 127.0.0.1:$SPARE;
     location = /node { access_log $NODE node; return 200 "ok\\n"; }
+    location = /api/agreement { csibiz agreement; }
+    location = /api/session   { csibiz session; }
     location = /tick { access_log $TICK tick; return 200 "ok\\n"; }
     location = /co   { access_log $CO tick; return 200 "ok\\n"; }
 EOF
@@ -290,6 +292,40 @@ for my $speed (2, 0.5) {
     ok($at->{3} - $at->{2} > 0.7 / $speed,
        "--speed $speed: the gap after the first burst is kept");
 }
+
+# ------------------------------------------------- tools/journey's mix
+
+# two sessions for the reads, two fresh ones for first declarations
+my $jd = "$SR/journey";
+mkdir $jd;
+my @jp = map { parent($_) } 3 .. 6;
+spew("$jd/sessions.tsv", map { "$_->{sid}\t$_->{csrf}\n" } @jp);
+spew("$jd/accounts.csv", map { "$_->{id},$_->{pw}\n" } @jp);
+
+sub journey {
+    my ($args) = @_;
+    my $o = qx{$ROOT/tools/journey --env test --url $url --dir '$jd' --quiet --seed 1 $args 2>&1};
+    return ($? >> 8, $o);
+}
+
+($rc, $out) = journey("--mix session:100 --rate 40 -d 1");
+is($rc, 0, 'journey: session reads, exit 0') or diag($out);
+like($out, qr/^\s+session\s+40\s+0\s/m, 'journey: a row per step');
+like($out, qr/mix: session 100\.0% \(asked 100\.0%\)/, 'journey: the mix');
+
+# 20 put steps asked, 2 identities left: the mix drifts, and says so
+($rc, $out) = journey("--mix session:50,put:50 --rate 40 -d 1 --put-first 3");
+is($rc, 1, 'journey: a drifting mix, exit 1') or diag($out);
+like($out, qr/20 put steps expected, 2 identities prepared/,
+     'journey: the short pool is named before the run');
+like($out, qr/mix: session 95\.0% \(asked 50\.0%\), put 5\.0% \(asked 50\.0%\)/,
+     'journey: the mix as planned against the mix asked');
+like($out, qr/drifts by 45\.0 points, more than the tolerance of 5/,
+     'journey: the drift, past the tolerance');
+like($out, qr/^\s+put\s+2\s+0\s/m, 'journey: the 2 PUTs made, as expected');
+is(psql_value("SELECT count(*) FROM bank_account WHERE insured_person_id IN"
+              . " ($jp[2]{pid}, $jp[3]{pid})"), 2,
+   'journey: both first declarations made');
 
 # --------------------------------------- a stall is latency, not silence
 
