@@ -54,6 +54,12 @@
  * listen queue, whose dropped SYNs come back a second later */
 #define MAX_CONNECTING  32
 
+/* epoll's data: the descriptor and the connection's serial number, so that
+ * an event of a connection closed earlier in the same batch is not taken
+ * for its descriptor's next owner */
+#define EV_DATA(c)  (((uint64_t) (c)->serial << 32) | (uint32_t) (c)->fd)
+#define TIMER_DATA  UINT64_MAX
+
 
 typedef struct {
     uint64_t    n;
@@ -98,6 +104,8 @@ struct conn_s {
     preq_t     *r;
     char       *buf;
     conn_t     *next_idle;
+    conn_t     *prev_idle;
+    uint32_t    serial;
     int64_t     intended;
     int64_t     idle_since;
     size_t      woff;
@@ -115,7 +123,7 @@ struct conn_s {
     int         close;
 };
 
-enum { C_CONNECTING = 1, C_IDLE, C_BUSY };
+enum { C_CONNECTING = 1, C_IDLE, C_TAKEN, C_BUSY };
 
 
 typedef struct {
@@ -174,6 +182,7 @@ static uint64_t   k_next, k_limit = UINT64_MAX;
 static int64_t    dur_us = INT64_MAX;
 static uint64_t   inflight, backlogged, sent, done, nexpected, nunexpected;
 static int        open_conns, max_open, connected;
+static uint32_t   serial;
 static int64_t    last_done_at;
 static double     cpu_s;
 static uint64_t   prog_sent, prog_done, prog_err;
@@ -472,6 +481,18 @@ conn_close(conn_t *c)
     close(c->fd);
     conns[c->fd] = NULL;
     nodes[c->node].conns--;
+
+    /* the server may close an idle one: out of its node's list */
+    if (c->state == C_IDLE) {
+        if (c->prev_idle) {
+            c->prev_idle->next_idle = c->next_idle;
+        } else {
+            nodes[c->node].idle = c->next_idle;
+        }
+        if (c->next_idle) {
+            c->next_idle->prev_idle = c->prev_idle;
+        }
+    }
     if (c->state == C_CONNECTING) {
         nodes[c->node].connecting--;
     }
@@ -531,8 +552,9 @@ conn_open(int node)
         max_open = open_conns;
     }
 
+    c->serial = ++serial;
     ev.events = EPOLLIN | EPOLLOUT;
-    ev.data.fd = fd;
+    ev.data.u64 = EV_DATA(c);
     epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 
     return c;
@@ -675,7 +697,11 @@ conn_idle(conn_t *c)
         return;
     }
 
+    c->prev_idle = NULL;
     c->next_idle = nd->idle;
+    if (nd->idle) {
+        nd->idle->prev_idle = c;
+    }
     nd->idle = c;
 }
 
@@ -713,7 +739,7 @@ conn_send(conn_t *c)
         }
         if (n == -1 && errno == EAGAIN) {
             ev.events = EPOLLIN | EPOLLOUT;
-            ev.data.fd = c->fd;
+            ev.data.u64 = EV_DATA(c);
             epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
             return;
         }
@@ -862,7 +888,7 @@ conn_event(conn_t *c, uint32_t events)
         }
 
         ev.events = EPOLLIN;
-        ev.data.fd = c->fd;
+        ev.data.u64 = EV_DATA(c);
         epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
         nodes[c->node].connecting--;
         connected++;
@@ -879,7 +905,7 @@ conn_event(conn_t *c, uint32_t events)
         && c->woff < c->r->req_len)
     {
         ev.events = EPOLLIN;
-        ev.data.fd = c->fd;
+        ev.data.u64 = EV_DATA(c);
         epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
         conn_send(c);
         return;
@@ -956,6 +982,10 @@ dispatch(int node, preq_t *r, int64_t intended)
     /* an idle connection, unless the server may have closed it meanwhile */
     while ((c = nd->idle) != NULL) {
         nd->idle = c->next_idle;
+        if (nd->idle) {
+            nd->idle->prev_idle = NULL;
+        }
+        c->state = C_TAKEN;             /* out of the list */
         if (intended - c->idle_since < 30000000) {
             c->r = r;
             c->intended = intended;
@@ -1517,7 +1547,7 @@ main(int argc, char **argv)
         die("%s", "epoll or timerfd: not available");
     }
     ev.events = EPOLLIN;
-    ev.data.fd = -1;
+    ev.data.u64 = TIMER_DATA;
     epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 
     /* the first connections are opened before the clock starts */
@@ -1534,8 +1564,10 @@ main(int argc, char **argv)
     while (connected < open_conns && now_us() - now < 1000000) {
         n = epoll_wait(epfd, evs, 512, 100);
         for (i = 0; i < n; i++) {
-            fd = evs[i].data.fd;
-            if (fd >= 0 && fd < nconns_cap && conns[fd]) {
+            fd = (int) (uint32_t) evs[i].data.u64;
+            if (evs[i].data.u64 != TIMER_DATA && fd < nconns_cap && conns[fd]
+                && conns[fd]->serial == (uint32_t) (evs[i].data.u64 >> 32))
+            {
                 conn_event(conns[fd], evs[i].events);
             }
         }
@@ -1590,8 +1622,7 @@ main(int argc, char **argv)
         }
 
         for (i = 0; i < n; i++) {
-            fd = evs[i].data.fd;
-            if (fd == -1) {
+            if (evs[i].data.u64 == TIMER_DATA) {
                 uint64_t  exp;
 
                 if (read(tfd, &exp, sizeof(exp)) < 0) {
@@ -1600,7 +1631,10 @@ main(int argc, char **argv)
                 armed = -1;
                 continue;
             }
-            if (fd < nconns_cap && conns[fd]) {
+            fd = (int) (uint32_t) evs[i].data.u64;
+            if (fd < nconns_cap && conns[fd]
+                && conns[fd]->serial == (uint32_t) (evs[i].data.u64 >> 32))
+            {
                 conn_event(conns[fd], evs[i].events);
             }
         }
