@@ -13,7 +13,7 @@ MODULE_SRCS := $(wildcard ngx_csibiz_module/*.c ngx_csibiz_module/*.h \
 
 all: build
 
-build: $(MODULE) keytool captcha-sample
+build: $(MODULE) keytool captcha-sample replay
 
 # nginx's configure writes a Makefile into the source tree, so it runs in a
 # private copy of nginx-dev's sources; the flags must be Debian's exactly or

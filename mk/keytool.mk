@@ -1,4 +1,5 @@
-# tools/csibiz-keytool, tools/csibiz-gen and tools/csibiz-captcha-sample,
+# tools/csibiz-keytool, tools/csibiz-gen, tools/csibiz-captcha-sample and
+# tools/csibiz-replay,
 # included by the top-level Makefile; it also runs alone (`make -f
 # mk/keytool.mk keytool`, as tools/roster-add does when the tool is
 # missing).  Built from the lib/ sources they need, with the
@@ -27,7 +28,16 @@ GEN_SRCS        := tools/csibiz-gen.c tools/csibiz-keyfile.c \
 CAPTCHA_SAMPLE  := $(BUILD)/csibiz-captcha-sample
 CAPTCHA_SRCS    := tools/csibiz-captcha-sample.c lib/csibiz_captcha.c
 
-.PHONY: keytool gen captcha-sample
+# tools/csibiz-replay: the open-loop engine of tools/replay
+REPLAY          := $(BUILD)/csibiz-replay
+
+.PHONY: keytool gen captcha-sample replay
+
+replay: $(REPLAY)
+
+$(REPLAY): tools/csibiz-replay.c mk/keytool.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(KEYTOOL_CFLAGS) -o $@ tools/csibiz-replay.c -lm
 
 keytool: $(KEYTOOL)
 
