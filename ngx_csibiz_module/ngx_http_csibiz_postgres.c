@@ -15,6 +15,7 @@
 #include "ngx_http_csibiz_pool.h"
 #include "ngx_http_csibiz_postgres.h"
 #include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_session.h"
 #include "ngx_http_csibiz_status.h"
 
 #include <sys/stat.h>
@@ -66,6 +67,8 @@ static void ngx_http_csibiz_pg_result(ngx_http_csibiz_op_t *op,
     ngx_http_csibiz_result_t *res);
 static void ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pg_wipe(void *data);
+static void ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r,
+    ngx_http_csibiz_op_t *op);
 
 
 /* statements get numbers (and so prepared names) as this worker uses them */
@@ -74,7 +77,8 @@ static ngx_uint_t  ngx_http_csibiz_pg_nstmts;
 
 ngx_int_t
 ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
-    ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **poolp)
+    ngx_http_csibiz_pg_conf_t *pcf, const char *name,
+    ngx_http_csibiz_pool_t **poolp)
 {
     ngx_http_csibiz_pool_t     *pool;
     ngx_http_csibiz_pg_peer_t  *peers;
@@ -89,7 +93,8 @@ ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
 
     pool->conf = &pcf->pool;
     pool->driver_conf = pcf;
-    ngx_str_set(&pool->name, "postgres");
+    pool->name.data = (u_char *) name;
+    pool->name.len = ngx_strlen(name);
     pool->connect = ngx_http_csibiz_pg_connect;
     pool->send = ngx_http_csibiz_pg_send;
     pool->close = ngx_http_csibiz_pg_close;
@@ -189,7 +194,7 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     }
 
     pop->op.request = r;
-    pop->op.pool = cmcf->pg_pool;
+    ngx_http_csibiz_pg_pick_pool(r, &pop->op);
     pop->op.result = ngx_http_csibiz_pg_result;
     pop->op.free = ngx_http_csibiz_pg_free;
     pop->op.next = next;
@@ -201,6 +206,49 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * The handler's row says whether its statements only read: those go to
+ * the read pool (standbys), with the primary's pool as the fallback when
+ * the read pool cannot run them; the other way round for a parent whose
+ * session wrote within after_write, so that a parent reads their own
+ * write (during a failover a read may then come from a standby: with
+ * synchronous replication it has every answered write).
+ */
+
+static void
+ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r, ngx_http_csibiz_op_t *op)
+{
+    ngx_http_csibiz_ctx_t        *ctx;
+    ngx_http_csibiz_session_t    *s;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
+
+    op->pool = cmcf->pg_pool;
+    op->fallback = NULL;
+
+    if (cmcf->pg_read_pool == NULL
+        || ctx == NULL || ctx->handler == NULL
+        || !(ctx->handler->needs & NGX_HTTP_CSIBIZ_READS))
+    {
+        return;
+    }
+
+    s = ctx->session;
+
+    if (s && s->valid
+        && ngx_time() - s->wrote_at < cmcf->postgres_read->after_write)
+    {
+        op->fallback = cmcf->pg_read_pool;
+        return;
+    }
+
+    op->pool = cmcf->pg_read_pool;
+    op->fallback = cmcf->pg_pool;
 }
 
 
@@ -734,6 +782,7 @@ static ngx_int_t
 ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
     ngx_http_csibiz_slot_t *slot)
 {
+    char                     *state;
     PGresult                 *res;
     ngx_int_t                 status;
     ngx_connection_t         *c;
@@ -762,6 +811,22 @@ ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
         if (PQstatus(pp->conn) == CONNECTION_BAD) {
             /* the server went away: an outage, not an answer */
             ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "query");
+            PQclear(res);
+            return NGX_ERROR;
+        }
+
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        if (state && ngx_strcmp(state, "25006") == 0) {
+            /*
+             * read_only_sql_transaction: the server became a standby (or
+             * was fenced) since we connected.  The connection is closed
+             * and its ops fail as unavailable; a new one asks libpq
+             * (target_session_attrs) for a read-write host.
+             */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: %V server is read-only (SQLSTATE 25006),"
+                          " closing the connection", &pp->peer.pool->name);
             PQclear(res);
             return NGX_ERROR;
         }
@@ -910,7 +975,7 @@ ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
     ngx_uint_t           numeric;
     struct in6_addr      in6;
     PQconninfoOption    *opts, *o;
-    const char          *host, *hostaddr;
+    const char          *host, *hostaddr, *p;
 
     err = NULL;
     opts = PQconninfoParse((const char *) conninfo->data, &err);
@@ -926,6 +991,7 @@ ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
         return NGX_CONF_ERROR;
     }
 
+    len = 0;
     host = NULL;
     hostaddr = NULL;
 
@@ -944,25 +1010,39 @@ ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
 
     numeric = 1;
 
-    if (hostaddr == NULL && host != NULL && host[0] != '/' && host[0] != '@')
-    {
-        len = ngx_strlen(host);
+    /* a list ("a,b"): every host of it, each numeric or a socket dir */
 
-        numeric = (ngx_inet_addr((u_char *) host, len) != INADDR_NONE
+    while (hostaddr == NULL && host != NULL && *host) {
+        len = ngx_strlen(host);
+        p = (const char *) ngx_strlchr((u_char *) host, (u_char *) host + len,
+                                       ',');
+        if (p) {
+            len = p - host;
+        }
+
+        if (len && host[0] != '/' && host[0] != '@') {
+            numeric = (ngx_inet_addr((u_char *) host, len) != INADDR_NONE
 #if (NGX_HAVE_INET6)
-                   || ngx_inet6_addr((u_char *) host, len, in6.s6_addr)
-                      == NGX_OK
+                       || ngx_inet6_addr((u_char *) host, len, in6.s6_addr)
+                          == NGX_OK
 #endif
-                  );
+                      );
+
+            if (!numeric) {
+                break;
+            }
+        }
+
+        host = p ? p + 1 : host + len;
     }
 
     (void) in6;
 
     if (!numeric) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"host=%s\" in conninfo needs a DNS lookup, which "
-                           "would block a worker: use \"hostaddr=\" or a unix "
-                           "socket directory", host);
+                           "\"host=%*s\" in conninfo needs a DNS lookup, "
+                           "which would block a worker: use \"hostaddr=\" or "
+                           "a unix socket directory", len, host);
         PQconninfoFree(opts);
         return NGX_CONF_ERROR;
     }
