@@ -263,6 +263,12 @@ ok($first && $first->[1] - $t_promoted <= $BOUND,
    sprintf 'the first write after the promotion answered within %d s'
            . ' (%.2f s)', $BOUND, $first ? $first->[1] - $t_promoted : -1);
 
+diag(sprintf 'postgres failover: %d reads (all 200), %d writes (%d 503),'
+     . ' promotion %.2f s after the kill, first write answered %.2f s after'
+     . ' the promotion',
+     scalar @$reads, scalar @w, scalar(grep { $_->[2] == 503 } @w),
+     $t_promoted - $t_kill, $first ? $first->[1] - $t_promoted : -1);
+
 # every answered write is in the new primary exactly once
 for my $i (0 .. $#W) {
     my $p = $W[$i];
