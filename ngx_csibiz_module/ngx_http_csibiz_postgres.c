@@ -369,6 +369,10 @@ ngx_http_csibiz_pg_track_socket(ngx_http_csibiz_pg_peer_t *pp)
         return NGX_OK;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "csibiz: %V connect moved to socket %d",
+                   &pp->peer.pool->name, fd);
+
     old = c;
 
     c = ngx_get_connection(fd, pp->peer.pool->log);

@@ -61,13 +61,18 @@ stack('pg-standby-start');
 is(psql_at($PRIMARY, "SELECT sync_state FROM pg_stat_replication"),
    'sync', 'the standby streams synchronously');
 
-# the fixtures' psql follows the primary too
+# The write pool (and the fixtures' psql) names the standby first: libpq
+# connects to it, learns from its first answer that it is a standby,
+# drops that socket and connects to the primary, so every connection
+# before the failover moves to another socket between two
+# PQconnectPoll() calls, which nginx's connection must follow.
 my $CONN = 'dbname=csibiz user=csibiz';
 $ENV{TEST_NGINX_PG_CONNINFO} = "hostaddr=127.0.0.1,127.0.0.1"
-    . " port=$PRIMARY,$STANDBY $CONN target_session_attrs=read-write";
+    . " port=$STANDBY,$PRIMARY $CONN target_session_attrs=read-write";
 
 start_bank_nginx(
     now => '2026-09-10 12:00:00+08',
+    log_level => 'debug',
     http => "    csibiz_postgres \"hostaddr=127.0.0.1,127.0.0.1"
             . " port=$STANDBY,$PRIMARY $CONN"
             . " target_session_attrs=prefer-standby"
@@ -85,6 +90,9 @@ sub ops {
 my @W = map { parent($_) } 1, 2;     # writers
 my @R = map { parent($_) } 3, 4;     # readers
 my %version = map { $_->{uid} => 0 } @W;
+
+like(error_log_since(0), qr/csibiz: postgres connect moved to socket/,
+   'a write connection moved from the standby\'s socket to the primary\'s');
 
 # ------------------------------------------------------------ routing
 
