@@ -733,9 +733,7 @@ ngx_http_csibiz_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* configuration values are NUL-terminated, as libpq needs */
     pcf->conninfo = value[1];
 
-    if (ngx_http_csibiz_pg_check_conninfo(cf, &pcf->conninfo)
-        != NGX_CONF_OK)
-    {
+    if (ngx_http_csibiz_pg_check_conninfo(cf, pcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

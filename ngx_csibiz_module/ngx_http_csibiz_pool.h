@@ -156,6 +156,10 @@ struct ngx_http_csibiz_pg_conf_s {
     ngx_http_csibiz_pool_conf_t    pool;
     ngx_str_t                      conninfo;
     time_t                         after_write;  /* role=read */
+
+    /* the conninfo's host, hostaddr and port lists, rotated on timeouts */
+    ngx_uint_t                     nhosts;
+    char                          *lists[3];
 };
 
 
@@ -164,7 +168,8 @@ ngx_int_t ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
 ngx_int_t ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_pg_conf_t *pcf, const char *name,
     ngx_http_csibiz_pool_t **pool);
-char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo);
+char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf,
+    ngx_http_csibiz_pg_conf_t *pcf);
 
 
 #endif /* _NGX_HTTP_CSIBIZ_POOL_H_INCLUDED_ */

@@ -34,6 +34,19 @@ typedef struct {
 } ngx_http_csibiz_pg_peer_t;
 
 
+/*
+ * A pool's host list: after a connect timed out the next attempt starts
+ * one host further, so that a host that does not answer at all (libpq
+ * would wait for it until the timer, never trying the next) is tried
+ * last.  The lists of the conninfo (host, hostaddr, port), rotated.
+ */
+
+typedef struct {
+    ngx_uint_t                     first;
+    char                          *rotated[3];
+} ngx_http_csibiz_pg_hosts_t;
+
+
 typedef struct {
     ngx_http_csibiz_op_t           op;
     ngx_http_csibiz_pg_stmt_t     *stmt;
@@ -69,6 +82,13 @@ static void ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pg_wipe(void *data);
 static void ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r,
     ngx_http_csibiz_op_t *op);
+static ngx_uint_t ngx_http_csibiz_pg_list_len(const char *list);
+static void ngx_http_csibiz_pg_rotate(const char *list, ngx_uint_t first,
+    char *dst);
+
+static const char  *ngx_http_csibiz_pg_list_keys[] = {
+    "host", "hostaddr", "port"
+};
 
 
 /* statements get numbers (and so prepared names) as this worker uses them */
@@ -80,16 +100,31 @@ ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_pg_conf_t *pcf, const char *name,
     ngx_http_csibiz_pool_t **poolp)
 {
-    ngx_http_csibiz_pool_t     *pool;
-    ngx_http_csibiz_pg_peer_t  *peers;
+    ngx_uint_t                   i;
+    ngx_http_csibiz_pool_t      *pool;
+    ngx_http_csibiz_pg_peer_t   *peers;
+    ngx_http_csibiz_pg_hosts_t  *hosts;
 
     pool = ngx_pcalloc(cycle->pool, sizeof(ngx_http_csibiz_pool_t));
     peers = ngx_pcalloc(cycle->pool,
                         pcf->pool.size * sizeof(ngx_http_csibiz_pg_peer_t));
+    hosts = ngx_pcalloc(cycle->pool, sizeof(ngx_http_csibiz_pg_hosts_t));
 
-    if (pool == NULL || peers == NULL) {
+    if (pool == NULL || peers == NULL || hosts == NULL) {
         return NGX_ERROR;
     }
+
+    for (i = 0; i < 3; i++) {
+        if (pcf->lists[i]) {
+            hosts->rotated[i] = ngx_pnalloc(cycle->pool,
+                                            ngx_strlen(pcf->lists[i]) + 1);
+            if (hosts->rotated[i] == NULL) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    pool->data = hosts;
 
     pool->conf = &pcf->pool;
     pool->driver_conf = pcf;
@@ -252,6 +287,52 @@ ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r, ngx_http_csibiz_op_t *op)
 }
 
 
+/* how many entries a comma-separated list has */
+
+static ngx_uint_t
+ngx_http_csibiz_pg_list_len(const char *list)
+{
+    ngx_uint_t  n;
+
+    for (n = 1; *list; list++) {
+        n += (*list == ',');
+    }
+
+    return n;
+}
+
+
+/* dst: the entries of list from the first'th on, then those before it */
+
+static void
+ngx_http_csibiz_pg_rotate(const char *list, ngx_uint_t first, char *dst)
+{
+    size_t       len;
+    const char  *p;
+
+    p = list;
+    first %= ngx_http_csibiz_pg_list_len(list);
+
+    while (first && *p) {
+        first -= (*p++ == ',');
+    }
+
+    len = ngx_strlen(p);
+    dst = (char *) ngx_cpymem(dst, p, len);
+
+    if (p != list) {
+        if (len) {
+            *dst++ = ',';
+        }
+
+        len = p - list - 1;
+        dst = (char *) ngx_cpymem(dst, list, len);
+    }
+
+    *dst = '\0';
+}
+
+
 /* a copy of a field of row 0, which outlives the result */
 
 ngx_int_t
@@ -266,15 +347,18 @@ ngx_http_csibiz_pg_copy(ngx_http_request_t *r, PGresult *res, int column,
 static ngx_int_t
 ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
 {
-    PGconn                     *conn;
-    ngx_socket_t                fd;
-    ngx_connection_t           *c;
-    ngx_http_csibiz_pg_conf_t  *pcf;
-    ngx_http_csibiz_pg_peer_t  *pp;
-    const char                 *keywords[4], *values[4];
+    PGconn                      *conn;
+    ngx_uint_t                   i, n;
+    ngx_socket_t                 fd;
+    ngx_connection_t            *c;
+    ngx_http_csibiz_pg_conf_t   *pcf;
+    ngx_http_csibiz_pg_peer_t   *pp;
+    ngx_http_csibiz_pg_hosts_t  *hosts;
+    const char                  *keywords[7], *values[7];
 
     pp = (ngx_http_csibiz_pg_peer_t *) peer;
     pcf = peer->pool->driver_conf;
+    hosts = peer->pool->data;
 
     /*
      * The conninfo is expanded from "dbname" and overrides what comes
@@ -288,8 +372,21 @@ ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
     values[1] = (const char *) pcf->conninfo.data;
     keywords[2] = "fallback_application_name";
     values[2] = "csibiz";
-    keywords[3] = NULL;
-    values[3] = NULL;
+    n = 3;
+
+    /* the host lists from where the last timeout left them */
+
+    for (i = 0; hosts->first && i < 3; i++) {
+        if (pcf->lists[i]) {
+            ngx_http_csibiz_pg_rotate(pcf->lists[i], hosts->first,
+                                      hosts->rotated[i]);
+            keywords[n] = ngx_http_csibiz_pg_list_keys[i];
+            values[n++] = hosts->rotated[i];
+        }
+    }
+
+    keywords[n] = NULL;
+    values[n] = NULL;
 
     conn = PQconnectStartParams(keywords, values, 1);
 
@@ -438,17 +535,31 @@ ngx_http_csibiz_pg_want(ngx_connection_t *c, ngx_uint_t read,
 static void
 ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
 {
-    ngx_int_t                   rc;
-    ngx_connection_t           *c;
-    ngx_http_csibiz_peer_t     *peer;
-    ngx_http_csibiz_pg_peer_t  *pp;
-    PostgresPollingStatusType   status;
+    ngx_int_t                    rc;
+    ngx_connection_t            *c;
+    ngx_http_csibiz_peer_t      *peer;
+    ngx_http_csibiz_pg_conf_t   *pcf;
+    ngx_http_csibiz_pg_peer_t   *pp;
+    ngx_http_csibiz_pg_hosts_t  *hosts;
+    PostgresPollingStatusType    status;
 
     c = ev->data;
     peer = c->data;
     pp = (ngx_http_csibiz_pg_peer_t *) peer;
 
     if (ev->timedout) {
+        hosts = peer->pool->data;
+        pcf = peer->pool->driver_conf;
+
+        if (pcf->nhosts > 1) {
+            hosts->first = (hosts->first + 1) % pcf->nhosts;
+
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                          "csibiz: %V connections start with host %ui of"
+                          " the list now", &peer->pool->name,
+                          hosts->first + 1);
+        }
+
         ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
@@ -972,14 +1083,19 @@ ngx_http_csibiz_pg_wipe(void *data)
  */
 
 char *
-ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
+ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf,
+    ngx_http_csibiz_pg_conf_t *pcf)
 {
     char                *err;
     size_t               len;
     ngx_uint_t           numeric;
     struct in6_addr      in6;
+    ngx_str_t           *conninfo;
+    ngx_uint_t           i, n;
     PQconninfoOption    *opts, *o;
     const char          *host, *hostaddr, *p;
+
+    conninfo = &pcf->conninfo;
 
     err = NULL;
     opts = PQconninfoParse((const char *) conninfo->data, &err);
@@ -1002,6 +1118,29 @@ ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
     for (o = opts; o->keyword; o++) {
         if (o->val == NULL || o->val[0] == '\0') {
             continue;
+        }
+
+        /* the lists of several hosts are kept, to be rotated */
+
+        for (i = 0; i < 3; i++) {
+            if (ngx_strcmp(o->keyword, ngx_http_csibiz_pg_list_keys[i]) != 0) {
+                continue;
+            }
+
+            n = ngx_http_csibiz_pg_list_len(o->val);
+
+            if (n > 1) {
+                len = ngx_strlen(o->val);
+
+                pcf->lists[i] = ngx_pnalloc(cf->pool, len + 1);
+                if (pcf->lists[i] == NULL) {
+                    PQconninfoFree(opts);
+                    return NGX_CONF_ERROR;
+                }
+
+                ngx_memcpy(pcf->lists[i], o->val, len + 1);
+                pcf->nhosts = ngx_max(pcf->nhosts, n);
+            }
         }
 
         if (ngx_strcmp(o->keyword, "host") == 0) {
