@@ -73,8 +73,8 @@ static ngx_int_t ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
     ngx_http_csibiz_slot_t *slot);
 static void ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
     ngx_http_csibiz_pg_stmt_t *stmt);
-static void ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
-    const char *what);
+static void ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log,
+    ngx_str_t *name, PGconn *conn, const char *what);
 static void ngx_http_csibiz_pg_notice(void *arg, const char *message);
 static void ngx_http_csibiz_pg_result(ngx_http_csibiz_op_t *op,
     ngx_http_csibiz_result_t *res);
@@ -397,7 +397,8 @@ ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
     }
 
     if (PQstatus(conn) == CONNECTION_BAD) {
-        ngx_http_csibiz_pg_log_conn_error(peer->pool->log, conn, "connect");
+        ngx_http_csibiz_pg_log_conn_error(peer->pool->log, &peer->pool->name,
+                                          conn, "connect");
         PQfinish(conn);
         return NGX_ERROR;
     }
@@ -567,7 +568,8 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
     status = PQconnectPoll(pp->conn);
 
     if (status == PGRES_POLLING_FAILED) {
-        ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "connect");
+        ngx_http_csibiz_pg_log_conn_error(ev->log, &pp->peer.pool->name,
+                                          pp->conn, "connect");
         ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
@@ -595,7 +597,8 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
             || PQenterPipelineMode(pp->conn) != 1
             || ngx_http_csibiz_pg_want(c, 1, 0) != NGX_OK)
         {
-            ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "setup");
+            ngx_http_csibiz_pg_log_conn_error(ev->log, &pp->peer.pool->name,
+                                              pp->conn, "setup");
             ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
@@ -668,7 +671,8 @@ ngx_http_csibiz_pg_send(ngx_http_csibiz_peer_t *peer,
     }
 
     if (rc == 0 || PQpipelineSync(pp->conn) == 0) {
-        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "send");
+        ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                          pp->conn, "send");
         return NGX_ERROR;
     }
 
@@ -768,7 +772,8 @@ ngx_http_csibiz_pg_handler(ngx_event_t *ev)
 
     if (!PQconsumeInput(pp->conn)) {
         if (peer->nslots) {
-            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "receive");
+            ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                              pp->conn, "receive");
         }
 
         /* else an idle connection the server closed: nothing was lost */
@@ -795,7 +800,8 @@ ngx_http_csibiz_pg_flush(ngx_http_csibiz_pg_peer_t *pp)
     rc = PQflush(pp->conn);
 
     if (rc == -1) {
-        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "send");
+        ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                          pp->conn, "send");
         return NGX_ERROR;
     }
 
@@ -925,7 +931,8 @@ ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
     default:
         if (PQstatus(pp->conn) == CONNECTION_BAD) {
             /* the server went away: an outage, not an answer */
-            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "query");
+            ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                              pp->conn, "query");
             PQclear(res);
             return NGX_ERROR;
         }
@@ -1005,8 +1012,8 @@ ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
 
 
 static void
-ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
-    const char *what)
+ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, ngx_str_t *name,
+    PGconn *conn, const char *what)
 {
     u_char  *msg, *end;
 
@@ -1017,8 +1024,8 @@ ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
         end--;
     }
 
-    ngx_log_error(NGX_LOG_ERR, log, 0, "csibiz: postgres %s failed: %*s",
-                  what, end - msg, msg);
+    ngx_log_error(NGX_LOG_ERR, log, 0, "csibiz: %V %s failed: %*s",
+                  name, what, end - msg, msg);
 }
 
 
