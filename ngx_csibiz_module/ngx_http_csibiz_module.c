@@ -57,7 +57,9 @@ static void ngx_http_csibiz_exit_process(ngx_cycle_t *cycle);
 /*
  * The API handlers a location can name with "csibiz NAME;": a name may
  * have several rows, one per method set.  Columns: name, methods, needs,
- * session, step-up, handler.
+ * session, step-up, handler.  READS: every statement only reads, so the
+ * read pool (standbys) may answer; WRITES: the session's reads go to the
+ * primary for a while after it.
  */
 
 ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
@@ -153,14 +155,15 @@ ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
 
     { ngx_string("banks"),
       NGX_HTTP_GET,
-      NGX_HTTP_CSIBIZ_NEED_PG,
+      NGX_HTTP_CSIBIZ_NEED_PG|NGX_HTTP_CSIBIZ_READS,
       NGX_HTTP_CSIBIZ_SESSION_NONE,
       0,
       ngx_http_csibiz_banks_handler },
 
     { ngx_string("account"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG
+      |NGX_HTTP_CSIBIZ_READS,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       1,
       ngx_http_csibiz_account_get_handler },
@@ -168,28 +171,31 @@ ngx_http_csibiz_handler_t  ngx_http_csibiz_handlers[] = {
     { ngx_string("account"),
       NGX_HTTP_PUT,
       NGX_HTTP_CSIBIZ_BODY|NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS
-      |NGX_HTTP_CSIBIZ_NEED_PG,
+      |NGX_HTTP_CSIBIZ_NEED_PG|NGX_HTTP_CSIBIZ_WRITES,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       1,
       ngx_http_csibiz_account_put_handler },
 
     { ngx_string("me"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG
+      |NGX_HTTP_CSIBIZ_READS,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_me_handler },
 
     { ngx_string("declarations"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG
+      |NGX_HTTP_CSIBIZ_READS,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_declarations_handler },
 
     { ngx_string("payments"),
       NGX_HTTP_GET|NGX_HTTP_HEAD,
-      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG,
+      NGX_HTTP_CSIBIZ_KEYS|NGX_HTTP_CSIBIZ_NEED_REDIS|NGX_HTTP_CSIBIZ_NEED_PG
+      |NGX_HTTP_CSIBIZ_READS,
       NGX_HTTP_CSIBIZ_SESSION_REQUIRED|NGX_HTTP_CSIBIZ_SESSION_TOUCH,
       0,
       ngx_http_csibiz_payments_handler },
@@ -410,6 +416,7 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
      *
      *     cmcf->redis = NULL;
      *     cmcf->postgres = NULL;
+     *     cmcf->postgres_read = NULL;
      *     cmcf->secret_file = { 0, NULL };
      *     cmcf->seal_ring = { 0 };
      *     cmcf->thread_pool_name = { 0, NULL };
@@ -420,6 +427,7 @@ ngx_http_csibiz_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_pool = NULL;
      *     cmcf->pg_pool = NULL;
      *     cmcf->session_secure_pos = { NULL, 0 };
+     *     cmcf->pg_read_pool = NULL;
      */
 
     if (ngx_array_init(&cmcf->uses, cf->pool, 16,
@@ -484,6 +492,13 @@ ngx_http_csibiz_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(cmcf->hash_queue, 64);
+
+    if (cmcf->postgres_read && cmcf->postgres == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"csibiz_postgres ... role=read\" needs a "
+                           "\"csibiz_postgres\" for writes too");
+        return NGX_CONF_ERROR;
+    }
 
     /*
      * without csibiz_seal_key the secret file's own seal key, id 1, seals
@@ -943,14 +958,11 @@ ngx_http_csibiz_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_csibiz_main_conf_t *cmcf = conf;
 
+    time_t                      after_write;
     ngx_int_t                   rc;
-    ngx_str_t                  *value;
-    ngx_uint_t                  i;
+    ngx_str_t                  *value, s;
+    ngx_uint_t                  i, read;
     ngx_http_csibiz_pg_conf_t  *pcf;
-
-    if (cmcf->postgres) {
-        return "is duplicate";
-    }
 
     pcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_csibiz_pg_conf_t));
     if (pcf == NULL) {
@@ -962,15 +974,39 @@ ngx_http_csibiz_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* configuration values are NUL-terminated, as libpq needs */
     pcf->conninfo = value[1];
 
-    if (ngx_http_csibiz_pg_check_conninfo(cf, &pcf->conninfo)
-        != NGX_CONF_OK)
-    {
+    if (ngx_http_csibiz_pg_check_conninfo(cf, pcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
     ngx_http_csibiz_pool_conf_init(&pcf->pool, 16, 5000);
 
+    read = 0;
+    after_write = NGX_CONF_UNSET;
+
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "role=read") == 0) {
+            read = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "role=write") == 0) {
+            read = 0;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "after_write=", 12) == 0) {
+            s.data = value[i].data + 12;
+            s.len = value[i].len - 12;
+
+            after_write = ngx_parse_time(&s, 1);
+
+            if (after_write == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
 
         rc = ngx_http_csibiz_parse_pool_param(cf, &value[i], &pcf->pool);
 
@@ -982,14 +1018,39 @@ ngx_http_csibiz_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
+        goto invalid;
     }
 
-    cmcf->postgres = pcf;
+    if (!read && after_write != NGX_CONF_UNSET) {
+        return "takes \"after_write=\" with \"role=read\" only";
+    }
+
+    /* reads after a parent's own write: the primary's for this long */
+    pcf->after_write = (after_write == NGX_CONF_UNSET) ? 10 : after_write;
+
+    if (read) {
+        if (cmcf->postgres_read) {
+            return "is duplicate";
+        }
+
+        cmcf->postgres_read = pcf;
+
+    } else {
+        if (cmcf->postgres) {
+            return "is duplicate";
+        }
+
+        cmcf->postgres = pcf;
+    }
 
     return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -1466,8 +1527,17 @@ ngx_http_csibiz_init_process(ngx_cycle_t *cycle)
     }
 
     if (cmcf->postgres
-        && ngx_http_csibiz_pg_init_process(cycle, cmcf->postgres,
+        && ngx_http_csibiz_pg_init_process(cycle, cmcf->postgres, "postgres",
                                            &cmcf->pg_pool)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (cmcf->postgres_read
+        && ngx_http_csibiz_pg_init_process(cycle, cmcf->postgres_read,
+                                           "postgres_read",
+                                           &cmcf->pg_read_pool)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1497,6 +1567,10 @@ ngx_http_csibiz_exit_process(ngx_cycle_t *cycle)
 
     if (cmcf->pg_pool) {
         ngx_http_csibiz_pool_cleanup(cmcf->pg_pool);
+    }
+
+    if (cmcf->pg_read_pool) {
+        ngx_http_csibiz_pool_cleanup(cmcf->pg_read_pool);
     }
 
     ngx_http_csibiz_status_exit_process(cycle);

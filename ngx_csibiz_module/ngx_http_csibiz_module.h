@@ -63,6 +63,7 @@ typedef struct {
 typedef struct {
     ngx_http_csibiz_redis_conf_t  *redis;
     ngx_http_csibiz_pg_conf_t     *postgres;
+    ngx_http_csibiz_pg_conf_t     *postgres_read;  /* standbys */
 
     ngx_str_t                      secret_file;
     ngx_flag_t                     have_keys;
@@ -107,6 +108,7 @@ typedef struct {
     /* this worker's pools, set in init_process */
     ngx_http_csibiz_pool_t        *redis_pool;
     ngx_http_csibiz_pool_t        *pg_pool;
+    ngx_http_csibiz_pool_t        *pg_read_pool;
 
     ngx_shm_zone_t                *status_zone;
 
@@ -132,6 +134,8 @@ typedef ngx_int_t (*ngx_http_csibiz_handler_pt)(ngx_http_request_t *r,
 #define NGX_HTTP_CSIBIZ_KEYS        0x04  /* csibiz_secret_file */
 #define NGX_HTTP_CSIBIZ_NEED_REDIS  0x08  /* csibiz_redis */
 #define NGX_HTTP_CSIBIZ_NEED_PG     0x10  /* csibiz_postgres */
+#define NGX_HTTP_CSIBIZ_READS       0x20  /* only reads: a standby may answer */
+#define NGX_HTTP_CSIBIZ_WRITES      0x40  /* the session's reads: primary */
 
 /* session */
 #define NGX_HTTP_CSIBIZ_SESSION_NONE      0

@@ -23,6 +23,7 @@
 
 
 static ngx_int_t ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op);
+static void ngx_http_csibiz_pool_place(ngx_http_csibiz_op_t *op);
 static ngx_http_csibiz_peer_t *ngx_http_csibiz_pool_pick(
     ngx_http_csibiz_pool_t *pool);
 static void ngx_http_csibiz_pool_send(ngx_http_csibiz_peer_t *peer);
@@ -102,29 +103,40 @@ ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool)
 ngx_int_t
 ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
 {
+    if (ngx_http_csibiz_pool_begin(op) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_csibiz_pool_place(op);
+
+    return NGX_DONE;
+}
+
+
+/* the op goes on a connection of op->pool, or fails (posted) */
+
+static void
+ngx_http_csibiz_pool_place(ngx_http_csibiz_op_t *op)
+{
     ngx_http_csibiz_peer_t  *peer;
     ngx_http_csibiz_pool_t  *pool;
     ngx_http_csibiz_slot_t  *slot;
 
     pool = op->pool;
 
-    if (ngx_http_csibiz_pool_begin(op) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     if (pool->nops >= pool->capacity) {
         ngx_log_error(NGX_LOG_WARN, op->request->connection->log, 0,
                       "csibiz: %ui %V operations in flight, the most the"
                       " pool and its queue allow", pool->nops, &pool->name);
         ngx_http_csibiz_pool_fail(op);
-        return NGX_DONE;
+        return;
     }
 
     peer = ngx_http_csibiz_pool_pick(pool);
 
     if (peer == NULL) {
         ngx_http_csibiz_pool_fail(op);
-        return NGX_DONE;
+        return;
     }
 
     slot = ngx_http_csibiz_pool_slot(peer, peer->nslots);
@@ -142,8 +154,6 @@ ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
     if (peer->ready) {
         ngx_http_csibiz_pool_send(peer);
     }
-
-    return NGX_DONE;
 }
 
 
@@ -549,6 +559,20 @@ ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
 
     r = op->request;
     c = r->connection;
+
+    if (op->status == NGX_HTTP_CSIBIZ_UNAVAILABLE && op->fallback) {
+        /*
+         * an op that may run on either pool (a read-only statement,
+         * primary or standby): the other one is tried before the
+         * request sees a failure
+         */
+        ngx_http_csibiz_status_backend(op->pool,
+                                       NGX_HTTP_CSIBIZ_STAT_FALLBACKS);
+        op->pool = op->fallback;
+        op->fallback = NULL;
+        ngx_http_csibiz_pool_place(op);
+        return;
+    }
 
     op->done = 1;
 

@@ -110,6 +110,7 @@ struct ngx_http_csibiz_peer_s {
 struct ngx_http_csibiz_op_s {
     ngx_http_request_t            *request;
     ngx_http_csibiz_pool_t        *pool;
+    ngx_http_csibiz_pool_t        *fallback;   /* tried if pool fails it */
     ngx_http_csibiz_slot_t        *slot;       /* while on a connection */
     ngx_event_t                    event;      /* a failure, posted */
     ngx_int_t                      status;
@@ -157,6 +158,11 @@ struct ngx_http_csibiz_redis_conf_s {
 struct ngx_http_csibiz_pg_conf_s {
     ngx_http_csibiz_pool_conf_t    pool;
     ngx_str_t                      conninfo;
+    time_t                         after_write;  /* role=read */
+
+    /* the conninfo's host, hostaddr and port lists, rotated on timeouts */
+    ngx_uint_t                     nhosts;
+    char                          *lists[3];
 };
 
 
@@ -164,8 +170,10 @@ ngx_int_t ngx_http_csibiz_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_csibiz_redis_conf_t *rcf, ngx_http_csibiz_pool_t **pool);
 void ngx_http_csibiz_redis_exit_process(ngx_http_csibiz_pool_t *pool);
 ngx_int_t ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
-    ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **pool);
-char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo);
+    ngx_http_csibiz_pg_conf_t *pcf, const char *name,
+    ngx_http_csibiz_pool_t **pool);
+char *ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf,
+    ngx_http_csibiz_pg_conf_t *pcf);
 
 
 #endif /* _NGX_HTTP_CSIBIZ_POOL_H_INCLUDED_ */

@@ -15,6 +15,7 @@
 #include "ngx_http_csibiz_pool.h"
 #include "ngx_http_csibiz_postgres.h"
 #include "ngx_http_csibiz_request.h"
+#include "ngx_http_csibiz_session.h"
 #include "ngx_http_csibiz_status.h"
 
 #include <sys/stat.h>
@@ -31,6 +32,19 @@ typedef struct {
     PGresult                      *res;        /* the head op's, so far */
     uint8_t                        prepared[NGX_HTTP_CSIBIZ_PG_MAX_STMTS / 8];
 } ngx_http_csibiz_pg_peer_t;
+
+
+/*
+ * A pool's host list: after a connect timed out the next attempt starts
+ * one host further, so that a host that does not answer at all (libpq
+ * would wait for it until the timer, never trying the next) is tried
+ * last.  The lists of the conninfo (host, hostaddr, port), rotated.
+ */
+
+typedef struct {
+    ngx_uint_t                     first;
+    char                          *rotated[3];
+} ngx_http_csibiz_pg_hosts_t;
 
 
 typedef struct {
@@ -59,13 +73,22 @@ static ngx_int_t ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
     ngx_http_csibiz_slot_t *slot);
 static void ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
     ngx_http_csibiz_pg_stmt_t *stmt);
-static void ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
-    const char *what);
+static void ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log,
+    ngx_str_t *name, PGconn *conn, const char *what);
 static void ngx_http_csibiz_pg_notice(void *arg, const char *message);
 static void ngx_http_csibiz_pg_result(ngx_http_csibiz_op_t *op,
     ngx_http_csibiz_result_t *res);
 static void ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pg_wipe(void *data);
+static void ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r,
+    ngx_http_csibiz_op_t *op);
+static ngx_uint_t ngx_http_csibiz_pg_list_len(const char *list);
+static void ngx_http_csibiz_pg_rotate(const char *list, ngx_uint_t first,
+    char *dst);
+
+static const char  *ngx_http_csibiz_pg_list_keys[] = {
+    "host", "hostaddr", "port"
+};
 
 
 /* statements get numbers (and so prepared names) as this worker uses them */
@@ -74,22 +97,39 @@ static ngx_uint_t  ngx_http_csibiz_pg_nstmts;
 
 ngx_int_t
 ngx_http_csibiz_pg_init_process(ngx_cycle_t *cycle,
-    ngx_http_csibiz_pg_conf_t *pcf, ngx_http_csibiz_pool_t **poolp)
+    ngx_http_csibiz_pg_conf_t *pcf, const char *name,
+    ngx_http_csibiz_pool_t **poolp)
 {
-    ngx_http_csibiz_pool_t     *pool;
-    ngx_http_csibiz_pg_peer_t  *peers;
+    ngx_uint_t                   i;
+    ngx_http_csibiz_pool_t      *pool;
+    ngx_http_csibiz_pg_peer_t   *peers;
+    ngx_http_csibiz_pg_hosts_t  *hosts;
 
     pool = ngx_pcalloc(cycle->pool, sizeof(ngx_http_csibiz_pool_t));
     peers = ngx_pcalloc(cycle->pool,
                         pcf->pool.size * sizeof(ngx_http_csibiz_pg_peer_t));
+    hosts = ngx_pcalloc(cycle->pool, sizeof(ngx_http_csibiz_pg_hosts_t));
 
-    if (pool == NULL || peers == NULL) {
+    if (pool == NULL || peers == NULL || hosts == NULL) {
         return NGX_ERROR;
     }
 
+    for (i = 0; i < 3; i++) {
+        if (pcf->lists[i]) {
+            hosts->rotated[i] = ngx_pnalloc(cycle->pool,
+                                            ngx_strlen(pcf->lists[i]) + 1);
+            if (hosts->rotated[i] == NULL) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    pool->data = hosts;
+
     pool->conf = &pcf->pool;
     pool->driver_conf = pcf;
-    ngx_str_set(&pool->name, "postgres");
+    pool->name.data = (u_char *) name;
+    pool->name.len = ngx_strlen(name);
     pool->connect = ngx_http_csibiz_pg_connect;
     pool->send = ngx_http_csibiz_pg_send;
     pool->close = ngx_http_csibiz_pg_close;
@@ -189,7 +229,7 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     }
 
     pop->op.request = r;
-    pop->op.pool = cmcf->pg_pool;
+    ngx_http_csibiz_pg_pick_pool(r, &pop->op);
     pop->op.result = ngx_http_csibiz_pg_result;
     pop->op.free = ngx_http_csibiz_pg_free;
     pop->op.next = next;
@@ -201,6 +241,95 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * The handler's row says whether its statements only read: those go to
+ * the read pool (standbys), with the primary's pool as the fallback when
+ * the read pool cannot run them; the other way round for a parent whose
+ * session wrote within after_write, so that a parent reads their own
+ * write (during a failover a read may then come from a standby: with
+ * synchronous replication it has every answered write).
+ */
+
+static void
+ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r, ngx_http_csibiz_op_t *op)
+{
+    ngx_http_csibiz_ctx_t        *ctx;
+    ngx_http_csibiz_session_t    *s;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_csibiz_module);
+
+    op->pool = cmcf->pg_pool;
+    op->fallback = NULL;
+
+    if (cmcf->pg_read_pool == NULL
+        || ctx == NULL || ctx->handler == NULL
+        || !(ctx->handler->needs & NGX_HTTP_CSIBIZ_READS))
+    {
+        return;
+    }
+
+    s = ctx->session;
+
+    if (s && s->valid
+        && ngx_time() - s->wrote_at < cmcf->postgres_read->after_write)
+    {
+        op->fallback = cmcf->pg_read_pool;
+        return;
+    }
+
+    op->pool = cmcf->pg_read_pool;
+    op->fallback = cmcf->pg_pool;
+}
+
+
+/* how many entries a comma-separated list has */
+
+static ngx_uint_t
+ngx_http_csibiz_pg_list_len(const char *list)
+{
+    ngx_uint_t  n;
+
+    for (n = 1; *list; list++) {
+        n += (*list == ',');
+    }
+
+    return n;
+}
+
+
+/* dst: the entries of list from the first'th on, then those before it */
+
+static void
+ngx_http_csibiz_pg_rotate(const char *list, ngx_uint_t first, char *dst)
+{
+    size_t       len;
+    const char  *p;
+
+    p = list;
+    first %= ngx_http_csibiz_pg_list_len(list);
+
+    while (first && *p) {
+        first -= (*p++ == ',');
+    }
+
+    len = ngx_strlen(p);
+    dst = (char *) ngx_cpymem(dst, p, len);
+
+    if (p != list) {
+        if (len) {
+            *dst++ = ',';
+        }
+
+        len = p - list - 1;
+        dst = (char *) ngx_cpymem(dst, list, len);
+    }
+
+    *dst = '\0';
 }
 
 
@@ -218,15 +347,18 @@ ngx_http_csibiz_pg_copy(ngx_http_request_t *r, PGresult *res, int column,
 static ngx_int_t
 ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
 {
-    PGconn                     *conn;
-    ngx_socket_t                fd;
-    ngx_connection_t           *c;
-    ngx_http_csibiz_pg_conf_t  *pcf;
-    ngx_http_csibiz_pg_peer_t  *pp;
-    const char                 *keywords[4], *values[4];
+    PGconn                      *conn;
+    ngx_uint_t                   i, n;
+    ngx_socket_t                 fd;
+    ngx_connection_t            *c;
+    ngx_http_csibiz_pg_conf_t   *pcf;
+    ngx_http_csibiz_pg_peer_t   *pp;
+    ngx_http_csibiz_pg_hosts_t  *hosts;
+    const char                  *keywords[7], *values[7];
 
     pp = (ngx_http_csibiz_pg_peer_t *) peer;
     pcf = peer->pool->driver_conf;
+    hosts = peer->pool->data;
 
     /*
      * The conninfo is expanded from "dbname" and overrides what comes
@@ -240,8 +372,21 @@ ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
     values[1] = (const char *) pcf->conninfo.data;
     keywords[2] = "fallback_application_name";
     values[2] = "csibiz";
-    keywords[3] = NULL;
-    values[3] = NULL;
+    n = 3;
+
+    /* the host lists from where the last timeout left them */
+
+    for (i = 0; hosts->first && i < 3; i++) {
+        if (pcf->lists[i]) {
+            ngx_http_csibiz_pg_rotate(pcf->lists[i], hosts->first,
+                                      hosts->rotated[i]);
+            keywords[n] = ngx_http_csibiz_pg_list_keys[i];
+            values[n++] = hosts->rotated[i];
+        }
+    }
+
+    keywords[n] = NULL;
+    values[n] = NULL;
 
     conn = PQconnectStartParams(keywords, values, 1);
 
@@ -252,7 +397,8 @@ ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer)
     }
 
     if (PQstatus(conn) == CONNECTION_BAD) {
-        ngx_http_csibiz_pg_log_conn_error(peer->pool->log, conn, "connect");
+        ngx_http_csibiz_pg_log_conn_error(peer->pool->log, &peer->pool->name,
+                                          conn, "connect");
         PQfinish(conn);
         return NGX_ERROR;
     }
@@ -321,6 +467,10 @@ ngx_http_csibiz_pg_track_socket(ngx_http_csibiz_pg_peer_t *pp)
         return NGX_OK;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "csibiz: %V connect moved to socket %d",
+                   &pp->peer.pool->name, fd);
+
     old = c;
 
     c = ngx_get_connection(fd, pp->peer.pool->log);
@@ -386,17 +536,31 @@ ngx_http_csibiz_pg_want(ngx_connection_t *c, ngx_uint_t read,
 static void
 ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
 {
-    ngx_int_t                   rc;
-    ngx_connection_t           *c;
-    ngx_http_csibiz_peer_t     *peer;
-    ngx_http_csibiz_pg_peer_t  *pp;
-    PostgresPollingStatusType   status;
+    ngx_int_t                    rc;
+    ngx_connection_t            *c;
+    ngx_http_csibiz_peer_t      *peer;
+    ngx_http_csibiz_pg_conf_t   *pcf;
+    ngx_http_csibiz_pg_peer_t   *pp;
+    ngx_http_csibiz_pg_hosts_t  *hosts;
+    PostgresPollingStatusType    status;
 
     c = ev->data;
     peer = c->data;
     pp = (ngx_http_csibiz_pg_peer_t *) peer;
 
     if (ev->timedout) {
+        hosts = peer->pool->data;
+        pcf = peer->pool->driver_conf;
+
+        if (pcf->nhosts > 1) {
+            hosts->first = (hosts->first + 1) % pcf->nhosts;
+
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                          "csibiz: %V connections start with host %ui of"
+                          " the list now", &peer->pool->name,
+                          hosts->first + 1);
+        }
+
         ngx_http_csibiz_pool_timed_out(peer);
         return;
     }
@@ -404,7 +568,8 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
     status = PQconnectPoll(pp->conn);
 
     if (status == PGRES_POLLING_FAILED) {
-        ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "connect");
+        ngx_http_csibiz_pg_log_conn_error(ev->log, &pp->peer.pool->name,
+                                          pp->conn, "connect");
         ngx_http_csibiz_pool_close_peer(peer);
         return;
     }
@@ -432,7 +597,8 @@ ngx_http_csibiz_pg_connect_handler(ngx_event_t *ev)
             || PQenterPipelineMode(pp->conn) != 1
             || ngx_http_csibiz_pg_want(c, 1, 0) != NGX_OK)
         {
-            ngx_http_csibiz_pg_log_conn_error(ev->log, pp->conn, "setup");
+            ngx_http_csibiz_pg_log_conn_error(ev->log, &pp->peer.pool->name,
+                                              pp->conn, "setup");
             ngx_http_csibiz_pool_close_peer(peer);
             return;
         }
@@ -505,7 +671,8 @@ ngx_http_csibiz_pg_send(ngx_http_csibiz_peer_t *peer,
     }
 
     if (rc == 0 || PQpipelineSync(pp->conn) == 0) {
-        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "send");
+        ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                          pp->conn, "send");
         return NGX_ERROR;
     }
 
@@ -605,7 +772,8 @@ ngx_http_csibiz_pg_handler(ngx_event_t *ev)
 
     if (!PQconsumeInput(pp->conn)) {
         if (peer->nslots) {
-            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "receive");
+            ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                              pp->conn, "receive");
         }
 
         /* else an idle connection the server closed: nothing was lost */
@@ -632,7 +800,8 @@ ngx_http_csibiz_pg_flush(ngx_http_csibiz_pg_peer_t *pp)
     rc = PQflush(pp->conn);
 
     if (rc == -1) {
-        ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "send");
+        ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                          pp->conn, "send");
         return NGX_ERROR;
     }
 
@@ -734,6 +903,7 @@ static ngx_int_t
 ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
     ngx_http_csibiz_slot_t *slot)
 {
+    char                     *state;
     PGresult                 *res;
     ngx_int_t                 status;
     ngx_connection_t         *c;
@@ -761,7 +931,24 @@ ngx_http_csibiz_pg_synced(ngx_http_csibiz_pg_peer_t *pp,
     default:
         if (PQstatus(pp->conn) == CONNECTION_BAD) {
             /* the server went away: an outage, not an answer */
-            ngx_http_csibiz_pg_log_conn_error(c->log, pp->conn, "query");
+            ngx_http_csibiz_pg_log_conn_error(c->log, &pp->peer.pool->name,
+                                              pp->conn, "query");
+            PQclear(res);
+            return NGX_ERROR;
+        }
+
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        if (state && ngx_strcmp(state, "25006") == 0) {
+            /*
+             * read_only_sql_transaction: the server became a standby (or
+             * was fenced) since we connected.  The connection is closed
+             * and its ops fail as unavailable; a new one asks libpq
+             * (target_session_attrs) for a read-write host.
+             */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "csibiz: %V server is read-only (SQLSTATE 25006),"
+                          " closing the connection", &pp->peer.pool->name);
             PQclear(res);
             return NGX_ERROR;
         }
@@ -825,8 +1012,8 @@ ngx_http_csibiz_pg_log_result(ngx_log_t *log, PGresult *res,
 
 
 static void
-ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
-    const char *what)
+ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, ngx_str_t *name,
+    PGconn *conn, const char *what)
 {
     u_char  *msg, *end;
 
@@ -837,8 +1024,8 @@ ngx_http_csibiz_pg_log_conn_error(ngx_log_t *log, PGconn *conn,
         end--;
     }
 
-    ngx_log_error(NGX_LOG_ERR, log, 0, "csibiz: postgres %s failed: %*s",
-                  what, end - msg, msg);
+    ngx_log_error(NGX_LOG_ERR, log, 0, "csibiz: %V %s failed: %*s",
+                  name, what, end - msg, msg);
 }
 
 
@@ -903,14 +1090,19 @@ ngx_http_csibiz_pg_wipe(void *data)
  */
 
 char *
-ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
+ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf,
+    ngx_http_csibiz_pg_conf_t *pcf)
 {
     char                *err;
     size_t               len;
     ngx_uint_t           numeric;
     struct in6_addr      in6;
+    ngx_str_t           *conninfo;
+    ngx_uint_t           i, n;
     PQconninfoOption    *opts, *o;
-    const char          *host, *hostaddr;
+    const char          *host, *hostaddr, *p;
+
+    conninfo = &pcf->conninfo;
 
     err = NULL;
     opts = PQconninfoParse((const char *) conninfo->data, &err);
@@ -926,12 +1118,36 @@ ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
         return NGX_CONF_ERROR;
     }
 
+    len = 0;
     host = NULL;
     hostaddr = NULL;
 
     for (o = opts; o->keyword; o++) {
         if (o->val == NULL || o->val[0] == '\0') {
             continue;
+        }
+
+        /* the lists of several hosts are kept, to be rotated */
+
+        for (i = 0; i < 3; i++) {
+            if (ngx_strcmp(o->keyword, ngx_http_csibiz_pg_list_keys[i]) != 0) {
+                continue;
+            }
+
+            n = ngx_http_csibiz_pg_list_len(o->val);
+
+            if (n > 1) {
+                len = ngx_strlen(o->val);
+
+                pcf->lists[i] = ngx_pnalloc(cf->pool, len + 1);
+                if (pcf->lists[i] == NULL) {
+                    PQconninfoFree(opts);
+                    return NGX_CONF_ERROR;
+                }
+
+                ngx_memcpy(pcf->lists[i], o->val, len + 1);
+                pcf->nhosts = ngx_max(pcf->nhosts, n);
+            }
         }
 
         if (ngx_strcmp(o->keyword, "host") == 0) {
@@ -944,25 +1160,39 @@ ngx_http_csibiz_pg_check_conninfo(ngx_conf_t *cf, ngx_str_t *conninfo)
 
     numeric = 1;
 
-    if (hostaddr == NULL && host != NULL && host[0] != '/' && host[0] != '@')
-    {
-        len = ngx_strlen(host);
+    /* a list ("a,b"): every host of it, each numeric or a socket dir */
 
-        numeric = (ngx_inet_addr((u_char *) host, len) != INADDR_NONE
+    while (hostaddr == NULL && host != NULL && *host) {
+        len = ngx_strlen(host);
+        p = (const char *) ngx_strlchr((u_char *) host, (u_char *) host + len,
+                                       ',');
+        if (p) {
+            len = p - host;
+        }
+
+        if (len && host[0] != '/' && host[0] != '@') {
+            numeric = (ngx_inet_addr((u_char *) host, len) != INADDR_NONE
 #if (NGX_HAVE_INET6)
-                   || ngx_inet6_addr((u_char *) host, len, in6.s6_addr)
-                      == NGX_OK
+                       || ngx_inet6_addr((u_char *) host, len, in6.s6_addr)
+                          == NGX_OK
 #endif
-                  );
+                      );
+
+            if (!numeric) {
+                break;
+            }
+        }
+
+        host = p ? p + 1 : host + len;
     }
 
     (void) in6;
 
     if (!numeric) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"host=%s\" in conninfo needs a DNS lookup, which "
-                           "would block a worker: use \"hostaddr=\" or a unix "
-                           "socket directory", host);
+                           "\"host=%*s\" in conninfo needs a DNS lookup, "
+                           "which would block a worker: use \"hostaddr=\" or "
+                           "a unix socket directory", len, host);
         PQconninfoFree(opts);
         return NGX_CONF_ERROR;
     }

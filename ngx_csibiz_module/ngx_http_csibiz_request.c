@@ -252,6 +252,16 @@ static ngx_int_t
 ngx_http_csibiz_run_handler(ngx_http_request_t *r,
     ngx_http_csibiz_handler_t *h)
 {
+    ngx_http_csibiz_ctx_t  *ctx;
+
+    /* its needs pick the PostgreSQL pool of its statements */
+    ctx = ngx_http_csibiz_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->handler = h;
+
     if (h->session == NGX_HTTP_CSIBIZ_SESSION_NONE) {
         return h->handler(r, NULL);
     }

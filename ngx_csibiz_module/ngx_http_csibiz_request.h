@@ -25,6 +25,7 @@
 typedef struct {
     csibiz_lang_t                  lang;
     ngx_uint_t                     catch;      /* steps see failures */
+    ngx_http_csibiz_handler_t     *handler;    /* the row that runs */
     ngx_http_csibiz_session_t     *session;
     size_t                         nfields;
     csibiz_json_field_t            fields[NGX_HTTP_CSIBIZ_MAX_FIELDS];

@@ -40,6 +40,8 @@ typedef struct {
 /*
  * Slides the idle timeout only when the request's CSRF token matches the
  * session's: a request refused for CSRF must not keep a session alive.
+ * ARGV[3], if given, is when a handler that writes PostgreSQL started:
+ * for a while the session's reads go to the primary (read-your-writes).
  */
 
 static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_session_touch_script =
@@ -47,6 +49,7 @@ static ngx_http_csibiz_redis_script_t  ngx_http_csibiz_session_touch_script =
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "if #h > 0 and redis.call('HGET', KEYS[1], 'csrf') == ARGV[1] then\n"
     " redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    " if ARGV[3] then redis.call('HSET', KEYS[1], 'wrote', ARGV[3]) end\n"
     "end\n"
     "return h\n");
 
@@ -161,7 +164,7 @@ ngx_int_t
 ngx_http_csibiz_session_load(ngx_http_request_t *r,
     ngx_http_csibiz_handler_t *h)
 {
-    ngx_str_t                       argv[6], key, ttl;
+    ngx_str_t                       argv[7], key, ttl;
     ngx_uint_t                      require, touch;
     ngx_http_csibiz_session_t      *s;
     ngx_http_csibiz_redis_op_t     *rop;
@@ -222,8 +225,15 @@ ngx_http_csibiz_session_load(ngx_http_request_t *r,
         argv[4] = sctx->token;
         argv[5] = ttl;
 
+        if (h->needs & NGX_HTTP_CSIBIZ_WRITES) {
+            if (ngx_http_csibiz_integer(r, &argv[6], ngx_time()) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
         ngx_http_csibiz_redis_eval(rop, &ngx_http_csibiz_session_touch_script,
-                                   6, argv);
+                                   (h->needs & NGX_HTTP_CSIBIZ_WRITES) ? 7 : 6,
+                                   argv);
 
     } else {
         ngx_str_set(&argv[0], "HGETALL");
@@ -365,6 +375,9 @@ ngx_http_csibiz_session_loaded(ngx_http_request_t *r, void *flow,
 
             } else if (len == 7 && ngx_strncmp(f->str, "auth_at", 7) == 0) {
                 s->auth_at = v;
+
+            } else if (len == 5 && ngx_strncmp(f->str, "wrote", 5) == 0) {
+                s->wrote_at = v;
             }
         }
 

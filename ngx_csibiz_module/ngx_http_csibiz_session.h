@@ -25,6 +25,7 @@ struct ngx_http_csibiz_session_s {
     ngx_int_t                      person_id;
     time_t                         created;
     time_t                         auth_at;    /* password last entered */
+    time_t                         wrote_at;   /* a WRITES handler ran */
     time_t                         idle_left;
     ngx_str_t                      csrf;
     ngx_uint_t                     stepped_up; /* auth_at is recent */

@@ -30,9 +30,10 @@
 #define NGX_HTTP_CSIBIZ_STATUS_PUBLISH  1000
 #define NGX_HTTP_CSIBIZ_STATUS_LINE     256
 
-#define NGX_HTTP_CSIBIZ_BACKENDS        2
+#define NGX_HTTP_CSIBIZ_BACKENDS        3
 #define NGX_HTTP_CSIBIZ_REDIS           0
 #define NGX_HTTP_CSIBIZ_POSTGRES        1
+#define NGX_HTTP_CSIBIZ_POSTGRES_READ   2
 
 /* per-worker gauges of a pool */
 #define NGX_HTTP_CSIBIZ_GAUGE_BUSY      0
@@ -97,7 +98,9 @@ static ngx_uint_t  ngx_http_csibiz_statuses[] = {
     (sizeof(ngx_http_csibiz_statuses) / sizeof(ngx_uint_t))
 
 
-static const char  *ngx_http_csibiz_backend_names[] = { "redis", "postgres" };
+static const char  *ngx_http_csibiz_backend_names[] = {
+    "redis", "postgres", "postgres_read"
+};
 
 
 static ngx_http_csibiz_status_metric_t  ngx_http_csibiz_backend_metrics[] = {
@@ -117,6 +120,9 @@ static ngx_http_csibiz_status_metric_t  ngx_http_csibiz_backend_metrics[] = {
     { "csibiz_backend_writes_total",
       "Writes to Redis connections, each carrying the operations queued"
       " since the last.", "counter" },
+    { "csibiz_backend_fallbacks_total",
+      "Read-only statements this pool could not run, sent to the other"
+      " PostgreSQL pool.", "counter" },
 };
 
 
@@ -386,6 +392,11 @@ ngx_http_csibiz_status_publish(ngx_event_t *ev)
                                     slot->gauge[NGX_HTTP_CSIBIZ_POSTGRES]);
     }
 
+    if (cmcf->pg_read_pool) {
+        ngx_http_csibiz_status_publish_pool(cmcf->pg_read_pool,
+                                slot->gauge[NGX_HTTP_CSIBIZ_POSTGRES_READ]);
+    }
+
     /* a draining old worker goes on too: a cancelable timer holds no one */
     if (ev) {
         ngx_add_timer(ev, NGX_HTTP_CSIBIZ_STATUS_PUBLISH);
@@ -411,9 +422,19 @@ ngx_http_csibiz_status_publish_pool(ngx_http_csibiz_pool_t *pool,
 static ngx_uint_t
 ngx_http_csibiz_status_backend_of(ngx_http_csibiz_pool_t *pool)
 {
-    return (ngx_http_csibiz_status_cmcf
-            && pool == ngx_http_csibiz_status_cmcf->pg_pool)
-           ? NGX_HTTP_CSIBIZ_POSTGRES : NGX_HTTP_CSIBIZ_REDIS;
+    ngx_http_csibiz_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_csibiz_status_cmcf;
+
+    if (cmcf && pool == cmcf->pg_pool) {
+        return NGX_HTTP_CSIBIZ_POSTGRES;
+    }
+
+    if (cmcf && pool == cmcf->pg_read_pool) {
+        return NGX_HTTP_CSIBIZ_POSTGRES_READ;
+    }
+
+    return NGX_HTTP_CSIBIZ_REDIS;
 }
 
 

@@ -323,3 +323,59 @@ csibiz_payment_result_day 6;
 --- error_log
 [emerg]
 "csibiz_payment_result_day" directive is not allowed here
+
+
+
+=== TEST 30: csibiz_postgres: a host list and a read pool
+--- http_config
+csibiz_postgres "hostaddr=127.0.0.1,127.0.0.1 port=$TEST_NGINX_PG_PORT,1 dbname=csibiz user=csibiz target_session_attrs=read-write";
+csibiz_postgres "host=127.0.0.1,/var/run/postgresql port=$TEST_NGINX_PG_PORT,5432 dbname=csibiz user=csibiz target_session_attrs=prefer-standby"
+                role=read after_write=15s pool=4;
+--- config
+    location = /h { csibiz health; }
+--- config_test_only
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 31: a host list with a host name
+--- http_config
+csibiz_postgres "host=127.0.0.1,db.example.com port=5432,5432 dbname=csibiz";
+--- must_die
+--- error_log
+[emerg]
+"host=db.example.com" in conninfo needs a DNS lookup
+
+
+
+=== TEST 32: a read pool without one for writes
+--- http_config
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO" role=read;
+--- no_backends
+--- must_die
+--- error_log
+[emerg]
+needs a "csibiz_postgres" for writes too
+
+
+
+=== TEST 33: two read pools
+--- http_config
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO";
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO" role=read;
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO" role=read;
+--- must_die
+--- error_log
+[emerg]
+"csibiz_postgres" directive is duplicate
+
+
+
+=== TEST 34: after_write= is the read pool's
+--- http_config
+csibiz_postgres "$TEST_NGINX_PG_CONNINFO" after_write=5s;
+--- must_die
+--- error_log
+[emerg]
+takes "after_write=" with "role=read" only
