@@ -36,7 +36,7 @@ my %stmt;
 for my $file (qw(ngx_http_csibiz_query.c ngx_http_csibiz_account.c)) {
     open my $fh, '<', repo_root() . "/ngx_csibiz_module/$file" or die $!;
     my $src = do { local $/; <$fh> };
-    while ($src =~ /ngx_http_csibiz_pg_stmt\("(\w+)",\s*((?:"[^"]*"\s*)+),/g)
+    while ($src =~ /ngx_http_csibiz_pg_(?:stmt|batched)\("(\w+)",\s*((?:"[^"]*"\s*)+),/g)
     {
         my ($name, $parts) = ($1, $2);
         $stmt{$name} = join '', $parts =~ /"([^"]*)"/g;
