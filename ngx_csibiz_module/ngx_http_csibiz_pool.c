@@ -23,7 +23,6 @@
 
 
 static ngx_int_t ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op);
-static void ngx_http_csibiz_pool_place(ngx_http_csibiz_op_t *op);
 static ngx_http_csibiz_peer_t *ngx_http_csibiz_pool_pick(
     ngx_http_csibiz_pool_t *pool);
 static void ngx_http_csibiz_pool_send(ngx_http_csibiz_peer_t *peer);
@@ -97,15 +96,26 @@ ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool)
 /*
  * Starts an operation of a request: the request is suspended (count++)
  * and op->next() is called later from an event.  Returns NGX_DONE, or
- * NGX_ERROR if nothing was started.
+ * NGX_ERROR if nothing was started.  An op of no request (a driver's
+ * batch of the ops of many) ends in op->finish() instead.
  */
 
 ngx_int_t
 ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
 {
-    if (ngx_http_csibiz_pool_begin(op) != NGX_OK) {
-        return NGX_ERROR;
+    if (op->request) {
+        if (ngx_http_csibiz_pool_begin(op) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        op->event.handler = ngx_http_csibiz_pool_op_handler;
+        op->event.data = op;
+        op->event.log = op->pool->log;
+        op->start = ngx_current_msec;
     }
+
+    ngx_http_csibiz_status_backend(op->pool, NGX_HTTP_CSIBIZ_STAT_OPERATIONS);
 
     ngx_http_csibiz_pool_place(op);
 
@@ -113,9 +123,32 @@ ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op)
 }
 
 
+/*
+ * An op of a request that its driver runs as part of a batch: the request
+ * is suspended as by pool_run(), and the driver ends the op with
+ * pool_end(), or places it alone with pool_place().
+ */
+
+ngx_int_t
+ngx_http_csibiz_pool_hold(ngx_http_csibiz_op_t *op)
+{
+    return ngx_http_csibiz_pool_begin(op);
+}
+
+
+/* a held op ended: its request goes on */
+
+void
+ngx_http_csibiz_pool_end(ngx_http_csibiz_op_t *op, ngx_int_t status)
+{
+    op->status = status;
+    ngx_http_csibiz_pool_complete(op);
+}
+
+
 /* the op goes on a connection of op->pool, or fails (posted) */
 
-static void
+void
 ngx_http_csibiz_pool_place(ngx_http_csibiz_op_t *op)
 {
     ngx_http_csibiz_peer_t  *peer;
@@ -125,7 +158,8 @@ ngx_http_csibiz_pool_place(ngx_http_csibiz_op_t *op)
     pool = op->pool;
 
     if (pool->nops >= pool->capacity) {
-        ngx_log_error(NGX_LOG_WARN, op->request->connection->log, 0,
+        ngx_log_error(NGX_LOG_WARN, op->request ? op->request->connection->log
+                                                : pool->log, 0,
                       "csibiz: %ui %V operations in flight, the most the"
                       " pool and its queue allow", pool->nops, &pool->name);
         ngx_http_csibiz_pool_fail(op);
@@ -179,8 +213,6 @@ ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op)
     op->start = ngx_current_msec;
 
     r->main->count++;
-
-    ngx_http_csibiz_status_backend(op->pool, NGX_HTTP_CSIBIZ_STAT_OPERATIONS);
 
     return NGX_OK;
 }
@@ -556,6 +588,11 @@ ngx_http_csibiz_pool_complete(ngx_http_csibiz_op_t *op)
     ngx_connection_t          *c;
     ngx_http_request_t        *r;
     ngx_http_csibiz_result_t   res;
+
+    if (op->request == NULL) {
+        op->finish(op);
+        return;
+    }
 
     r = op->request;
     c = r->connection;

@@ -123,6 +123,9 @@ struct ngx_http_csibiz_op_s {
                                            ngx_http_csibiz_result_t *res);
     ngx_http_csibiz_op_free_pt     free;
 
+    /* an op of no request (a batch): where it ends, op->status set */
+    void                         (*finish)(ngx_http_csibiz_op_t *op);
+
     unsigned                       done:1;
 };
 
@@ -131,6 +134,9 @@ ngx_int_t ngx_http_csibiz_pool_init(ngx_http_csibiz_pool_t *pool,
     ngx_http_csibiz_peer_t *peers, size_t peer_size, ngx_cycle_t *cycle);
 void ngx_http_csibiz_pool_cleanup(ngx_http_csibiz_pool_t *pool);
 ngx_int_t ngx_http_csibiz_pool_run(ngx_http_csibiz_op_t *op);
+ngx_int_t ngx_http_csibiz_pool_hold(ngx_http_csibiz_op_t *op);
+void ngx_http_csibiz_pool_end(ngx_http_csibiz_op_t *op, ngx_int_t status);
+void ngx_http_csibiz_pool_place(ngx_http_csibiz_op_t *op);
 void ngx_http_csibiz_pool_ready(ngx_http_csibiz_peer_t *peer);
 ngx_http_csibiz_slot_t *ngx_http_csibiz_pool_head(
     ngx_http_csibiz_peer_t *peer);

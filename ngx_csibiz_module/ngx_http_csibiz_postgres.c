@@ -24,6 +24,9 @@
 /* statements beyond this many are sent unprepared */
 #define NGX_HTTP_CSIBIZ_PG_MAX_STMTS   256
 
+/* the most requests one batched statement carries */
+#define NGX_HTTP_CSIBIZ_PG_BATCH       64
+
 
 typedef struct {
     ngx_http_csibiz_peer_t         peer;
@@ -47,13 +50,35 @@ typedef struct {
 } ngx_http_csibiz_pg_hosts_t;
 
 
+typedef struct ngx_http_csibiz_pg_batch_s  ngx_http_csibiz_pg_batch_t;
+
 typedef struct {
     ngx_http_csibiz_op_t           op;
     ngx_http_csibiz_pg_stmt_t     *stmt;
     const char                   **values;
     int                           *lengths;
     PGresult                      *res;
+    ngx_http_csibiz_pg_batch_t    *batch;      /* while waiting in one */
+    ngx_uint_t                     index;
 } ngx_http_csibiz_pg_op_t;
+
+
+/*
+ * The runs of a batched statement that one event-loop pass started on one
+ * pool: sent as one statement when the pass ends (a posted event), each
+ * request then getting its own rows.  The batch is the worker's, in a
+ * pool of its own: the requests may go away before it ends.
+ */
+
+struct ngx_http_csibiz_pg_batch_s {
+    ngx_http_csibiz_pg_op_t        op;         /* the batch statement */
+    ngx_pool_t                    *pool;
+    ngx_http_csibiz_pg_stmt_t     *stmt;       /* the requests' */
+    ngx_event_t                    event;
+    ngx_http_csibiz_pg_batch_t    *next;       /* still collecting */
+    ngx_uint_t                     n;
+    ngx_http_csibiz_pg_op_t       *ops[NGX_HTTP_CSIBIZ_PG_BATCH];
+};
 
 
 static ngx_int_t ngx_http_csibiz_pg_connect(ngx_http_csibiz_peer_t *peer);
@@ -82,6 +107,17 @@ static void ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op);
 static void ngx_http_csibiz_pg_wipe(void *data);
 static void ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r,
     ngx_http_csibiz_op_t *op);
+static ngx_int_t ngx_http_csibiz_pg_batch_add(ngx_http_csibiz_pg_op_t *pop);
+static ngx_http_csibiz_pg_batch_t *ngx_http_csibiz_pg_batch_create(
+    ngx_http_csibiz_pg_op_t *pop);
+static void ngx_http_csibiz_pg_batch_unlink(ngx_http_csibiz_pg_batch_t *b);
+static void ngx_http_csibiz_pg_batch_send(ngx_event_t *ev);
+static u_char *ngx_http_csibiz_pg_batch_array(ngx_http_csibiz_pg_batch_t *b,
+    ngx_uint_t param, int *len);
+static void ngx_http_csibiz_pg_batch_finish(ngx_http_csibiz_op_t *op);
+static ngx_int_t ngx_http_csibiz_pg_batch_split(
+    ngx_http_csibiz_pg_batch_t *b, PGresult *res);
+static void ngx_http_csibiz_pg_batch_alone(ngx_http_csibiz_pg_op_t *pop);
 static ngx_uint_t ngx_http_csibiz_pg_list_len(const char *list);
 static void ngx_http_csibiz_pg_rotate(const char *list, ngx_uint_t first,
     char *dst);
@@ -93,6 +129,9 @@ static const char  *ngx_http_csibiz_pg_list_keys[] = {
 
 /* statements get numbers (and so prepared names) as this worker uses them */
 static ngx_uint_t  ngx_http_csibiz_pg_nstmts;
+
+/* the worker's batches still collecting requests */
+static ngx_http_csibiz_pg_batch_t  *ngx_http_csibiz_pg_batches;
 
 
 ngx_int_t
@@ -236,11 +275,418 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
     pop->op.flow = flow;
     pop->stmt = stmt;
 
+    if (stmt->batch) {
+        return ngx_http_csibiz_pg_batch_add(pop);
+    }
+
     if (ngx_http_csibiz_pool_run(&pop->op) != NGX_DONE) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * A run of a batched statement joins the batch of its statement and pool
+ * that this pass started, or starts one.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_pg_batch_add(ngx_http_csibiz_pg_op_t *pop)
+{
+    ngx_http_csibiz_pg_batch_t  *b;
+
+    for (b = ngx_http_csibiz_pg_batches; b; b = b->next) {
+        if (b->stmt == pop->stmt && b->op.op.pool == pop->op.pool) {
+            break;
+        }
+    }
+
+    if (b == NULL) {
+        b = ngx_http_csibiz_pg_batch_create(pop);
+
+        if (b == NULL) {
+            /* it runs alone */
+            return ngx_http_csibiz_pool_run(&pop->op) == NGX_DONE
+                   ? NGX_DONE : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_csibiz_pool_hold(&pop->op) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    pop->batch = b;
+    pop->index = b->n;
+    b->ops[b->n++] = pop;
+
+    if (b->n == NGX_HTTP_CSIBIZ_PG_BATCH) {
+        /* full: the next run starts another; this one goes as posted */
+        ngx_http_csibiz_pg_batch_unlink(b);
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_http_csibiz_pg_batch_t *
+ngx_http_csibiz_pg_batch_create(ngx_http_csibiz_pg_op_t *pop)
+{
+    ngx_log_t                   *log;
+    ngx_pool_t                  *pool;
+    ngx_http_csibiz_pg_batch_t  *b;
+
+    log = pop->op.pool->log;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    b = ngx_pcalloc(pool, sizeof(ngx_http_csibiz_pg_batch_t));
+    if (b == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    b->pool = pool;
+    b->stmt = pop->stmt;
+
+    b->op.stmt = pop->stmt->batch;
+    b->op.op.pool = pop->op.pool;
+    b->op.op.result = ngx_http_csibiz_pg_result;
+    b->op.op.finish = ngx_http_csibiz_pg_batch_finish;
+
+    b->event.handler = ngx_http_csibiz_pg_batch_send;
+    b->event.data = b;
+    b->event.log = log;
+
+    ngx_post_event(&b->event, &ngx_posted_events);
+
+    b->next = ngx_http_csibiz_pg_batches;
+    ngx_http_csibiz_pg_batches = b;
+
+    return b;
+}
+
+
+static void
+ngx_http_csibiz_pg_batch_unlink(ngx_http_csibiz_pg_batch_t *b)
+{
+    ngx_http_csibiz_pg_batch_t  **bp;
+
+    for (bp = &ngx_http_csibiz_pg_batches; *bp; bp = &(*bp)->next) {
+        if (*bp == b) {
+            *bp = b->next;
+            return;
+        }
+    }
+}
+
+
+/*
+ * The pass ended: the requests still there go as one statement, each
+ * parameter an array of their values; a request alone runs the plain one.
+ */
+
+static void
+ngx_http_csibiz_pg_batch_send(ngx_event_t *ev)
+{
+    int                          *lengths;
+    ngx_uint_t                    i, n;
+    const char                  **values;
+    ngx_http_csibiz_pg_op_t      *pop;
+    ngx_http_csibiz_pg_batch_t   *b;
+
+    b = ev->data;
+
+    ngx_http_csibiz_pg_batch_unlink(b);
+
+    n = 0;
+
+    for (i = 0; i < b->n; i++) {
+        pop = b->ops[i];
+
+        if (pop) {
+            pop->index = n;
+            b->ops[n++] = pop;
+        }
+    }
+
+    b->n = n;
+
+    if (n < 2) {
+        if (n == 1) {
+            ngx_http_csibiz_pg_batch_alone(b->ops[0]);
+        }
+
+        ngx_destroy_pool(b->pool);
+        return;
+    }
+
+    values = ngx_palloc(b->pool, b->stmt->nparams * sizeof(char *));
+    lengths = ngx_palloc(b->pool, b->stmt->nparams * sizeof(int));
+
+    if (values == NULL || lengths == NULL) {
+        goto alone;
+    }
+
+    for (i = 0; i < (ngx_uint_t) b->stmt->nparams; i++) {
+        values[i] = (const char *) ngx_http_csibiz_pg_batch_array(b, i,
+                                                                 &lengths[i]);
+        if (values[i] == NULL) {
+            goto alone;
+        }
+    }
+
+    b->op.values = values;
+    b->op.lengths = lengths;
+
+    (void) ngx_http_csibiz_pool_run(&b->op.op);
+
+    return;
+
+alone:
+
+    for (i = 0; i < n; i++) {
+        ngx_http_csibiz_pg_batch_alone(b->ops[i]);
+    }
+
+    ngx_destroy_pool(b->pool);
+}
+
+
+/*
+ * A parameter of the batch: the requests' values as an array literal,
+ * each quoted ("..." with \ before " and \), NULL for SQL NULL.  It is
+ * wiped with the batch's pool, as the requests' copies are with theirs.
+ */
+
+static u_char *
+ngx_http_csibiz_pg_batch_array(ngx_http_csibiz_pg_batch_t *b,
+    ngx_uint_t param, int *len)
+{
+    size_t               size;
+    u_char              *p, *start;
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+    const u_char        *v;
+
+    size = sizeof("{}");
+
+    for (i = 0; i < b->n; i++) {
+        v = (const u_char *) b->ops[i]->values[param];
+        size += v ? 2 * (size_t) b->ops[i]->lengths[param] + 3
+                  : sizeof("NULL,");
+    }
+
+    start = ngx_pnalloc(b->pool, size);
+    cln = ngx_pool_cleanup_add(b->pool, sizeof(ngx_str_t));
+
+    if (start == NULL || cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_csibiz_pg_wipe;
+    ((ngx_str_t *) cln->data)->data = start;
+    ((ngx_str_t *) cln->data)->len = size;
+
+    p = start;
+    *p++ = '{';
+
+    for (i = 0; i < b->n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        v = (const u_char *) b->ops[i]->values[param];
+
+        if (v == NULL) {
+            p = ngx_cpymem(p, "NULL", 4);
+            continue;
+        }
+
+        *p++ = '"';
+
+        for ( /* void */ ; *v; v++) {
+            if (*v == '"' || *v == '\\') {
+                *p++ = '\\';
+            }
+
+            *p++ = *v;
+        }
+
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    *len = (int) (p - start);
+
+    return start;
+}
+
+
+/*
+ * The batch statement ended.  Its rows go to their requests by ordinal;
+ * if it failed in PostgreSQL each request runs alone, so that one
+ * request's error never reaches another's answer; if the backend failed
+ * (down, timed out) so do its requests, each as if it had run alone.
+ */
+
+static void
+ngx_http_csibiz_pg_batch_finish(ngx_http_csibiz_op_t *op)
+{
+    ngx_uint_t                   i;
+    ngx_http_csibiz_pg_op_t     *pop;
+    ngx_http_csibiz_pg_batch_t  *b;
+
+    b = (ngx_http_csibiz_pg_batch_t *) op;
+
+    if (op->status == NGX_HTTP_CSIBIZ_OK
+        && ngx_http_csibiz_pg_batch_split(b, b->op.res) == NGX_OK)
+    {
+        for (i = 0; i < b->n; i++) {
+            pop = b->ops[i];
+
+            if (pop) {
+                pop->batch = NULL;
+                ngx_http_csibiz_pool_end(&pop->op, NGX_HTTP_CSIBIZ_OK);
+            }
+        }
+
+    } else {
+        for (i = 0; i < b->n; i++) {
+            pop = b->ops[i];
+
+            if (pop == NULL) {
+                continue;
+            }
+
+            if (op->status == NGX_HTTP_CSIBIZ_UNAVAILABLE) {
+                pop->batch = NULL;
+                ngx_http_csibiz_pool_end(&pop->op,
+                                         NGX_HTTP_CSIBIZ_UNAVAILABLE);
+
+            } else {
+                ngx_http_csibiz_pg_batch_alone(pop);
+            }
+        }
+    }
+
+    ngx_http_csibiz_pg_free(&b->op.op);
+    ngx_destroy_pool(b->pool);
+}
+
+
+/*
+ * Each request's result: the batch's columns but the ordinal, and the
+ * rows of its ordinal, as its statement alone would have answered.
+ */
+
+static ngx_int_t
+ngx_http_csibiz_pg_batch_split(ngx_http_csibiz_pg_batch_t *b, PGresult *res)
+{
+    int                       row, col, tuple, nfields, ntuples;
+    PGresult                 *one;
+    ngx_int_t                 k;
+    ngx_uint_t                i;
+    PGresAttDesc             *attrs;
+    ngx_http_csibiz_pg_op_t  *pop;
+
+    nfields = PQnfields(res) - 1;
+    ntuples = PQntuples(res);
+
+    if (nfields < 0) {
+        return NGX_ERROR;
+    }
+
+    attrs = ngx_palloc(b->pool, (nfields + 1) * sizeof(PGresAttDesc));
+    if (attrs == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (col = 0; col < nfields; col++) {
+        attrs[col].name = PQfname(res, col + 1);
+        attrs[col].tableid = PQftable(res, col + 1);
+        attrs[col].columnid = PQftablecol(res, col + 1);
+        attrs[col].format = PQfformat(res, col + 1);
+        attrs[col].typid = PQftype(res, col + 1);
+        attrs[col].typlen = PQfsize(res, col + 1);
+        attrs[col].atttypmod = PQfmod(res, col + 1);
+    }
+
+    for (i = 0; i < b->n; i++) {
+        pop = b->ops[i];
+
+        if (pop == NULL) {
+            continue;
+        }
+
+        one = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+
+        if (one == NULL || !PQsetResultAttrs(one, nfields, attrs)) {
+            if (one) {
+                PQclear(one);
+            }
+
+            return NGX_ERROR;
+        }
+
+        pop->res = one;
+    }
+
+    for (row = 0; row < ntuples; row++) {
+        k = ngx_atoi((u_char *) PQgetvalue(res, row, 0),
+                     PQgetlength(res, row, 0));
+
+        if (k < 1 || (ngx_uint_t) k > b->n) {
+            return NGX_ERROR;
+        }
+
+        pop = b->ops[k - 1];
+
+        if (pop == NULL) {
+            /* its request went away */
+            continue;
+        }
+
+        one = pop->res;
+        tuple = PQntuples(one);
+
+        for (col = 0; col < nfields; col++) {
+            if (!PQsetvalue(one, tuple, col,
+                            PQgetisnull(res, row, col + 1)
+                            ? NULL : PQgetvalue(res, row, col + 1),
+                            PQgetisnull(res, row, col + 1)
+                            ? -1 : PQgetlength(res, row, col + 1)))
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a request of a batch runs alone, on the pool it would have used */
+
+static void
+ngx_http_csibiz_pg_batch_alone(ngx_http_csibiz_pg_op_t *pop)
+{
+    pop->batch = NULL;
+
+    if (pop->res) {
+        PQclear(pop->res);
+        pop->res = NULL;
+    }
+
+    ngx_http_csibiz_status_backend(pop->op.pool,
+                                   NGX_HTTP_CSIBIZ_STAT_OPERATIONS);
+    ngx_http_csibiz_pool_place(&pop->op);
 }
 
 
@@ -1065,6 +1511,12 @@ ngx_http_csibiz_pg_free(ngx_http_csibiz_op_t *op)
     ngx_http_csibiz_pg_op_t  *pop;
 
     pop = (ngx_http_csibiz_pg_op_t *) op;
+
+    if (pop->batch) {
+        /* its request went away while it waited in a batch */
+        pop->batch->ops[pop->index] = NULL;
+        pop->batch = NULL;
+    }
 
     if (pop->res) {
         PQclear(pop->res);

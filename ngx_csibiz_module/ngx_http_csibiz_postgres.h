@@ -16,15 +16,29 @@
 #include <libpq-fe.h>
 
 
-typedef struct {
+typedef struct ngx_http_csibiz_pg_stmt_s  ngx_http_csibiz_pg_stmt_t;
+
+struct ngx_http_csibiz_pg_stmt_s {
     const char                    *name;
     const char                    *sql;
     int                            nparams;
     ngx_uint_t                     index;      /* 0: not numbered yet */
-} ngx_http_csibiz_pg_stmt_t;
+    ngx_http_csibiz_pg_stmt_t     *batch;
+};
 
 #define ngx_http_csibiz_pg_stmt(name, sql, nparams)                         \
-    { name, sql, nparams, 0 }
+    { name, sql, nparams, 0, NULL }
+
+/*
+ * A statement whose runs in one event-loop pass, of one pool, are sent as
+ * one run of "batch": the same parameters, each an array of the requests'
+ * values in order, and the same columns after a first one, the ordinal of
+ * the request (1, 2, ...) whose row it is.  Each request gets a result of
+ * its own rows, as if it ran alone.
+ */
+
+#define ngx_http_csibiz_pg_batched(name, sql, nparams, batch)               \
+    { name, sql, nparams, 0, batch }
 
 
 /*

@@ -69,16 +69,30 @@ static u_char *ngx_http_csibiz_me_member(ngx_http_request_t *r,
     PGresult *res, const char *holder, size_t len);
 
 
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_me_batch_stmt =
+    ngx_http_csibiz_pg_stmt("me_batch",
+        "SELECT i, status, code, body, replayed, birth_date_enc,"
+        " id_number_enc"
+        " FROM app_me_batch($1::bigint[], $2::bigint[], $3::text[])", 3);
+
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_me_stmt =
-    ngx_http_csibiz_pg_stmt("me",
+    ngx_http_csibiz_pg_batched("me",
         "SELECT status, code, body, replayed, birth_date_enc, id_number_enc"
-        " FROM app_me($1::bigint, $2::bigint, $3::text)", 3);
+        " FROM app_me($1::bigint, $2::bigint, $3::text)", 3,
+        &ngx_http_csibiz_me_batch_stmt);
+
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_declarations_batch_stmt =
+    ngx_http_csibiz_pg_stmt("declarations_batch",
+        "SELECT i, status, code, body, replayed"
+        " FROM app_declarations_batch($1::bigint[], $2::bigint[],"
+        " $3::text[], $4::timestamptz[], $5::int[])", 5);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_declarations_stmt =
-    ngx_http_csibiz_pg_stmt("declarations",
+    ngx_http_csibiz_pg_batched("declarations",
         "SELECT status, code, body, replayed"
         " FROM app_declarations($1::bigint, $2::bigint, $3::text,"
-        " $4::timestamptz, $5::int)", 5);
+        " $4::timestamptz, $5::int)", 5,
+        &ngx_http_csibiz_declarations_batch_stmt);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_payments_stmt =
     ngx_http_csibiz_pg_stmt("payments",

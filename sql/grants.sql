@@ -79,6 +79,11 @@ GRANT EXECUTE ON FUNCTION app_reauth_lookup(bigint) TO csibiz_app;
 GRANT EXECUTE ON FUNCTION app_me(bigint, bigint, text) TO csibiz_app;
 GRANT EXECUTE ON FUNCTION app_declarations(bigint, bigint, text,
                                            timestamptz, int) TO csibiz_app;
+GRANT EXECUTE ON FUNCTION app_me_batch(bigint[], bigint[], text[])
+    TO csibiz_app;
+GRANT EXECUTE ON FUNCTION app_declarations_batch(bigint[], bigint[], text[],
+                                                 timestamptz[], int[])
+    TO csibiz_app;
 GRANT EXECUTE ON FUNCTION payments_get(bigint, bigint, timestamptz, text,
                                        int) TO csibiz_app;
 GRANT EXECUTE ON FUNCTION banks_json(text) TO csibiz_app;

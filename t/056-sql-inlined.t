@@ -8,7 +8,9 @@
 # a scalar function ...) shows in the plan as a call: here it fails, not
 # only in the benchmark (tools/bench-sql).  The module's statements are
 # read from its source (the function each calls), the queries from that
-# function's file in sql/functions/ (its RETURN QUERY, by $n).
+# function's file in sql/functions/ (its RETURN QUERY, by $n).  The
+# batched forms (app_me_batch(), app_declarations_batch()) likewise, with
+# one function scan: unnest() of the requests' elements.
 
 use strict;
 use warnings;
@@ -26,6 +28,14 @@ my %args = (
     account_get  => "1, 1, NULL, false, 'zh'",
 );
 
+# the batched forms: one element per request, by unnest(), its only
+# function scan
+my %batch_args = (
+    me_batch           => "'{1,2}', '{1,2}', '{zh,en}'",
+    declarations_batch => "'{1,2}', '{1,2}', '{en,zh}', '{NULL,NULL}',"
+                          . " '{5,5}'",
+);
+
 # functions that must not be called: inlined, each of them
 my @inlined = qw(me_get declarations_get bank_account_get query_access
                  query_access_of window_at csibiz_mask csibiz_iso
@@ -36,7 +46,7 @@ my %stmt;
 for my $file (qw(ngx_http_csibiz_query.c ngx_http_csibiz_account.c)) {
     open my $fh, '<', repo_root() . "/ngx_csibiz_module/$file" or die $!;
     my $src = do { local $/; <$fh> };
-    while ($src =~ /ngx_http_csibiz_pg_stmt\("(\w+)",\s*((?:"[^"]*"\s*)+),/g)
+    while ($src =~ /ngx_http_csibiz_pg_(?:stmt|batched)\("(\w+)",\s*((?:"[^"]*"\s*)+),/g)
     {
         my ($name, $parts) = ($1, $2);
         $stmt{$name} = join '', $parts =~ /"([^"]*)"/g;
@@ -70,6 +80,30 @@ for my $name (sort keys %args) {
     for my $f (@inlined) {
         unlike($plan, qr/\b\Q$f\E\(/, "$name: $f inlined");
     }
+}
+
+for my $name (sort keys %batch_args) {
+    ok($stmt{$name}, "the module's statement $name") or next;
+    my ($f, $types, $query) = query_of($stmt{$name});
+    ok($query, "$name: the query of its function " . ($f // '(none)'))
+        or next;
+
+    my $plan = join "\n", map { $_->[0] } psql(
+        "PREPARE s ($types) AS $query;"
+        . " SET plan_cache_mode = force_generic_plan;"
+        . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s($batch_args{$name})");
+
+    my @scans = $plan =~ /Function Scan on (\S+)/g;
+    is("@scans", 'a', "$name: one function scan, the elements (a)");
+    like($plan, qr/Function Call: unnest\(/, "$name: a is unnest()");
+    for my $f (@inlined) {
+        unlike($plan, qr/\b\Q$f\E\(/, "$name: $f inlined");
+    }
+
+    my @rows = psql("SET ROLE csibiz_app; PREPARE b AS $stmt{$name};"
+                    . " EXECUTE b($batch_args{$name})");
+    is(scalar @rows, 2, "$name: a row per element");
+    is(join(',', map { $_->[0] } @rows), '1,2', "$name: in order");
 }
 
 # and they answer: the same statements, as a 200 for a logged-in user is

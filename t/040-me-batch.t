@@ -1,0 +1,122 @@
+# GET /api/me and GET /api/declarations of many parents at once: the
+# requests of one event-loop pass go to PostgreSQL as one batched
+# statement (app_me_batch(), app_declarations_batch()), fewer statements
+# than requests, and each parent gets the answer they get alone.  A
+# parent refused (another phone declared) gets their refusal, the others
+# their data; when the batch fails in PostgreSQL because of one parent,
+# each request runs alone: that parent gets 500, the others their answer.
+
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::Csibiz;
+use Test::Csibiz::Fixtures;
+use Test::Csibiz::Bank;
+use Test::Csibiz::Query;
+use Test::More;
+
+start_bank_nginx(config => $QUERY_CONFIG
+                           . "    location = /metrics { csibiz status; }\n");
+
+my @P = map { parent($_) } 1 .. 12;
+my $REFUSED = $P[3];
+my $FAILING = $P[7];
+
+roster_add(id_number => $REFUSED->{id}, si_card => $REFUSED->{card},
+           name => '李小华', phone => '13700001111');
+
+sub ops {
+    my $r = http_req(GET => '/metrics');
+    die "metrics: $r->{status}" unless $r->{status} == 200;
+    my ($n) = $r->{body}
+        =~ /^csibiz_backend_operations_total\{backend="postgres"\} (\d+)$/m;
+    return $n // 0;
+}
+
+sub all_at_once {
+    my ($path) = @_;
+    my @specs = map { my $p = $_;
+                      map { [GET => $path,
+                             headers => { Cookie => "csibiz=$p->{sid}" }] }
+                          1 .. 3 } @P;
+    my $before = ops();
+    my $res = http_concurrent(\@specs);
+    return ($res, ops() - $before - 1);     # the /metrics of before: none
+}
+
+for my $path ('/api/me', '/api/declarations') {
+    my %alone = map { $_->{pid} => query_get($_, $path) } @P;
+
+    is($alone{ $REFUSED->{pid} }{status}, 403, "$path: the refused parent");
+    is(scalar(grep { $alone{ $_->{pid} }{status} == 200 } @P), 11,
+       "$path: the others 200, alone");
+
+    # batching depends on how the requests meet in the worker: a few
+    # rounds, each checked, until one shows fewer statements than requests
+    my ($batched, $wrong) = (0, 0);
+    for my $round (1 .. 20) {
+        my ($res, $ops) = all_at_once($path);
+        for my $i (0 .. $#$res) {
+            my $p = $P[int($i / 3)];
+            my $want = $alone{ $p->{pid} };
+            next if $res->[$i]{status} == $want->{status}
+                    && $res->[$i]{body} eq $want->{body};
+            $wrong++;
+            diag("$path $i: $res->[$i]{status} $res->[$i]{body}"
+                 . " want $want->{status} $want->{body}") if $wrong < 3;
+        }
+        if ($ops < @$res) {
+            $batched = 1;
+            last;
+        }
+    }
+    ok($batched, "$path: fewer statements than requests");
+    is($wrong, 0, "$path: each parent the answer they get alone");
+}
+
+# one parent's data makes the statement fail: their card number
+psql(<<"EOF2");
+ALTER FUNCTION csibiz_mask(text, int, int) RENAME TO csibiz_mask_real;
+CREATE FUNCTION csibiz_mask(t text, head int, tail int) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS \$\$
+BEGIN
+    IF t = '$FAILING->{card}' THEN
+        RAISE EXCEPTION 'a failure for the test';
+    END IF;
+    RETURN csibiz_mask_real(t, head, tail);
+END
+\$\$;
+GRANT EXECUTE ON FUNCTION csibiz_mask(text, int, int) TO PUBLIC;
+EOF2
+
+my %alone = map { $_->{pid} => query_get($_, '/api/me') } @P;
+is($alone{ $FAILING->{pid} }{status}, 500, 'the failing parent: 500 alone');
+is($alone{ $P[0]{pid} }{status}, 200, 'another: 200 alone');
+
+my ($failed, $wrong) = (0, 0);
+for my $round (1 .. 20) {
+    my $mark = error_log_mark();
+    my ($res) = all_at_once('/api/me');
+    for my $i (0 .. $#$res) {
+        my $want = $alone{ $P[int($i / 3)]{pid} };
+        $wrong++ unless $res->[$i]{status} == $want->{status}
+                        && $res->[$i]{body} eq $want->{body};
+    }
+    if (error_log_since($mark)
+        =~ /postgres statement "me_batch" failed: SQLSTATE P0001/)
+    {
+        $failed = 1;
+        last;
+    }
+}
+ok($failed, 'a batch with the failing parent failed');
+is($wrong, 0, 'each request of it ran alone: every answer as alone');
+
+psql('DROP FUNCTION csibiz_mask(text, int, int);'
+     . ' ALTER FUNCTION csibiz_mask_real(text, int, int)'
+     . ' RENAME TO csibiz_mask');
+
+done_testing();
