@@ -99,11 +99,18 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_banks_stmt =
     ngx_http_csibiz_pg_stmt("banks",
         "SELECT 200, NULL::text, banks_json($1), false", 1);
 
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_batch_stmt =
+    ngx_http_csibiz_pg_stmt("account_batch",
+        "SELECT i, status, code, body, replayed"
+        " FROM app_account_batch($1::bigint[], $2::bigint[],"
+        " $3::timestamptz[], $4::boolean[], $5::text[])", 5);
+
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_get_stmt =
-    ngx_http_csibiz_pg_stmt("account_get",
+    ngx_http_csibiz_pg_batched("account_get",
         "SELECT status, code, body, replayed"
         " FROM app_account_get($1::bigint, $2::bigint, $3::timestamptz,"
-        " $4::boolean, $5::text)", 5);
+        " $4::boolean, $5::text)", 5,
+        &ngx_http_csibiz_account_batch_stmt);
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_account_put_stmt =
     ngx_http_csibiz_pg_stmt("account_put",

@@ -94,11 +94,18 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_declarations_stmt =
         " $4::timestamptz, $5::int)", 5,
         &ngx_http_csibiz_declarations_batch_stmt);
 
+static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_payments_batch_stmt =
+    ngx_http_csibiz_pg_stmt("payments_batch",
+        "SELECT i, status, code, body, replayed"
+        " FROM app_payments_batch($1::bigint[], $2::bigint[],"
+        " $3::text[], $4::timestamptz[], $5::int[])", 5);
+
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_payments_stmt =
-    ngx_http_csibiz_pg_stmt("payments",
+    ngx_http_csibiz_pg_batched("payments",
         "SELECT status, code, body, false"
         " FROM payments_get($1::bigint, $2::bigint, $4::timestamptz,"
-        " $3::text, $5::int)", 5);
+        " $3::text, $5::int)", 5,
+        &ngx_http_csibiz_payments_batch_stmt);
 
 
 ngx_int_t

@@ -86,9 +86,15 @@ GRANT EXECUTE ON FUNCTION app_declarations_batch(bigint[], bigint[], text[],
     TO csibiz_app;
 GRANT EXECUTE ON FUNCTION payments_get(bigint, bigint, timestamptz, text,
                                        int) TO csibiz_app;
+GRANT EXECUTE ON FUNCTION app_payments_batch(bigint[], bigint[], text[],
+                                             timestamptz[], int[])
+    TO csibiz_app;
 GRANT EXECUTE ON FUNCTION banks_json(text) TO csibiz_app;
 GRANT EXECUTE ON FUNCTION app_account_get(bigint, bigint, timestamptz,
                                           boolean, text) TO csibiz_app;
+GRANT EXECUTE ON FUNCTION app_account_batch(bigint[], bigint[],
+                                            timestamptz[], boolean[], text[])
+    TO csibiz_app;
 GRANT EXECUTE ON FUNCTION bank_account_put(bigint, bigint, text, bytea,
                                            timestamptz, boolean, inet, text,
                                            jsonb, jsonb) TO csibiz_app;

@@ -1,7 +1,8 @@
-# GET /api/me and GET /api/declarations of many parents at once: the
-# requests of one event-loop pass go to PostgreSQL as one batched
-# statement (app_me_batch(), app_declarations_batch()), fewer statements
-# than requests, and each parent gets the answer they get alone.  A
+# GET /api/me, /api/declarations, /api/account and /api/payments of many
+# parents at once: the requests of one event-loop pass go to PostgreSQL as
+# one batched statement (app_me_batch(), app_declarations_batch(),
+# app_account_batch(), app_payments_batch()), fewer statements than
+# requests, and each parent gets the answer they get alone.  A
 # parent refused (another phone declared) gets their refusal, the others
 # their data; when the batch fails in PostgreSQL because of one parent,
 # each request runs alone: that parent gets 500, the others their answer.
@@ -47,7 +48,7 @@ sub all_at_once {
     return ($res, ops() - $before - 1);     # the /metrics of before: none
 }
 
-for my $path ('/api/me', '/api/declarations') {
+for my $path (qw(/api/me /api/declarations /api/account /api/payments)) {
     my %alone = map { $_->{pid} => query_get($_, $path) } @P;
 
     is($alone{ $REFUSED->{pid} }{status}, 403, "$path: the refused parent");

@@ -9,8 +9,10 @@
 # only in the benchmark (tools/bench-sql).  The module's statements are
 # read from its source (the function each calls), the queries from that
 # function's file in sql/functions/ (its RETURN QUERY, by $n).  The
-# batched forms (app_me_batch(), app_declarations_batch()) likewise, with
-# one function scan: unnest() of the requests' elements.
+# batched forms (app_me_batch(), app_declarations_batch(),
+# app_account_batch()) likewise, with one function scan: unnest() of the
+# requests' elements; app_payments_batch() calls payments_get() (PL/pgSQL,
+# not inlined) once per element, its only other function scan.
 
 use strict;
 use warnings;
@@ -34,6 +36,16 @@ my %batch_args = (
     me_batch           => "'{1,2}', '{1,2}', '{zh,en}'",
     declarations_batch => "'{1,2}', '{1,2}', '{en,zh}', '{NULL,NULL}',"
                           . " '{5,5}'",
+    account_batch      => "'{1,2}', '{1,2}', '{NULL,NULL}', '{false,true}',"
+                          . " '{zh,en}'",
+    payments_batch     => "'{1,2}', '{1,2}', '{zh,en}', '{NULL,NULL}',"
+                          . " '{5,5}'",
+);
+
+# the function scans a batched form may have besides unnest()'s: the
+# per-element call of a read function that is PL/pgSQL
+my %batch_calls = (
+    payments_batch => 'payments_get',
 );
 
 # functions that must not be called: inlined, each of them
@@ -93,8 +105,11 @@ for my $name (sort keys %batch_args) {
         . " SET plan_cache_mode = force_generic_plan;"
         . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s($batch_args{$name})");
 
-    my @scans = $plan =~ /Function Scan on (\S+)/g;
-    is("@scans", 'a', "$name: one function scan, the elements (a)");
+    my @scans = map { s/^public\.//r } $plan =~ /Function Scan on (\S+)/g;
+    my $want = join ' ', 'a', $batch_calls{$name} // ();
+    is("@{[ sort @scans ]}", $want,
+       "$name: the function scans, the elements (a)"
+       . ($batch_calls{$name} ? " and $batch_calls{$name}" : ''));
     like($plan, qr/Function Call: unnest\(/, "$name: a is unnest()");
     for my $f (@inlined) {
         unlike($plan, qr/\b\Q$f\E\(/, "$name: $f inlined");

@@ -1,0 +1,24 @@
+-- GET /api/account of many requests in one statement: app_account_get()
+-- of each element of the arrays (one per request, in the same order), a
+-- row each with its ordinal i (1, 2, ...), in order.  bank_account_get()
+-- answers a refusal as that element's status and code, so one parent's
+-- refusal is that parent's row and never touches another's.  The module
+-- runs a request alone with app_account_get() when this statement fails.
+CREATE OR REPLACE FUNCTION app_account_batch(p_users bigint[],
+                                             p_persons bigint[],
+                                             p_nows timestamptz[],
+                                             p_reauth_oks boolean[],
+                                             p_langs text[])
+RETURNS TABLE (i int, status int, code text, body text, replayed boolean)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+        SELECT a.n::int, b.status, b.code, b.body, false
+          FROM unnest($1, $2, $3, $4, $5) WITH ORDINALITY
+               AS a(u, pe, t, ok, l, n)
+         CROSS JOIN LATERAL bank_account_get(a.u, a.pe, a.t, a.ok, a.l) AS b
+         ORDER BY a.n;
+END
+$$;

@@ -1,0 +1,27 @@
+-- GET /api/payments of many requests in one statement: payments_get() of
+-- each element of the arrays (one per request, in the same order), a row
+-- each with its ordinal i (1, 2, ...), in order; a refusal is that
+-- element's status and code (query_access()).  The parameters are in the
+-- order of the module's (that of app_declarations_batch()).
+-- payments_get() is PL/pgSQL, a call per element, not inlined: what the
+-- batch saves is the statement, its round and the application role's
+-- call.  The module runs a request alone with payments_get() when this
+-- statement fails.
+CREATE OR REPLACE FUNCTION app_payments_batch(p_users bigint[],
+                                              p_persons bigint[],
+                                              p_langs text[],
+                                              p_nows timestamptz[],
+                                              p_result_days int[])
+RETURNS TABLE (i int, status int, code text, body text, replayed boolean)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+        SELECT a.n::int, g.status, g.code, g.body, false
+          FROM unnest($1, $2, $3, $4, $5) WITH ORDINALITY
+               AS a(u, pe, l, t, dy, n)
+         CROSS JOIN LATERAL payments_get(a.u, a.pe, a.t, a.l, a.dy) AS g
+         ORDER BY a.n;
+END
+$$;
