@@ -77,16 +77,23 @@ sub query_of {
     return ($f, join(', ', @types), $query);
 }
 
-for my $name (sort keys %args) {
-    ok($stmt{$name}, "the module's statement $name") or next;
+# The generic plan of statement NAME's function query, run with ARGS;
+# undef (after a failed check) when there is no such query.
+sub plan_of {
+    my ($name, $args) = @_;
+    ok($stmt{$name}, "the module's statement $name") or return;
     my ($f, $types, $query) = query_of($stmt{$name});
     ok($query, "$name: the query of its function " . ($f // '(none)'))
-        or next;
+        or return;
 
-    my $plan = join "\n", map { $_->[0] } psql(
+    return join "\n", map { $_->[0] } psql(
         "PREPARE s ($types) AS $query;"
         . " SET plan_cache_mode = force_generic_plan;"
-        . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s($args{$name})");
+        . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s($args)");
+}
+
+for my $name (sort keys %args) {
+    my $plan = plan_of($name, $args{$name}) // next;
 
     unlike($plan, qr/Function Scan/, "$name: no function scan");
     for my $f (@inlined) {
@@ -95,15 +102,7 @@ for my $name (sort keys %args) {
 }
 
 for my $name (sort keys %batch_args) {
-    ok($stmt{$name}, "the module's statement $name") or next;
-    my ($f, $types, $query) = query_of($stmt{$name});
-    ok($query, "$name: the query of its function " . ($f // '(none)'))
-        or next;
-
-    my $plan = join "\n", map { $_->[0] } psql(
-        "PREPARE s ($types) AS $query;"
-        . " SET plan_cache_mode = force_generic_plan;"
-        . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s($batch_args{$name})");
+    my $plan = plan_of($name, $batch_args{$name}) // next;
 
     my @scans = map { s/^public\.//r } $plan =~ /Function Scan on (\S+)/g;
     my $want = join ' ', 'a', $batch_calls{$name} // ();
