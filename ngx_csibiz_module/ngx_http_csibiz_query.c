@@ -102,9 +102,9 @@ static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_payments_batch_stmt =
 
 static ngx_http_csibiz_pg_stmt_t  ngx_http_csibiz_payments_stmt =
     ngx_http_csibiz_pg_batched("payments",
-        "SELECT status, code, body, false"
-        " FROM payments_get($1::bigint, $2::bigint, $4::timestamptz,"
-        " $3::text, $5::int)", 5,
+        "SELECT status, code, body, replayed"
+        " FROM app_payments($1::bigint, $2::bigint, $3::text,"
+        " $4::timestamptz, $5::int)", 5,
         &ngx_http_csibiz_payments_batch_stmt);
 
 

@@ -84,7 +84,7 @@ GRANT EXECUTE ON FUNCTION app_me_batch(bigint[], bigint[], text[])
 GRANT EXECUTE ON FUNCTION app_declarations_batch(bigint[], bigint[], text[],
                                                  timestamptz[], int[])
     TO csibiz_app;
-GRANT EXECUTE ON FUNCTION payments_get(bigint, bigint, timestamptz, text,
+GRANT EXECUTE ON FUNCTION app_payments(bigint, bigint, text, timestamptz,
                                        int) TO csibiz_app;
 GRANT EXECUTE ON FUNCTION app_payments_batch(bigint[], bigint[], text[],
                                              timestamptz[], int[])

@@ -1,11 +1,9 @@
--- GET /api/payments of many requests in one statement: payments_get() of
+-- GET /api/payments of many requests in one statement: app_payments() of
 -- each element of the arrays (one per request, in the same order), a row
 -- each with its ordinal i (1, 2, ...), in order; a refusal is that
--- element's status and code (query_access()).  The parameters are in the
--- order of the module's (that of app_declarations_batch()).
--- payments_get() is PL/pgSQL, a call per element, not inlined: what the
--- batch saves is the statement, its round and the application role's
--- call.  The module runs a request alone with payments_get() when this
+-- element's status and code (query_access()).  payments_get() is inlined
+-- into the query, its reference tables read once for the whole batch.
+-- The module runs a request alone with app_payments() when this
 -- statement fails.
 CREATE OR REPLACE FUNCTION app_payments_batch(p_users bigint[],
                                               p_persons bigint[],

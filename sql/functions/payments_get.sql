@@ -1,69 +1,143 @@
 -- Newest (year, month) first; premium_cents: this year's premium (null
 -- when the table has none).  A payment as its owner sees it at p_now: a
 -- result shows from day p_result_day of the following month, "pending"
--- before; a failure adds its reason and advice (payment_failure()).
+-- before; a failure adds its reason and advice, worded as
+-- payment_failure() words them.
 --
--- One statement whose plan is kept for the connection: the next debit
--- month and the status text are joined, where a PL/pgSQL function per
--- row (with five statements and four more function calls) made payments
--- cost twice what declarations do; only failures, which are few, call a
--- function.
+-- One SQL query, which PostgreSQL inlines into the module's statement
+-- (app_payments(), app_payments_batch()), so that a batch is one plan
+-- with nothing called per element:
+-- * the body is text, byte for byte what jsonb_build_object(...)::text
+--   wrote before: keys by length, then bytewise; ", " and ": "; strings
+--   as to_json() escapes them; an element null when no reason has a text
+--   (not even "other"), as jsonb || NULL was;
+-- * the reference tables are read once per statement, by uncorrelated
+--   subqueries (InitPlans): the status texts as JSON strings in the
+--   order of their codes, the premiums by year, and the debit calendar as
+--   a sorted array of year * 10000 + month * 100 + cutoff_day: the
+--   element after a payment's (width_bucket()) is the next debit month,
+--   if it is of the same year (e), else the payment's was the year's last;
+-- * the rows come in the order of the index, newest first, which
+--   string_agg() keeps (a plain aggregate over a sorted subquery);
+-- * only a failed payment runs a subquery of its own: the reason (or
+--   "other"), its advice, the deadline text and the year's premium,
+--   payment_failure()'s query, rescanned rather than called.
+-- payment.status is one of three plain words (its CHECK): written as is.
 CREATE OR REPLACE FUNCTION payments_get(p_user bigint, p_person bigint,
                                         p_now timestamptz, p_lang text,
                                         p_result_day int)
 RETURNS TABLE (status int, code text, body text)
-LANGUAGE plpgsql STABLE
-SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    v_now timestamptz := coalesce(p_now, now());
-BEGIN
-    RETURN QUERY
-        SELECT a.status, a.code, CASE WHEN a.code IS NULL THEN (
-            SELECT jsonb_build_object(
-                'premium_cents', (
-                    SELECT p.amount_cents FROM premium p
-                     WHERE p.year = extract(year FROM v_now
-                                            AT TIME ZONE 'Asia/Shanghai')::int),
-                'payments', coalesce(jsonb_agg(
-                    jsonb_build_object(
-                        'year', y.year,
-                        'month', y.month,
-                        'amount_cents', y.amount_cents,
-                        'status', y.shown,
-                        'status_text', CASE WHEN p_lang = 'en' THEN t.en
-                                            ELSE t.zh END,
-                        'reason_code', NULL,
-                        'reason_text', NULL,
-                        'advice', NULL,
-                        'fix_by', NULL,
-                        'last_debit_month', n.month IS NULL)
-                    || CASE WHEN y.shown = 'failed' THEN
-                           payment_failure(y.reason_code, y.year, y.month,
-                                           n.month, n.before, p_lang)
-                       ELSE '{}' END
-                    ORDER BY y.year DESC, y.month DESC), '[]'))::text
+LANGUAGE sql STABLE AS $$
+    SELECT a.status, a.code, CASE WHEN a.code IS NULL THEN
+        '{"payments": [' || coalesce((
+            SELECT string_agg(coalesce(
+                '{"year": ' || y.year::text
+                || ', "month": ' || y.month::text
+                || CASE WHEN y.shown <> 'failed' THEN
+                       ', "advice": null, "fix_by": null, "status": "'
+                       || y.shown
+                       || '", "reason_code": null, "reason_text": null'
+                   ELSE (
+                       SELECT ', "advice": ' || coalesce(to_json(replace(
+                                  replace(replace(
+                                      CASE WHEN p_lang = 'en'
+                                           THEN ad.en || ' ' || dl.en
+                                           ELSE ad.zh || dl.zh END,
+                                      '{amount}', coalesce(to_char(
+                                          (pr.amount_cents + 1000) / 100.0,
+                                          'FM9999990.00'), '?')),
+                                      '{fix_by}', coalesce(
+                                          CASE WHEN p_lang = 'en'
+                                               THEN to_char(n.fix_by,
+                                                            'FMDD FMMonth')
+                                               ELSE to_char(n.fix_by,
+                                                   'FMMM"月"FMDD"日"') END,
+                                          '')),
+                                  '{month}', query_month(
+                                      coalesce(n.next, make_date(y.year,
+                                                                 y.month, 1)),
+                                      p_lang)))::text, 'null')
+                              || ', "fix_by": ' || coalesce(to_json(
+                                     to_char(n.fix_by, 'YYYY-MM-DD'))::text,
+                                     'null')
+                              || ', "status": "failed", "reason_code": '
+                              || to_json(r.code)::text
+                              || ', "reason_text": '
+                              || to_json(CASE WHEN p_lang = 'en' THEN r.en
+                                              ELSE r.zh END)::text
+                         FROM (SELECT CASE WHEN y.e / 10000 = y.year
+                                           THEN make_date(y.year,
+                                                          y.e / 100 % 100, 1)
+                                      END AS next,
+                                      CASE WHEN y.e / 10000 = y.year
+                                           THEN make_date(y.year,
+                                                          y.e / 100 % 100, 1)
+                                                + y.e % 100
+                                      END AS fix_by) AS n
+                        CROSS JOIN (SELECT t.* FROM query_text t
+                                     WHERE t.kind = 'reason'
+                                       AND t.code IN (y.reason_code, 'other')
+                                     ORDER BY t.code = y.reason_code DESC
+                                     LIMIT 1) AS r
+                         LEFT JOIN query_text ad
+                                ON ad.kind = 'advice' AND ad.code = r.code
+                         LEFT JOIN query_text dl
+                                ON dl.kind = 'deadline'
+                               AND dl.code = CASE WHEN n.next IS NULL
+                                                  THEN 'last'
+                                                  ELSE 'next' END
+                         LEFT JOIN premium pr ON pr.year = y.year) END
+                || ', "status_text": ' || coalesce((
+                       CASE WHEN p_lang = 'en'
+                            THEN (SELECT array_agg(to_json(t.en)::text
+                                                   ORDER BY t.code)
+                                    FROM query_text t
+                                   WHERE t.kind = 'payment_status')
+                            ELSE (SELECT array_agg(to_json(t.zh)::text
+                                                   ORDER BY t.code)
+                                    FROM query_text t
+                                   WHERE t.kind = 'payment_status') END)
+                       [array_position(
+                           (SELECT array_agg(t.code ORDER BY t.code)
+                              FROM query_text t
+                             WHERE t.kind = 'payment_status'), y.shown)],
+                       'null')
+                || ', "amount_cents": ' || y.amount_cents::text
+                || ', "last_debit_month": '
+                || CASE WHEN y.e / 10000 = y.year THEN 'false'
+                        ELSE 'true' END
+                || '}', 'null'), ', ')
               FROM (SELECT x.year, x.month, x.amount_cents, x.reason_code,
                            CASE WHEN x.status <> 'pending'
-                                     AND NOT debit_result_visible(
-                                         make_date(x.year, x.month, 1), v_now,
-                                         p_result_day)
+                                     AND make_date(x.year + x.month / 12,
+                                                   x.month % 12 + 1, 1)
+                                         > (coalesce(p_now, now())
+                                            AT TIME ZONE 'Asia/Shanghai')::date
+                                           - (p_result_day - 1)
                                 THEN 'pending'
-                                ELSE x.status END AS shown
+                                ELSE x.status END AS shown,
+                           (SELECT array_agg(d.year * 10000 + d.month * 100
+                                             + d.cutoff_day
+                                             ORDER BY d.year, d.month)
+                              FROM debit_calendar d)
+                           [width_bucket(x.year * 10000 + x.month * 100 + 99,
+                                         (SELECT array_agg(d.year * 10000
+                                                           + d.month * 100
+                                                           + d.cutoff_day
+                                                           ORDER BY d.year,
+                                                                    d.month)
+                                            FROM debit_calendar d)) + 1] AS e
                       FROM payment x
-                     WHERE x.insured_person_id = p_person) AS y
-              LEFT JOIN LATERAL (
-                   SELECT make_date(d.year, d.month, 1) AS month,
-                          make_date(d.year, d.month, d.cutoff_day) + 1
-                              AS before
-                     FROM debit_calendar d
-                    WHERE d.year = y.year AND d.month > y.month
-                    ORDER BY d.month
-                    LIMIT 1) AS n ON true
-              LEFT JOIN query_text t
-                     ON t.kind = 'payment_status' AND t.code = y.shown)
-          END
-          FROM query_access(p_user, p_person) AS a;
-END
+                     WHERE x.insured_person_id = p_person
+                     ORDER BY x.year DESC, x.month DESC) AS y), '')
+        || '], "premium_cents": ' || coalesce((
+               (SELECT array_agg(p.amount_cents ORDER BY p.year)
+                  FROM premium p)
+               [array_position(
+                   (SELECT array_agg(p.year ORDER BY p.year) FROM premium p),
+                   extract(year FROM coalesce(p_now, now())
+                                     AT TIME ZONE 'Asia/Shanghai')::int)]
+           )::text, 'null')
+        || '}' END
+      FROM query_access(p_user, p_person) AS a
 $$;
