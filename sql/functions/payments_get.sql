@@ -19,9 +19,12 @@
 --   if it is of the same year (e), else the payment's was the year's last;
 -- * the rows come in the order of the index, newest first, which
 --   string_agg() keeps (a plain aggregate over a sorted subquery);
--- * only a failed payment runs a subquery of its own: the reason (or
---   "other"), its advice, the deadline text and the year's premium,
---   payment_failure()'s query, rescanned rather than called.
+-- * only a failed payment runs subqueries of its own: the reason (or
+--   "other"), its advice and the deadline text, the year's premium, as
+--   payment_failure() reads them; they are rescanned, not called: a
+--   call of payment_failure() (PL/pgSQL) cost more than the rest of a
+--   batch's element, while the subqueries' start-up is paid once per
+--   statement.
 -- payment.status is one of three plain words (its CHECK): written as is.
 CREATE OR REPLACE FUNCTION payments_get(p_user bigint, p_person bigint,
                                         p_now timestamptz, p_lang text,
@@ -40,11 +43,21 @@ LANGUAGE sql STABLE AS $$
                    ELSE (
                        SELECT ', "advice": ' || coalesce(to_json(replace(
                                   replace(replace(
-                                      CASE WHEN p_lang = 'en'
-                                           THEN ad.en || ' ' || dl.en
-                                           ELSE ad.zh || dl.zh END,
+                                      (SELECT CASE WHEN p_lang = 'en'
+                                                   THEN ad.en || ' ' || dl.en
+                                                   ELSE ad.zh || dl.zh END
+                                         FROM query_text ad, query_text dl
+                                        WHERE ad.kind = 'advice'
+                                          AND ad.code = r.code
+                                          AND dl.kind = 'deadline'
+                                          AND dl.code = CASE
+                                              WHEN n.next IS NULL THEN 'last'
+                                              ELSE 'next' END),
                                       '{amount}', coalesce(to_char(
-                                          (pr.amount_cents + 1000) / 100.0,
+                                          ((SELECT pr.amount_cents
+                                              FROM premium pr
+                                             WHERE pr.year = y.year)
+                                           + 1000) / 100.0,
                                           'FM9999990.00'), '?')),
                                       '{fix_by}', coalesce(
                                           CASE WHEN p_lang = 'en'
@@ -78,15 +91,7 @@ LANGUAGE sql STABLE AS $$
                                      WHERE t.kind = 'reason'
                                        AND t.code IN (y.reason_code, 'other')
                                      ORDER BY t.code = y.reason_code DESC
-                                     LIMIT 1) AS r
-                         LEFT JOIN query_text ad
-                                ON ad.kind = 'advice' AND ad.code = r.code
-                         LEFT JOIN query_text dl
-                                ON dl.kind = 'deadline'
-                               AND dl.code = CASE WHEN n.next IS NULL
-                                                  THEN 'last'
-                                                  ELSE 'next' END
-                         LEFT JOIN premium pr ON pr.year = y.year) END
+                                     LIMIT 1) AS r) END
                 || ', "status_text": ' || coalesce((
                        CASE WHEN p_lang = 'en'
                             THEN (SELECT array_agg(to_json(t.en)::text
