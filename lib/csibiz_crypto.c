@@ -378,37 +378,42 @@ csibiz_hex_encode(const uint8_t *bin, size_t len, char *out, size_t out_size)
  * sodium_hex2bin() it does not branch on the (secret) digits.
  */
 
+static inline unsigned char
+csibiz_hex_digit(char d, unsigned char *bad)
+{
+    unsigned char  c, num, num_ok, alpha, alpha_ok;
+
+    c = (unsigned char) d;
+
+    num = c ^ 48U;
+    num_ok = (unsigned char) ((num - 10U) >> 8);
+    alpha = (unsigned char) (c - 87U);
+    alpha_ok = (unsigned char) (((alpha - 10U) ^ (alpha - 16U)) >> 8);
+
+    *bad |= (unsigned char) ~(num_ok | alpha_ok);
+
+    return (unsigned char) ((num_ok & num) | (alpha_ok & alpha));
+}
+
+
 int
 csibiz_hex_decode(const char *hex, size_t hexlen, uint8_t *out,
     size_t out_size, size_t *written)
 {
     size_t         i;
-    unsigned char  c, num, num_ok, alpha, alpha_ok, hi, bad;
+    unsigned char  bad;
 
     if (hexlen % 2 != 0 || out_size < hexlen / 2) {
         return -1;
     }
 
     bad = 0;
-    hi = 0;
 
-    for (i = 0; i < hexlen; i++) {
-        c = (unsigned char) hex[i];
+    /* a byte's two digits per turn: no branch on the position either */
 
-        num = c ^ 48U;
-        num_ok = (unsigned char) ((num - 10U) >> 8);
-        alpha = (unsigned char) (c - 87U);
-        alpha_ok = (unsigned char) (((alpha - 10U) ^ (alpha - 16U)) >> 8);
-
-        bad |= (unsigned char) ~(num_ok | alpha_ok);
-        c = (unsigned char) ((num_ok & num) | (alpha_ok & alpha));
-
-        if (i % 2 == 0) {
-            hi = (unsigned char) (c << 4);
-
-        } else {
-            out[i / 2] = hi | c;
-        }
+    for (i = 0; i < hexlen / 2; i++) {
+        out[i] = (uint8_t) ((csibiz_hex_digit(hex[2 * i], &bad) << 4)
+                            | csibiz_hex_digit(hex[2 * i + 1], &bad));
     }
 
     if (bad) {

@@ -25,7 +25,10 @@
 #define NGX_HTTP_CSIBIZ_PG_MAX_STMTS   256
 
 /* the most requests one batched statement carries */
-#define NGX_HTTP_CSIBIZ_PG_BATCH       64
+#define NGX_HTTP_CSIBIZ_PG_BATCH       256
+
+/* batches of one statement and pool in flight before the next one waits */
+#define NGX_HTTP_CSIBIZ_PG_FLIGHT      2
 
 
 typedef struct {
@@ -51,6 +54,7 @@ typedef struct {
 
 
 typedef struct ngx_http_csibiz_pg_batch_s  ngx_http_csibiz_pg_batch_t;
+typedef struct ngx_http_csibiz_pg_line_s   ngx_http_csibiz_pg_line_t;
 
 typedef struct {
     ngx_http_csibiz_op_t           op;
@@ -64,20 +68,37 @@ typedef struct {
 
 
 /*
- * The runs of a batched statement that one event-loop pass started on one
- * pool: sent as one statement when the pass ends (a posted event), each
- * request then getting its own rows.  The batch is the worker's, in a
- * pool of its own: the requests may go away before it ends.
+ * The runs of a batched statement on one pool that start while its line
+ * has no room in flight, or in the same event-loop pass: sent as one
+ * statement (a posted event), each request then getting its own rows.
+ * The batch is the worker's, in a pool of its own: the requests may go
+ * away before it ends.
  */
 
 struct ngx_http_csibiz_pg_batch_s {
     ngx_http_csibiz_pg_op_t        op;         /* the batch statement */
     ngx_pool_t                    *pool;
     ngx_http_csibiz_pg_stmt_t     *stmt;       /* the requests' */
+    ngx_http_csibiz_pg_line_t     *line;
     ngx_event_t                    event;
-    ngx_http_csibiz_pg_batch_t    *next;       /* still collecting */
     ngx_uint_t                     n;
     ngx_http_csibiz_pg_op_t       *ops[NGX_HTTP_CSIBIZ_PG_BATCH];
+};
+
+
+/*
+ * The batches of one statement on one pool.  While FLIGHT of them are in
+ * flight the next one collects and goes when one of them ends: under load
+ * the batches grow with the backend's latency instead of the statements
+ * multiplying, and the cost per statement is paid by more requests.
+ */
+
+struct ngx_http_csibiz_pg_line_s {
+    ngx_http_csibiz_pg_stmt_t     *stmt;
+    ngx_http_csibiz_pool_t        *pool;
+    ngx_http_csibiz_pg_batch_t    *batch;      /* collecting */
+    ngx_uint_t                     flight;
+    ngx_http_csibiz_pg_line_t     *next;
 };
 
 
@@ -108,9 +129,10 @@ static void ngx_http_csibiz_pg_wipe(void *data);
 static void ngx_http_csibiz_pg_pick_pool(ngx_http_request_t *r,
     ngx_http_csibiz_op_t *op);
 static ngx_int_t ngx_http_csibiz_pg_batch_add(ngx_http_csibiz_pg_op_t *pop);
-static ngx_http_csibiz_pg_batch_t *ngx_http_csibiz_pg_batch_create(
+static ngx_http_csibiz_pg_line_t *ngx_http_csibiz_pg_line(
     ngx_http_csibiz_pg_op_t *pop);
-static void ngx_http_csibiz_pg_batch_unlink(ngx_http_csibiz_pg_batch_t *b);
+static ngx_http_csibiz_pg_batch_t *ngx_http_csibiz_pg_batch_create(
+    ngx_http_csibiz_pg_line_t *line);
 static void ngx_http_csibiz_pg_batch_send(ngx_event_t *ev);
 static u_char *ngx_http_csibiz_pg_batch_array(ngx_http_csibiz_pg_batch_t *b,
     ngx_uint_t param, int *len);
@@ -130,8 +152,8 @@ static const char  *ngx_http_csibiz_pg_list_keys[] = {
 /* statements get numbers (and so prepared names) as this worker uses them */
 static ngx_uint_t  ngx_http_csibiz_pg_nstmts;
 
-/* the worker's batches still collecting requests */
-static ngx_http_csibiz_pg_batch_t  *ngx_http_csibiz_pg_batches;
+/* the worker's lines of batches */
+static ngx_http_csibiz_pg_line_t  *ngx_http_csibiz_pg_lines;
 
 
 ngx_int_t
@@ -288,23 +310,23 @@ ngx_http_csibiz_pg_query(ngx_http_request_t *r,
 
 
 /*
- * A run of a batched statement joins the batch of its statement and pool
- * that this pass started, or starts one.
+ * A run of a batched statement joins the batch its line is collecting, or
+ * starts one, which goes when the pass ends if the line has room in
+ * flight, else when a batch in flight ends.
  */
 
 static ngx_int_t
 ngx_http_csibiz_pg_batch_add(ngx_http_csibiz_pg_op_t *pop)
 {
+    ngx_http_csibiz_pg_line_t   *line;
     ngx_http_csibiz_pg_batch_t  *b;
 
-    for (b = ngx_http_csibiz_pg_batches; b; b = b->next) {
-        if (b->stmt == pop->stmt && b->op.op.pool == pop->op.pool) {
-            break;
-        }
-    }
+    line = ngx_http_csibiz_pg_line(pop);
+
+    b = line ? line->batch : NULL;
 
     if (b == NULL) {
-        b = ngx_http_csibiz_pg_batch_create(pop);
+        b = line ? ngx_http_csibiz_pg_batch_create(line) : NULL;
 
         if (b == NULL) {
             /* it runs alone */
@@ -322,22 +344,53 @@ ngx_http_csibiz_pg_batch_add(ngx_http_csibiz_pg_op_t *pop)
     b->ops[b->n++] = pop;
 
     if (b->n == NGX_HTTP_CSIBIZ_PG_BATCH) {
-        /* full: the next run starts another; this one goes as posted */
-        ngx_http_csibiz_pg_batch_unlink(b);
+        /* full: it goes now, whatever is in flight */
+        line->batch = NULL;
+
+        if (!b->event.posted) {
+            ngx_post_event(&b->event, &ngx_posted_events);
+        }
     }
 
     return NGX_DONE;
 }
 
 
+static ngx_http_csibiz_pg_line_t *
+ngx_http_csibiz_pg_line(ngx_http_csibiz_pg_op_t *pop)
+{
+    ngx_http_csibiz_pg_line_t  *line;
+
+    for (line = ngx_http_csibiz_pg_lines; line; line = line->next) {
+        if (line->stmt == pop->stmt && line->pool == pop->op.pool) {
+            return line;
+        }
+    }
+
+    /* a few per worker (statements times pools), kept for its life */
+
+    line = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_http_csibiz_pg_line_t));
+    if (line == NULL) {
+        return NULL;
+    }
+
+    line->stmt = pop->stmt;
+    line->pool = pop->op.pool;
+    line->next = ngx_http_csibiz_pg_lines;
+    ngx_http_csibiz_pg_lines = line;
+
+    return line;
+}
+
+
 static ngx_http_csibiz_pg_batch_t *
-ngx_http_csibiz_pg_batch_create(ngx_http_csibiz_pg_op_t *pop)
+ngx_http_csibiz_pg_batch_create(ngx_http_csibiz_pg_line_t *line)
 {
     ngx_log_t                   *log;
     ngx_pool_t                  *pool;
     ngx_http_csibiz_pg_batch_t  *b;
 
-    log = pop->op.pool->log;
+    log = line->pool->log;
 
     pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
     if (pool == NULL) {
@@ -351,10 +404,11 @@ ngx_http_csibiz_pg_batch_create(ngx_http_csibiz_pg_op_t *pop)
     }
 
     b->pool = pool;
-    b->stmt = pop->stmt;
+    b->stmt = line->stmt;
+    b->line = line;
 
-    b->op.stmt = pop->stmt->batch;
-    b->op.op.pool = pop->op.pool;
+    b->op.stmt = line->stmt->batch;
+    b->op.op.pool = line->pool;
     b->op.op.result = ngx_http_csibiz_pg_result;
     b->op.op.finish = ngx_http_csibiz_pg_batch_finish;
 
@@ -362,32 +416,19 @@ ngx_http_csibiz_pg_batch_create(ngx_http_csibiz_pg_op_t *pop)
     b->event.data = b;
     b->event.log = log;
 
-    ngx_post_event(&b->event, &ngx_posted_events);
+    if (line->flight < NGX_HTTP_CSIBIZ_PG_FLIGHT) {
+        ngx_post_event(&b->event, &ngx_posted_events);
+    }
 
-    b->next = ngx_http_csibiz_pg_batches;
-    ngx_http_csibiz_pg_batches = b;
+    line->batch = b;
 
     return b;
 }
 
 
-static void
-ngx_http_csibiz_pg_batch_unlink(ngx_http_csibiz_pg_batch_t *b)
-{
-    ngx_http_csibiz_pg_batch_t  **bp;
-
-    for (bp = &ngx_http_csibiz_pg_batches; *bp; bp = &(*bp)->next) {
-        if (*bp == b) {
-            *bp = b->next;
-            return;
-        }
-    }
-}
-
-
 /*
- * The pass ended: the requests still there go as one statement, each
- * parameter an array of their values; a request alone runs the plain one.
+ * The requests still there go as one statement, each parameter an array
+ * of their values; a request alone too, so that it counts in flight.
  */
 
 static void
@@ -401,7 +442,9 @@ ngx_http_csibiz_pg_batch_send(ngx_event_t *ev)
 
     b = ev->data;
 
-    ngx_http_csibiz_pg_batch_unlink(b);
+    if (b->line->batch == b) {
+        b->line->batch = NULL;
+    }
 
     n = 0;
 
@@ -416,11 +459,7 @@ ngx_http_csibiz_pg_batch_send(ngx_event_t *ev)
 
     b->n = n;
 
-    if (n < 2) {
-        if (n == 1) {
-            ngx_http_csibiz_pg_batch_alone(b->ops[0]);
-        }
-
+    if (n == 0) {
         ngx_destroy_pool(b->pool);
         return;
     }
@@ -442,6 +481,8 @@ ngx_http_csibiz_pg_batch_send(ngx_event_t *ev)
 
     b->op.values = values;
     b->op.lengths = lengths;
+
+    b->line->flight++;
 
     (void) ngx_http_csibiz_pool_run(&b->op.op);
 
@@ -544,6 +585,14 @@ ngx_http_csibiz_pg_batch_finish(ngx_http_csibiz_op_t *op)
     ngx_http_csibiz_pg_batch_t  *b;
 
     b = (ngx_http_csibiz_pg_batch_t *) op;
+
+    /* the batch its line collected meanwhile goes */
+
+    b->line->flight--;
+
+    if (b->line->batch && !b->line->batch->event.posted) {
+        ngx_post_event(&b->line->batch->event, &ngx_posted_events);
+    }
 
     if (op->status == NGX_HTTP_CSIBIZ_OK
         && ngx_http_csibiz_pg_batch_split(b, b->op.res) == NGX_OK)

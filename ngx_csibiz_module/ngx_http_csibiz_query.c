@@ -359,7 +359,7 @@ ngx_http_csibiz_me_member(ngx_http_request_t *r, PGresult *res,
     last = body + PQgetlength(res, 0, NGX_HTTP_CSIBIZ_ME_BODY);
     hlen = ngx_strlen(holder);
 
-    p = ngx_strnstr(body, (char *) holder, last - body);
+    p = memmem(body, last - body, holder, hlen);
 
     if (p == NULL || last - p < (ssize_t) (hlen + len + 1)
         || p[hlen + len] != '"')

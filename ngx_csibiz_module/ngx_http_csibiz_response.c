@@ -198,7 +198,12 @@ static ngx_int_t
 ngx_http_csibiz_html_safe(ngx_http_request_t *r, u_char *src, size_t len,
     ngx_str_t *dst)
 {
-    u_char  *p, *last;
+    u_char  *p, *run, *last;
+
+    /* the bytes that may need escaping; the runs between them are copied */
+    static const u_char  special[256] = {
+        ['<'] = 1, ['>'] = 1, ['&'] = 1, [0xe2] = 1
+    };
 
     dst->data = ngx_pnalloc(r->pool, 6 * len + 1);
     if (dst->data == NULL) {
@@ -208,7 +213,18 @@ ngx_http_csibiz_html_safe(ngx_http_request_t *r, u_char *src, size_t len,
     p = dst->data;
     last = src + len;
 
-    while (src < last) {
+    for ( ;; ) {
+        run = src;
+
+        while (src < last && !special[*src]) {
+            src++;
+        }
+
+        p = ngx_cpymem(p, run, src - run);
+
+        if (src == last) {
+            break;
+        }
 
         switch (*src) {
 
@@ -227,20 +243,17 @@ ngx_http_csibiz_html_safe(ngx_http_request_t *r, u_char *src, size_t len,
             src++;
             continue;
 
-        case 0xe2:
+        default: /* 0xe2 */
             if (last - src >= 3 && src[1] == 0x80
                 && (src[2] == 0xa8 || src[2] == 0xa9))
             {
-                p = ngx_sprintf(p, "\\u%s",
-                                src[2] == 0xa8 ? "2028" : "2029");
+                p = ngx_cpymem(p, src[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
                 src += 3;
                 continue;
             }
 
-            break;
+            *p++ = *src++;
         }
-
-        *p++ = *src++;
     }
 
     dst->len = p - dst->data;

@@ -6,6 +6,9 @@
 # parent refused (another phone declared) gets their refusal, the others
 # their data; when the batch fails in PostgreSQL because of one parent,
 # each request runs alone: that parent gets 500, the others their answer.
+# While two batches of a statement wait on PostgreSQL, the requests that
+# come meanwhile collect into the next one instead of each adding a
+# statement.
 
 use strict;
 use warnings;
@@ -119,5 +122,67 @@ is($wrong, 0, 'each request of it ran alone: every answer as alone');
 psql('DROP FUNCTION csibiz_mask(text, int, int);'
      . ' ALTER FUNCTION csibiz_mask_real(text, int, int)'
      . ' RENAME TO csibiz_mask');
+
+# PostgreSQL held: a lock that every GET /api/me statement waits for
+sub hgetalls {
+    my ($n) = redis_cmd('INFO', 'commandstats')
+        =~ /^cmdstat_hgetall:calls=(\d+)/m;
+    return $n // 0;
+}
+
+sub waiting {
+    return psql_value("SELECT count(*) FROM pg_stat_activity"
+                      . " WHERE usename = 'csibiz_app_login'"
+                      . " AND wait_event_type = 'Lock'");
+}
+
+{
+    my %alone = map { $_->{pid} => query_get($_, '/api/me') } @P;
+
+    open(my $lock, '|-', Test::Csibiz::_psql_bin(), '-X', '-q',
+         '-o', '/dev/null', '-v', 'ON_ERROR_STOP=1', '-d', pg_conninfo())
+        or die "psql: $!";
+    $lock->autoflush(1);
+    print $lock "BEGIN; LOCK TABLE insured_person IN ACCESS EXCLUSIVE MODE;"
+                . " SELECT pg_advisory_lock(40);\n";
+    ok(wait_until(sub { psql_value('SELECT count(*) FROM pg_locks'
+                                   . " WHERE locktype = 'advisory'"
+                                   . ' AND objid = 40 AND granted') },
+                  timeout => 30),
+       'held: insured_person locked');
+
+    my $ops = ops();
+    my $calls = hgetalls();
+    my @reqs = map { my $p = $P[$_ % @P];
+                     http_start(GET => '/api/me',
+                                headers => { Cookie => "csibiz=$p->{sid}" }) }
+                   0 .. 29;
+
+    ok(wait_until(sub { hgetalls() >= $calls + 30 }, timeout => 30),
+       'held: the 30 sessions read');
+    ok(wait_until(sub { waiting() == 2 }, timeout => 30),
+       'held: two statements wait on PostgreSQL');
+    my $most = 0;
+    for (1 .. 10) {
+        my $n = waiting();
+        $most = $n if $n > $most;
+    }
+    is($most, 2, 'held: no more than two, whatever else came');
+
+    print $lock "COMMIT;\n";
+    close $lock;
+
+    my $wrong = 0;
+    for my $i (0 .. $#reqs) {
+        my $r = http_finish($reqs[$i]);
+        my $want = $alone{ $P[$i % @P]{pid} };
+        $wrong++ unless $r->{status} == $want->{status}
+                        && $r->{body} eq $want->{body};
+    }
+    is($wrong, 0, 'held: every answer as alone');
+    my $statements = ops() - $ops;
+    ok($statements <= 10,
+       "held: 30 requests in $statements statements");
+}
 
 done_testing();

@@ -95,6 +95,23 @@ is_deeply([@{ $r->{json}{person} }{qw(name category category_text school
           'B sees B\'s child only, no school: null');
 unlike($r->{body}, qr/张小明|0001/, 'nothing of A in B\'s answer');
 
+# a school whose name a page must not read as markup or a line end: the
+# answer escapes < > & U+2028 U+2029, and the name decodes unchanged
+{
+    my $school = "<b>A&B</b>\x{2028}x\x{2029}\x{2027}中学";
+    psql("UPDATE insured_person SET school = convert_from(decode('"
+         . unpack('H*', Encode::encode('UTF-8', $school))
+         . "', 'hex'), 'UTF8') WHERE id = $B->{pid}");
+    $r = query_get($B, '/api/me');
+    is($r->{json}{person}{school}, $school, 'a school of markup: unchanged');
+    my $u2027 = Encode::encode('UTF-8', "\x{2027}");
+    like($r->{body},
+         qr/"\\u003cb\\u003eA\\u0026B\\u003c\/b\\u003e
+             \\u2028x\\u2029\Q$u2027\E/x,
+         'a school of markup: < > & U+2028 U+2029 escaped, U+2027 not');
+    psql("UPDATE insured_person SET school = NULL WHERE id = $B->{pid}");
+}
+
 # ---------------------------------------------------------- refusals
 
 code_is(query_get(undef, '/api/me'), 401, 'not_logged_in', 'no cookie');
