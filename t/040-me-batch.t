@@ -5,7 +5,9 @@
 # requests, and each parent gets the answer they get alone.  A
 # parent refused (another phone declared) gets their refusal, the others
 # their data; when the batch fails in PostgreSQL because of one parent,
-# each request runs alone: that parent gets 500, the others their answer.
+# each request runs alone: that parent gets 500, the others their answer
+# (me; payments, whose statement reads its reference tables once for the
+# whole batch).
 # While two batches of a statement wait on PostgreSQL, the requests that
 # come meanwhile collect into the next one instead of each adding a
 # statement.
@@ -96,32 +98,53 @@ END
 GRANT EXECUTE ON FUNCTION csibiz_mask(text, int, int) TO PUBLIC;
 EOF2
 
-my %alone = map { $_->{pid} => query_get($_, '/api/me') } @P;
-is($alone{ $FAILING->{pid} }{status}, 500, 'the failing parent: 500 alone');
-is($alone{ $P[0]{pid} }{status}, 200, 'another: 200 alone');
+# PATH's batch with $FAILING fails in PostgreSQL (statement STMT,
+# SQLSTATE STATE), and each of its requests gets the answer it gets alone
+sub failing_alone {
+    my ($path, $stmt, $state) = @_;
 
-my ($failed, $wrong) = (0, 0);
-for my $round (1 .. 20) {
-    my $mark = error_log_mark();
-    my ($res) = all_at_once('/api/me');
-    for my $i (0 .. $#$res) {
-        my $want = $alone{ $P[int($i / 3)]{pid} };
-        $wrong++ unless $res->[$i]{status} == $want->{status}
-                        && $res->[$i]{body} eq $want->{body};
+    my %alone = map { $_->{pid} => query_get($_, $path) } @P;
+    is($alone{ $FAILING->{pid} }{status}, 500,
+       "$path: the failing parent: 500 alone");
+    is($alone{ $P[0]{pid} }{status}, 200, "$path: another: 200 alone");
+
+    my ($failed, $wrong) = (0, 0);
+    for my $round (1 .. 20) {
+        my $mark = error_log_mark();
+        my ($res) = all_at_once($path);
+        for my $i (0 .. $#$res) {
+            my $want = $alone{ $P[int($i / 3)]{pid} };
+            $wrong++ unless $res->[$i]{status} == $want->{status}
+                            && $res->[$i]{body} eq $want->{body};
+        }
+        if (error_log_since($mark)
+            =~ /postgres statement "$stmt" failed: SQLSTATE $state/)
+        {
+            $failed = 1;
+            last;
+        }
     }
-    if (error_log_since($mark)
-        =~ /postgres statement "me_batch" failed: SQLSTATE P0001/)
-    {
-        $failed = 1;
-        last;
-    }
+    ok($failed, "$path: a batch with the failing parent failed");
+    is($wrong, 0, "$path: each request of it ran alone: every answer as"
+                  . " alone");
 }
-ok($failed, 'a batch with the failing parent failed');
-is($wrong, 0, 'each request of it ran alone: every answer as alone');
+
+failing_alone('/api/me', 'me_batch', 'P0001');
 
 psql('DROP FUNCTION csibiz_mask(text, int, int);'
      . ' ALTER FUNCTION csibiz_mask_real(text, int, int)'
      . ' RENAME TO csibiz_mask');
+
+# payments: a failed debit in a year whose premium + 10 yuan (the
+# advice's amount) overflows an int
+psql('INSERT INTO premium (year, amount_cents) VALUES (2024, 2147483000)');
+add_payment($FAILING, 2024, 9, 'failed', 'insufficient_balance');
+add_payment($P[0], 2025, 9, 'failed', 'insufficient_balance');
+
+failing_alone('/api/payments', 'payments_batch', '22003');
+
+psql('DELETE FROM payment WHERE year IN (2024, 2025);'
+     . ' DELETE FROM premium WHERE year = 2024');
 
 # PostgreSQL held: a lock that every GET /api/me statement waits for
 sub hgetalls {
