@@ -4,6 +4,9 @@
 -- answers a refusal as that element's status and code, so one parent's
 -- refusal is that parent's row and never touches another's.  The module
 -- runs a request alone with app_account_get() when this statement fails.
+-- The plan is the generic one always, as in app_payments_batch(): a
+-- small batch (a request alone goes as a batch of one) would be planned
+-- again at every call.
 CREATE OR REPLACE FUNCTION app_account_batch(p_users bigint[],
                                              p_persons bigint[],
                                              p_nows timestamptz[],
@@ -12,6 +15,7 @@ CREATE OR REPLACE FUNCTION app_account_batch(p_users bigint[],
 RETURNS TABLE (i int, status int, code text, body text, replayed boolean)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     RETURN QUERY

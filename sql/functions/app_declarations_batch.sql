@@ -3,6 +3,9 @@
 -- the same order), a row each with its ordinal i, in order; a refusal is
 -- that element's status and code.  The module runs a request alone with
 -- app_declarations() when this statement fails.
+-- The plan is the generic one always, as in app_payments_batch(): a
+-- small batch (a request alone goes as a batch of one) would be planned
+-- again at every call.
 CREATE OR REPLACE FUNCTION app_declarations_batch(p_users bigint[],
                                                   p_persons bigint[],
                                                   p_langs text[],
@@ -11,6 +14,7 @@ CREATE OR REPLACE FUNCTION app_declarations_batch(p_users bigint[],
 RETURNS TABLE (i int, status int, code text, body text, replayed boolean)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
     RETURN QUERY
