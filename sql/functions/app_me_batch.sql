@@ -13,11 +13,10 @@ SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     RETURN QUERY
-        SELECT a.n::int, m.status, m.code, m.body, false, p.birth_date_enc,
-               p.id_number_enc
+        SELECT a.n::int, m.status, m.code, m.body, false, m.birth_date_enc,
+               m.id_number_enc
           FROM unnest($1, $2, $3) WITH ORDINALITY AS a(u, pe, l, n)
          CROSS JOIN LATERAL me_get(a.u, a.pe, a.l) AS m
-          LEFT JOIN insured_person p ON m.code IS NULL AND p.id = a.pe
          ORDER BY a.n;
 END
 $$;
