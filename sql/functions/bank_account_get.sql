@@ -3,9 +3,15 @@
 -- (NULL: none).  The declaration's submission time is submitted_at (when
 -- its receipt was issued), not updated_at, which moves with the status.
 -- One SQL query: PostgreSQL inlines it into the module's statement, with
--- query_access(), window_at() and bank_account_text() inlined into it.
+-- query_access(), window_json() and bank_account_text() inlined into it.
+--
 -- The body is built as text for speed, as me_get()'s is: the bytes of
 -- jsonb's output (keys shorter first, then bytewise; ", " and ": ").
+-- What is the same for every request of a statement is worked out once
+-- per statement (a subquery that refers to no row: an InitPlan): the
+-- banks, a map of bank_text() by code and language ("ICBCzh";
+-- bank_account.bank_code has a foreign key), and the window at the time
+-- now (p_now NULL, as in production; with a p_now, once per request).
 CREATE OR REPLACE FUNCTION bank_account_get(p_user bigint, p_person bigint,
                                             p_now timestamptz,
                                             p_reauth_ok boolean,
@@ -13,16 +19,19 @@ CREATE OR REPLACE FUNCTION bank_account_get(p_user bigint, p_person bigint,
 RETURNS TABLE (status int, code text, body text)
 LANGUAGE sql STABLE AS $$
     SELECT a.status, a.code, CASE WHEN a.code IS NULL THEN (
-        SELECT '{"window": {"open": ' || csibiz_json_bool(w.is_open)
-            || ', "opens_at": '
-            || coalesce('"' || csibiz_iso(w.opens_at) || '"', 'null')
-            || ', "closes_at": '
-            || coalesce('"' || csibiz_iso(w.closes_at) || '"', 'null')
-            || '}, "account": '
+        SELECT '{"window": ' || w.w[1]
+            || ', "account": '
             || CASE WHEN ba.id IS NOT NULL
-                    THEN bank_account_text(ba, b, p_lang) ELSE 'null' END
+                    THEN bank_account_text(ba, (
+                             SELECT jsonb_object_agg(b.code || y.l,
+                                                     bank_text(b, y.l))
+                               FROM bank b, (VALUES ('zh'), ('en')) AS y(l))
+                             ->> (ba.bank_code
+                                  || CASE WHEN p_lang = 'en' THEN 'en'
+                                          ELSE 'zh' END))
+               ELSE 'null' END
             || ', "version": ' || coalesce(ba.version, 0)
-            || ', "editable": ' || csibiz_json_bool(w.is_open)
+            || ', "editable": ' || w.w[2]
             || ', "declaration": '
             || CASE WHEN d.id IS NOT NULL THEN
                    '{"status": "' || d.status
@@ -34,9 +43,13 @@ LANGUAGE sql STABLE AS $$
                ELSE 'null' END
             || ', "reauth_required": '
             || csibiz_json_bool(ba.id IS NOT NULL AND NOT p_reauth_ok) || '}'
-          FROM window_at(coalesce(p_now, now())) AS w
-          LEFT JOIN (bank_account ba JOIN bank b ON b.code = ba.bank_code)
-                 ON ba.insured_person_id = p_person
+          FROM (SELECT CASE WHEN p_now IS NULL
+                            THEN (SELECT ARRAY[x.body, x.is_open]
+                                    FROM window_json(now()) AS x)
+                            ELSE (SELECT ARRAY[x.body, x.is_open]
+                                    FROM window_json(p_now) AS x)
+                       END AS w) AS w
+          LEFT JOIN bank_account ba ON ba.insured_person_id = p_person
           LEFT JOIN LATERAL (
                SELECT x.id, x.receipt_no, x.status, x.applies_to_month,
                       x.submitted_at

@@ -1,19 +1,15 @@
--- A bank account as its owner may see it, masked, in p_lang ('zh',
--- 'en'), with its bank's row: the JSON text that bank_account_json()
--- makes jsonb of.  Built as text for speed (GET /api/account sends it as
+-- A bank account as its owner may see it, masked, with its bank as
+-- bank_text() writes it (in the reader's language): the JSON text that
+-- bank_account_json() makes jsonb of.  Built as text for speed (GET /api/account sends it as
 -- it is, as me_get() does its body): the bytes of jsonb's output, keys
 -- shorter first then bytewise, ", " and ": ".  Codes, masks and times
 -- whose CHECK leaves nothing to escape are quoted as they are; every
 -- value may be NULL (null), as in jsonb.  One expression: inlined.
-CREATE OR REPLACE FUNCTION bank_account_text(a bank_account, b bank,
-                                             p_lang text)
+CREATE OR REPLACE FUNCTION bank_account_text(a bank_account, p_bank text)
 RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT '{"bank": {"code": ' || coalesce('"' || b.code || '"', 'null')
-        || ', "name": '
-        || csibiz_json(CASE WHEN p_lang = 'en' THEN b.name_en
-                            ELSE b.name_zh END)
-        || '}, "payer": ' || coalesce('"' || a.payer || '"', 'null')
+    SELECT '{"bank": ' || coalesce(p_bank, 'null')
+        || ', "payer": ' || coalesce('"' || a.payer || '"', 'null')
         || ', "method": ' || coalesce('"' || a.method || '"', 'null')
         || ', "doc_type": ' || coalesce('"' || a.doc_type || '"', 'null')
         || ', "relative": '
