@@ -2,15 +2,16 @@
 -- p_result_day of the following month; before that the declaration is
 -- still "sent_to_bank".  A failure reason the texts do not know is shown
 -- as "other" (query_reason()).  One SQL query, inlined into the module's
--- statement (query_access() and debit_result_visible() into it).
+-- statement (query_access() and debit_result_visible_on() into it).
 --
 -- The body is built as text for speed, as me_get()'s is: the bytes of
 -- jsonb's output (keys shorter first, then bytewise; ", " and ": ").  The
 -- codes, receipt numbers and times have nothing to escape (their CHECKs).
 -- The texts are read once per statement, each kind's subquery an
 -- InitPlan: a map of JSON strings by code and language ("failed/zh").
--- OFFSET 0 keeps the inner subquery from being merged into the outer
--- one, so that a row's reason is worked out once.
+-- The date in Beijing at the time now (p_now NULL, as in production)
+-- likewise.  OFFSET 0 keeps the inner subquery from being merged into
+-- the outer one, so that a row's reason is worked out once.
 CREATE OR REPLACE FUNCTION declarations_get(p_user bigint, p_person bigint,
                                             p_now timestamptz, p_lang text,
                                             p_result_day int)
@@ -57,10 +58,17 @@ LANGUAGE sql STABLE AS $$
                                 THEN x.reason_code ELSE 'other' END
                        END AS reason
                   FROM declaration x,
+                       (SELECT CASE WHEN p_now IS NULL
+                                    THEN (SELECT (now() AT TIME ZONE
+                                                  'Asia/Shanghai')::date)
+                                    ELSE (p_now AT TIME ZONE
+                                          'Asia/Shanghai')::date
+                               END AS today) AS n,
                        LATERAL (SELECT CASE
                            WHEN x.status IN ('debited', 'failed')
-                                AND NOT debit_result_visible(
-                                    x.applies_to_month, p_now, p_result_day)
+                                AND NOT debit_result_visible_on(
+                                    x.applies_to_month, n.today,
+                                    p_result_day)
                            THEN 'sent_to_bank'
                            ELSE x.status END AS shown) AS v
                  WHERE x.insured_person_id = p_person
