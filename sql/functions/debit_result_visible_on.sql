@@ -3,7 +3,7 @@
 CREATE OR REPLACE FUNCTION debit_result_visible_on(p_month date,
                                                    p_today date, p_day int)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT p_today >= (date_trunc('month', p_month) + interval '1 month')::date
                       + (p_day - 1)
 $$;
