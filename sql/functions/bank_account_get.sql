@@ -8,9 +8,10 @@
 -- The body is built as text for speed, as me_get()'s is: the bytes of
 -- jsonb's output (keys shorter first, then bytewise; ", " and ": ").
 -- What is the same for every request of a statement is worked out once
--- per statement (a subquery that refers to no row: an InitPlan): the
--- banks, a map of bank_text() by code and language ("ICBCzh";
--- bank_account.bank_code has a foreign key), and the window at the time
+-- per statement (a subquery that refers to no row: an InitPlan, run only
+-- if a row needs it): the banks' names, a jsonb map by code in each
+-- language, whose member as text is the JSON string
+-- (bank_account.bank_code has a foreign key), and the window at the time
 -- now (p_now NULL, as in production; with a p_now, once per request).
 CREATE OR REPLACE FUNCTION bank_account_get(p_user bigint, p_person bigint,
                                             p_now timestamptz,
@@ -22,13 +23,12 @@ LANGUAGE sql STABLE AS $$
         SELECT '{"window": ' || w.w[1]
             || ', "account": '
             || CASE WHEN ba.id IS NOT NULL
-                    THEN bank_account_text(ba, (
-                             SELECT jsonb_object_agg(b.code || y.l,
-                                                     bank_text(b, y.l))
-                               FROM bank b, (VALUES ('zh'), ('en')) AS y(l))
-                             ->> (ba.bank_code
-                                  || CASE WHEN p_lang = 'en' THEN 'en'
-                                          ELSE 'zh' END))
+                    THEN bank_account_text(ba, (CASE WHEN p_lang = 'en'
+                             THEN (SELECT jsonb_object_agg(b.code, b.name_en)
+                                     FROM bank b)
+                             ELSE (SELECT jsonb_object_agg(b.code, b.name_zh)
+                                     FROM bank b) END
+                             -> ba.bank_code)::text)
                ELSE 'null' END
             || ', "version": ' || coalesce(ba.version, 0)
             || ', "editable": ' || w.w[2]

@@ -1,15 +1,17 @@
--- A bank account as its owner may see it, masked, with its bank as
--- bank_text() writes it (in the reader's language): the JSON text that
--- bank_account_json() makes jsonb of.  Built as text for speed (GET /api/account sends it as
+-- A bank account as its owner may see it, masked, with p_bank_name its
+-- bank's name in the reader's language as a JSON string: the JSON text
+-- that bank_account_json() makes jsonb of.  Built as text for speed (GET /api/account sends it as
 -- it is, as me_get() does its body): the bytes of jsonb's output, keys
 -- shorter first then bytewise, ", " and ": ".  Codes, masks and times
 -- whose CHECK leaves nothing to escape are quoted as they are; every
 -- value may be NULL (null), as in jsonb.  One expression: inlined.
-CREATE OR REPLACE FUNCTION bank_account_text(a bank_account, p_bank text)
+CREATE OR REPLACE FUNCTION bank_account_text(a bank_account,
+                                             p_bank_name text)
 RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT '{"bank": ' || coalesce(p_bank, 'null')
-        || ', "payer": ' || coalesce('"' || a.payer || '"', 'null')
+    SELECT '{"bank": {"code": ' || coalesce('"' || a.bank_code || '"', 'null')
+        || ', "name": ' || coalesce(p_bank_name, 'null')
+        || '}, "payer": ' || coalesce('"' || a.payer || '"', 'null')
         || ', "method": ' || coalesce('"' || a.method || '"', 'null')
         || ', "doc_type": ' || coalesce('"' || a.doc_type || '"', 'null')
         || ', "relative": '

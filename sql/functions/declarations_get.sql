@@ -8,7 +8,8 @@
 -- jsonb's output (keys shorter first, then bytewise; ", " and ": ").  The
 -- codes, receipt numbers and times have nothing to escape (their CHECKs).
 -- The texts are read once per statement, each kind's subquery an
--- InitPlan: a map of JSON strings by code and language ("failed/zh").
+-- InitPlan (run only if a row needs it): a jsonb map of its texts in one
+-- language by code, whose member as text is the JSON string.
 -- The date in Beijing at the time now (p_now NULL, as in production)
 -- likewise.  OFFSET 0 keeps the inner subquery from being merged into
 -- the outer one, so that a row's reason is worked out once.
@@ -26,23 +27,22 @@ LANGUAGE sql STABLE AS $$
                    || '", "reason_code": '
                    || coalesce('"' || d.reason || '"', 'null')
                    || ', "reason_text": '
-                   || coalesce((SELECT jsonb_object_agg(x.code || y.l,
-                                           to_json(CASE WHEN y.l = '/en'
-                                                        THEN x.en
-                                                        ELSE x.zh END)::text)
-                                  FROM query_text x,
-                                       (VALUES ('/zh'), ('/en')) AS y(l)
-                                 WHERE x.kind = 'reason')
-                               ->> (d.reason || l.l), 'null')
+                   || CASE WHEN d.reason IS NULL THEN 'null'
+                      ELSE coalesce((CASE WHEN p_lang = 'en'
+                          THEN (SELECT jsonb_object_agg(x.code, x.en)
+                                  FROM query_text x WHERE x.kind = 'reason')
+                          ELSE (SELECT jsonb_object_agg(x.code, x.zh)
+                                  FROM query_text x WHERE x.kind = 'reason')
+                          END -> d.reason)::text, 'null') END
                    || ', "status_text": '
-                   || coalesce((SELECT jsonb_object_agg(x.code || y.l,
-                                           to_json(CASE WHEN y.l = '/en'
-                                                        THEN x.en
-                                                        ELSE x.zh END)::text)
-                                  FROM query_text x,
-                                       (VALUES ('/zh'), ('/en')) AS y(l)
+                   || coalesce((CASE WHEN p_lang = 'en'
+                          THEN (SELECT jsonb_object_agg(x.code, x.en)
+                                  FROM query_text x
                                  WHERE x.kind = 'declaration_status')
-                               ->> (d.shown || l.l), 'null')
+                          ELSE (SELECT jsonb_object_agg(x.code, x.zh)
+                                  FROM query_text x
+                                 WHERE x.kind = 'declaration_status')
+                          END -> d.shown)::text, 'null')
                    || ', "submitted_at": "' || csibiz_iso(d.submitted_at)
                    || '"}',
                    ', ' ORDER BY d.submitted_at DESC, d.id DESC), '')
@@ -72,8 +72,6 @@ LANGUAGE sql STABLE AS $$
                            THEN 'sent_to_bank'
                            ELSE x.status END AS shown) AS v
                  WHERE x.insured_person_id = p_person
-                OFFSET 0) AS d,
-               (SELECT CASE WHEN p_lang = 'en' THEN '/en' ELSE '/zh' END
-                       AS l) AS l) END
+                OFFSET 0) AS d) END
       FROM query_access(p_user, p_person) AS a
 $$;

@@ -15,8 +15,9 @@
 -- escaped by csibiz_json().  Codes, masks and times whose CHECK or format
 -- leaves no character to escape are quoted as they are.  The texts are
 -- read once per statement, not once a row: each kind's subquery refers
--- to no row of the query (an InitPlan), a map of its texts as JSON
--- strings by code and language ("M/zh").
+-- to no row of the query (an InitPlan, run only if a row needs it), a
+-- jsonb map of its texts in one language by code, whose member as text
+-- is the JSON string (jsonb escapes it).
 --
 -- Dropped first: its columns grew by the sealed ones (no view or
 -- function depends on it; app_me() and app_me_batch() are PL/pgSQL).
@@ -32,13 +33,14 @@ LANGUAGE sql STABLE AS $$
                || '", "school": ' || csibiz_json(p.school)
                || ', "category": "' || p.category
                || '", "birth_date": "0000-00-00", "gender_text": '
-               || coalesce((SELECT jsonb_object_agg(x.code || y.l, to_json(
-                                       CASE WHEN y.l = '/en' THEN x.en
-                                            ELSE x.zh END)::text)
-                              FROM query_text x,
-                                   (VALUES ('/zh'), ('/en')) AS y(l)
-                             WHERE x.kind = 'gender')
-                           ->> (p.gender || l.l), 'null')
+               || coalesce((CASE WHEN p_lang = 'en'
+                                 THEN (SELECT jsonb_object_agg(x.code, x.en)
+                                         FROM query_text x
+                                        WHERE x.kind = 'gender')
+                                 ELSE (SELECT jsonb_object_agg(x.code, x.zh)
+                                         FROM query_text x
+                                        WHERE x.kind = 'gender') END
+                            -> p.gender::text)::text, 'null')
                || ', "phone_masked": '
                || CASE WHEN length(p.declared_phone) = 11
                        THEN '"' || left(p.declared_phone, 3) || '****'
@@ -46,13 +48,14 @@ LANGUAGE sql STABLE AS $$
                        ELSE csibiz_json(csibiz_mask(p.declared_phone, 3, 4))
                   END
                || ', "category_text": '
-               || coalesce((SELECT jsonb_object_agg(x.code || y.l, to_json(
-                                       CASE WHEN y.l = '/en' THEN x.en
-                                            ELSE x.zh END)::text)
-                              FROM query_text x,
-                                   (VALUES ('/zh'), ('/en')) AS y(l)
-                             WHERE x.kind = 'category')
-                           ->> (p.category || l.l), 'null')
+               || coalesce((CASE WHEN p_lang = 'en'
+                                 THEN (SELECT jsonb_object_agg(x.code, x.en)
+                                         FROM query_text x
+                                        WHERE x.kind = 'category')
+                                 ELSE (SELECT jsonb_object_agg(x.code, x.zh)
+                                         FROM query_text x
+                                        WHERE x.kind = 'category') END
+                            -> p.category)::text, 'null')
                || ', "registered_at": "' || csibiz_iso(u.created_at)
                || '", "id_number_masked": "******************"'
                || ', "si_card_no_masked": '
@@ -64,8 +67,7 @@ LANGUAGE sql STABLE AS $$
                || '}}' END,
            CASE WHEN a.code IS NULL THEN p.birth_date_enc END,
            CASE WHEN a.code IS NULL THEN p.id_number_enc END
-      FROM (SELECT CASE WHEN p_lang = 'en' THEN '/en' ELSE '/zh' END AS l)
-           AS l
+      FROM (SELECT) AS one
       LEFT JOIN (portal_user u
                  JOIN insured_person p ON p.id = u.insured_person_id)
         ON u.id = p_user AND u.insured_person_id = p_person
