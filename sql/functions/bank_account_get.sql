@@ -12,7 +12,8 @@
 -- if a row needs it): the banks' names, a jsonb map by code in each
 -- language, whose member as text is the JSON string
 -- (bank_account.bank_code has a foreign key), and the window at the time
--- now (p_now NULL, as in production; with a p_now, once per request).
+-- now (p_now NULL, as in production; with a p_now, once per request;
+-- OFFSET 0 keeps its subquery whole, so that it is worked out once).
 CREATE OR REPLACE FUNCTION bank_account_get(p_user bigint, p_person bigint,
                                             p_now timestamptz,
                                             p_reauth_ok boolean,
@@ -48,7 +49,8 @@ LANGUAGE sql STABLE AS $$
                                     FROM window_json(now()) AS x)
                             ELSE (SELECT ARRAY[x.body, x.is_open]
                                     FROM window_json(p_now) AS x)
-                       END AS w) AS w
+                       END AS w
+                OFFSET 0) AS w
           LEFT JOIN bank_account ba ON ba.insured_person_id = p_person
           LEFT JOIN LATERAL (
                SELECT x.id, x.receipt_no, x.status, x.applies_to_month,
