@@ -1,10 +1,11 @@
 -- A bank account as its owner may see it, masked, with p_bank_name its
 -- bank's name in the reader's language as a JSON string: the JSON text
--- that bank_account_json() makes jsonb of.  Built as text for speed (GET /api/account sends it as
--- it is, as me_get() does its body): the bytes of jsonb's output, keys
--- shorter first then bytewise, ", " and ": ".  Codes, masks and times
--- whose CHECK leaves nothing to escape are quoted as they are; every
--- value may be NULL (null), as in jsonb.  One expression: inlined.
+-- that bank_account_json() makes jsonb of.  Built as text for speed (GET
+-- /api/account sends it as it is, as me_get() does its body): the bytes
+-- of jsonb's output, keys shorter first then bytewise, ", " and ": ".
+-- Codes, masks and times whose CHECK leaves nothing to escape are quoted
+-- as they are; every value may be NULL (null), as in jsonb.  One
+-- expression: inlined.
 CREATE OR REPLACE FUNCTION bank_account_text(a bank_account,
                                              p_bank_name text)
 RETURNS text

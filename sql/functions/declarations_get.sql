@@ -7,9 +7,7 @@
 -- The body is built as text for speed, as me_get()'s is: the bytes of
 -- jsonb's output (keys shorter first, then bytewise; ", " and ": ").  The
 -- codes, receipt numbers and times have nothing to escape (their CHECKs).
--- The texts are read once per statement, each kind's subquery an
--- InitPlan (run only if a row needs it): a jsonb map of its texts in one
--- language by code, whose member as text is the JSON string.
+-- The texts are read once per statement (query_text_map()).
 -- The date in Beijing at the time now (p_now NULL, as in production)
 -- likewise.  OFFSET 0 keeps the inner subquery from being merged into
 -- the outer one, so that a row's reason is worked out once.
@@ -29,20 +27,18 @@ LANGUAGE sql STABLE AS $$
                    || ', "reason_text": '
                    || CASE WHEN d.reason IS NULL THEN 'null'
                       ELSE coalesce((CASE WHEN p_lang = 'en'
-                          THEN (SELECT jsonb_object_agg(x.code, x.en)
-                                  FROM query_text x WHERE x.kind = 'reason')
-                          ELSE (SELECT jsonb_object_agg(x.code, x.zh)
-                                  FROM query_text x WHERE x.kind = 'reason')
-                          END -> d.reason)::text, 'null') END
+                               THEN (SELECT m.en
+                                       FROM query_text_map('reason') AS m)
+                               ELSE (SELECT m.zh
+                                       FROM query_text_map('reason') AS m)
+                               END -> d.reason)::text, 'null') END
                    || ', "status_text": '
                    || coalesce((CASE WHEN p_lang = 'en'
-                          THEN (SELECT jsonb_object_agg(x.code, x.en)
-                                  FROM query_text x
-                                 WHERE x.kind = 'declaration_status')
-                          ELSE (SELECT jsonb_object_agg(x.code, x.zh)
-                                  FROM query_text x
-                                 WHERE x.kind = 'declaration_status')
-                          END -> d.shown)::text, 'null')
+                        THEN (SELECT m.en
+                                FROM query_text_map('declaration_status') AS m)
+                        ELSE (SELECT m.zh
+                                FROM query_text_map('declaration_status') AS m)
+                        END -> d.shown)::text, 'null')
                    || ', "submitted_at": "' || csibiz_iso(d.submitted_at)
                    || '"}',
                    ', ' ORDER BY d.submitted_at DESC, d.id DESC), '')
@@ -51,9 +47,8 @@ LANGUAGE sql STABLE AS $$
                        x.applies_to_month, v.shown,
                        CASE WHEN v.shown = 'failed'
                              AND x.reason_code IS NOT NULL THEN
-                           CASE WHEN (SELECT jsonb_object_agg(t.code, true)
-                                        FROM query_text t
-                                       WHERE t.kind = 'reason')
+                           CASE WHEN (SELECT m.zh
+                                        FROM query_text_map('reason') AS m)
                                      ? x.reason_code
                                 THEN x.reason_code ELSE 'other' END
                        END AS reason

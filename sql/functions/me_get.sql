@@ -14,10 +14,7 @@
 -- (shorter first, then bytewise), ", " and ": " between them, strings
 -- escaped by csibiz_json().  Codes, masks and times whose CHECK or format
 -- leaves no character to escape are quoted as they are.  The texts are
--- read once per statement, not once a row: each kind's subquery refers
--- to no row of the query (an InitPlan, run only if a row needs it), a
--- jsonb map of its texts in one language by code, whose member as text
--- is the JSON string (jsonb escapes it).
+-- read once per statement, not once a row (query_text_map()).
 --
 -- Dropped first: its columns grew by the sealed ones (no view or
 -- function depends on it; app_me() and app_me_batch() are PL/pgSQL).
@@ -34,13 +31,11 @@ LANGUAGE sql STABLE AS $$
                || ', "category": "' || p.category
                || '", "birth_date": "0000-00-00", "gender_text": '
                || coalesce((CASE WHEN p_lang = 'en'
-                                 THEN (SELECT jsonb_object_agg(x.code, x.en)
-                                         FROM query_text x
-                                        WHERE x.kind = 'gender')
-                                 ELSE (SELECT jsonb_object_agg(x.code, x.zh)
-                                         FROM query_text x
-                                        WHERE x.kind = 'gender') END
-                            -> p.gender::text)::text, 'null')
+                      THEN (SELECT m.en
+                              FROM query_text_map('gender') AS m)
+                      ELSE (SELECT m.zh
+                              FROM query_text_map('gender') AS m)
+                      END -> p.gender::text)::text, 'null')
                || ', "phone_masked": '
                || CASE WHEN length(p.declared_phone) = 11
                        THEN '"' || left(p.declared_phone, 3) || '****'
@@ -49,13 +44,11 @@ LANGUAGE sql STABLE AS $$
                   END
                || ', "category_text": '
                || coalesce((CASE WHEN p_lang = 'en'
-                                 THEN (SELECT jsonb_object_agg(x.code, x.en)
-                                         FROM query_text x
-                                        WHERE x.kind = 'category')
-                                 ELSE (SELECT jsonb_object_agg(x.code, x.zh)
-                                         FROM query_text x
-                                        WHERE x.kind = 'category') END
-                            -> p.category)::text, 'null')
+                      THEN (SELECT m.en
+                              FROM query_text_map('category') AS m)
+                      ELSE (SELECT m.zh
+                              FROM query_text_map('category') AS m)
+                      END -> p.category)::text, 'null')
                || ', "registered_at": "' || csibiz_iso(u.created_at)
                || '", "id_number_masked": "******************"'
                || ', "si_card_no_masked": '
