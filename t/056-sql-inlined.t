@@ -83,7 +83,8 @@ my @inlined = qw(me_get declarations_get bank_account_get query_access
                  query_access_of window_at window_json csibiz_mask
                  csibiz_iso csibiz_json csibiz_json_bool bank_account_json
                  bank_account_text debit_result_visible
-                 debit_result_visible_on query_text query_text_map);
+                 debit_result_visible_on query_text query_text_map
+                 query_lang csibiz_mask_json);
 
 # the module's statement: the application role's function it calls
 my %stmt;

@@ -26,19 +26,16 @@ LANGUAGE sql STABLE AS $$
                    || coalesce('"' || d.reason || '"', 'null')
                    || ', "reason_text": '
                    || CASE WHEN d.reason IS NULL THEN 'null'
-                      ELSE coalesce((CASE WHEN p_lang = 'en'
-                               THEN (SELECT m.en
-                                       FROM query_text_map('reason') AS m)
-                               ELSE (SELECT m.zh
-                                       FROM query_text_map('reason') AS m)
-                               END -> d.reason)::text, 'null') END
+                      ELSE coalesce(((SELECT m.maps
+                                        FROM query_text_map('reason') AS m)
+                                      [query_lang(p_lang)] -> d.reason)::text,
+                                    'null') END
                    || ', "status_text": '
-                   || coalesce((CASE WHEN p_lang = 'en'
-                        THEN (SELECT m.en
-                                FROM query_text_map('declaration_status') AS m)
-                        ELSE (SELECT m.zh
-                                FROM query_text_map('declaration_status') AS m)
-                        END -> d.shown)::text, 'null')
+                   || coalesce(((SELECT m.maps
+                                   FROM query_text_map('declaration_status')
+                                        AS m)
+                                 [query_lang(p_lang)] -> d.shown)::text,
+                               'null')
                    || ', "submitted_at": "' || csibiz_iso(d.submitted_at)
                    || '"}',
                    ', ' ORDER BY d.submitted_at DESC, d.id DESC), '')
@@ -47,7 +44,7 @@ LANGUAGE sql STABLE AS $$
                        x.applies_to_month, v.shown,
                        CASE WHEN v.shown = 'failed'
                              AND x.reason_code IS NOT NULL THEN
-                           CASE WHEN (SELECT m.zh
+                           CASE WHEN (SELECT m.maps[1]
                                         FROM query_text_map('reason') AS m)
                                      ? x.reason_code
                                 THEN x.reason_code ELSE 'other' END

@@ -13,8 +13,9 @@
 -- of the statement's cost.  The bytes are jsonb's: keys in its order
 -- (shorter first, then bytewise), ", " and ": " between them, strings
 -- escaped by csibiz_json().  Codes, masks and times whose CHECK or format
--- leaves no character to escape are quoted as they are.  The texts are
--- read once per statement, not once a row (query_text_map()).
+-- leaves no character to escape are quoted as they are
+-- (csibiz_mask_json()).  The texts are read once per statement, not once
+-- a row (query_text_map()).
 --
 -- Dropped first: its columns grew by the sealed ones (no view or
 -- function depends on it; app_me() and app_me_batch() are PL/pgSQL).
@@ -30,33 +31,21 @@ LANGUAGE sql STABLE AS $$
                || '", "school": ' || csibiz_json(p.school)
                || ', "category": "' || p.category
                || '", "birth_date": "0000-00-00", "gender_text": '
-               || coalesce((CASE WHEN p_lang = 'en'
-                      THEN (SELECT m.en
-                              FROM query_text_map('gender') AS m)
-                      ELSE (SELECT m.zh
-                              FROM query_text_map('gender') AS m)
-                      END -> p.gender::text)::text, 'null')
+               || coalesce(((SELECT m.maps
+                               FROM query_text_map('gender') AS m)
+                             [query_lang(p_lang)] -> p.gender::text)::text,
+                           'null')
                || ', "phone_masked": '
-               || CASE WHEN length(p.declared_phone) = 11
-                       THEN '"' || left(p.declared_phone, 3) || '****'
-                            || right(p.declared_phone, 4) || '"'
-                       ELSE csibiz_json(csibiz_mask(p.declared_phone, 3, 4))
-                  END
+               || csibiz_mask_json(p.declared_phone, 11, 3, 4)
                || ', "category_text": '
-               || coalesce((CASE WHEN p_lang = 'en'
-                      THEN (SELECT m.en
-                              FROM query_text_map('category') AS m)
-                      ELSE (SELECT m.zh
-                              FROM query_text_map('category') AS m)
-                      END -> p.category)::text, 'null')
+               || coalesce(((SELECT m.maps
+                               FROM query_text_map('category') AS m)
+                             [query_lang(p_lang)] -> p.category)::text,
+                           'null')
                || ', "registered_at": "' || csibiz_iso(u.created_at)
                || '", "id_number_masked": "******************"'
                || ', "si_card_no_masked": '
-               || CASE WHEN length(p.si_card_no) = 12
-                       THEN '"' || left(p.si_card_no, 3) || '*****'
-                            || right(p.si_card_no, 4) || '"'
-                       ELSE csibiz_json(csibiz_mask(p.si_card_no, 3, 4))
-                  END
+               || csibiz_mask_json(p.si_card_no, 12, 3, 4)
                || '}}' END,
            CASE WHEN a.code IS NULL THEN p.birth_date_enc END,
            CASE WHEN a.code IS NULL THEN p.id_number_enc END
