@@ -20,8 +20,7 @@
 -- Dropped first: its columns grew by the sealed ones (no view or
 -- function depends on it; app_me() and app_me_batch() are PL/pgSQL).
 DROP FUNCTION IF EXISTS me_get(bigint, bigint, text);
-CREATE FUNCTION me_get(p_user bigint, p_person bigint,
-                                  p_lang text)
+CREATE FUNCTION me_get(p_user bigint, p_person bigint, p_lang text)
 RETURNS TABLE (status int, code text, body text, birth_date_enc bytea,
                id_number_enc bytea)
 LANGUAGE sql STABLE AS $$
