@@ -121,6 +121,7 @@ GRANT EXECUTE ON FUNCTION query_month TO csibiz_ops;
 GRANT EXECUTE ON FUNCTION query_reason TO csibiz_ops;
 GRANT EXECUTE ON FUNCTION query_text TO csibiz_ops;
 GRANT EXECUTE ON FUNCTION debit_result_visible TO csibiz_ops;
+GRANT EXECUTE ON FUNCTION debit_result_visible_on TO csibiz_ops;
 GRANT EXECUTE ON FUNCTION csibiz_mask TO csibiz_ops;
 GRANT EXECUTE ON FUNCTION csibiz_iso TO csibiz_ops;
 GRANT EXECUTE ON FUNCTION csibiz_now() TO csibiz_ops;
