@@ -590,7 +590,9 @@ ngx_http_csibiz_pg_batch_finish(ngx_http_csibiz_op_t *op)
 
     b->line->flight--;
 
-    if (b->line->batch && !b->line->batch->event.posted) {
+    if (b->line->batch && !b->line->batch->event.posted
+        && b->line->flight < NGX_HTTP_CSIBIZ_PG_FLIGHT)
+    {
         ngx_post_event(&b->line->batch->event, &ngx_posted_events);
     }
 
