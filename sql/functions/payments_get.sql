@@ -12,11 +12,13 @@
 --   as to_json() escapes them; an element null when no reason has a text
 --   (not even "other"), as jsonb || NULL was;
 -- * the reference tables are read once per statement, by uncorrelated
---   subqueries (InitPlans): the status texts as JSON strings in the
---   order of their codes, the premiums by year, and the debit calendar as
---   a sorted array of year * 10000 + month * 100 + cutoff_day: the
---   element after a payment's (width_bucket()) is the next debit month,
---   if it is of the same year (e), else the payment's was the year's last;
+--   subqueries (InitPlans): the status texts (query_text_map(), as
+--   declarations_get() reads its texts), the premiums by year, and the
+--   debit calendar as a sorted array of year * 10000 + month * 100 +
+--   cutoff_day: the element after a payment's (width_bucket()) is the
+--   next debit month, if it is of the same year (e), else the payment's
+--   was the year's last;
+-- * whether a result shows yet is debit_result_visible()'s rule, inlined;
 -- * the rows come in the order of the index, newest first, which
 --   string_agg() keeps (a plain aggregate over a sorted subquery);
 -- * only a failed payment runs subqueries of its own: the reason (or
@@ -92,21 +94,11 @@ LANGUAGE sql STABLE AS $$
                                        AND t.code IN (y.reason_code, 'other')
                                      ORDER BY t.code = y.reason_code DESC
                                      LIMIT 1) AS r) END
-                || ', "status_text": ' || coalesce((
-                       CASE WHEN p_lang = 'en'
-                            THEN (SELECT array_agg(to_json(t.en)::text
-                                                   ORDER BY t.code)
-                                    FROM query_text t
-                                   WHERE t.kind = 'payment_status')
-                            ELSE (SELECT array_agg(to_json(t.zh)::text
-                                                   ORDER BY t.code)
-                                    FROM query_text t
-                                   WHERE t.kind = 'payment_status') END)
-                       [array_position(
-                           (SELECT array_agg(t.code ORDER BY t.code)
-                              FROM query_text t
-                             WHERE t.kind = 'payment_status'), y.shown)],
-                       'null')
+                || ', "status_text": '
+                || coalesce(((SELECT m.maps
+                                FROM query_text_map('payment_status') AS m)
+                              [query_lang(p_lang)] -> y.shown)::text,
+                            'null')
                 || ', "amount_cents": ' || y.amount_cents::text
                 || ', "last_debit_month": '
                 || CASE WHEN y.e / 10000 = y.year THEN 'false'
@@ -114,11 +106,9 @@ LANGUAGE sql STABLE AS $$
                 || '}', 'null'), ', ')
               FROM (SELECT x.year, x.month, x.amount_cents, x.reason_code,
                            CASE WHEN x.status <> 'pending'
-                                     AND make_date(x.year + x.month / 12,
-                                                   x.month % 12 + 1, 1)
-                                         > (coalesce(p_now, now())
-                                            AT TIME ZONE 'Asia/Shanghai')::date
-                                           - (p_result_day - 1)
+                                     AND NOT debit_result_visible(
+                                         make_date(x.year, x.month, 1),
+                                         p_now, p_result_day)
                                 THEN 'pending'
                                 ELSE x.status END AS shown,
                            (SELECT array_agg(d.year * 10000 + d.month * 100
