@@ -1611,6 +1611,11 @@ ngx_http_csibiz_session_handler(ngx_http_request_t *r,
     ngx_http_csibiz_main_conf_t  *cmcf;
 
     static u_char  out[] = "{\"logged_in\":false}";
+    static u_char  head[] = "{\"logged_in\":true,\"expires_in\":";
+    static u_char  idle[] = ",\"idle_timeout\":";
+    static u_char  csrf[] = ",\"csrf_token\":\"";
+    static u_char  reauth[] = "\",\"reauth_valid_for\":";
+    static u_char  tail[] = "}";
 
     if (!s->valid) {
         return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, out,
@@ -1619,20 +1624,27 @@ ngx_http_csibiz_session_handler(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_csibiz_module);
 
-    body = ngx_pnalloc(r->pool, sizeof("{\"logged_in\":true,\"expires_in\":,"
-                                       "\"idle_timeout\":,\"csrf_token\":\"\","
-                                       "\"reauth_valid_for\":}")
-                                + 3 * NGX_TIME_T_LEN + s->csrf.len);
+    body = ngx_pnalloc(r->pool, sizeof(head) - 1 + sizeof(idle) - 1
+                                + sizeof(csrf) - 1 + sizeof(reauth) - 1
+                                + sizeof(tail) - 1 + 3 * NGX_TIME_T_LEN
+                                + s->csrf.len);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_sprintf(body, "{\"logged_in\":true,\"expires_in\":%T,"
-                    "\"idle_timeout\":%T,\"csrf_token\":\"%V\","
-                    "\"reauth_valid_for\":%T}",
-                    s->idle_left, cmcf->session_idle_timeout, &s->csrf,
-                    ngx_max(0, s->auth_at + NGX_HTTP_CSIBIZ_REAUTH_VALID
-                               - ngx_time()));
+    /* copied, not formatted: ngx_sprintf() reads its format bytewise */
+
+    p = ngx_cpymem(body, head, sizeof(head) - 1);
+    p = ngx_sprintf(p, "%T", s->idle_left);
+    p = ngx_cpymem(p, idle, sizeof(idle) - 1);
+    p = ngx_sprintf(p, "%T", cmcf->session_idle_timeout);
+    p = ngx_cpymem(p, csrf, sizeof(csrf) - 1);
+    p = ngx_cpymem(p, s->csrf.data, s->csrf.len);
+    p = ngx_cpymem(p, reauth, sizeof(reauth) - 1);
+    p = ngx_sprintf(p, "%T", ngx_max(0, s->auth_at
+                                        + NGX_HTTP_CSIBIZ_REAUTH_VALID
+                                        - ngx_time()));
+    *p++ = '}';
 
     return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, body, p - body);
 }
