@@ -62,35 +62,6 @@ csibiz_hmac(const uint8_t key[CSIBIZ_KEYBYTES], const void *msg, size_t len,
 }
 
 
-int
-csibiz_hmac_key_init(csibiz_hmac_key_t *k,
-    const uint8_t key[CSIBIZ_KEYBYTES])
-{
-    crypto_auth_hmacsha256_state  st;
-
-    crypto_auth_hmacsha256_init(&st, key, CSIBIZ_KEYBYTES);
-    memcpy(k->state, &st, sizeof(st));
-    sodium_memzero(&st, sizeof(st));
-
-    return 0;
-}
-
-
-int
-csibiz_hmac_with(const csibiz_hmac_key_t *k, const void *msg, size_t len,
-    uint8_t out[CSIBIZ_HMACBYTES])
-{
-    crypto_auth_hmacsha256_state  st;
-
-    memcpy(&st, k->state, sizeof(st));
-    crypto_auth_hmacsha256_update(&st, msg, len);
-    crypto_auth_hmacsha256_final(&st, out);
-    sodium_memzero(&st, sizeof(st));
-
-    return 0;
-}
-
-
 /*
  * subkey = HMAC-SHA256(key, label || 0x01), which is HKDF-Expand (RFC 5869)
  * with the master key as the pseudorandom key, the label as "info" and

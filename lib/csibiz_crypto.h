@@ -80,18 +80,24 @@ int csibiz_hmac_label(const uint8_t key[CSIBIZ_KEYBYTES], const char *label,
     const void *msg, size_t len, uint8_t out[CSIBIZ_HMACBYTES]);
 
 /*
- * A key for csibiz_hmac_with(): its inner and outer pad blocks already
- * hashed, which halves the cost of an HMAC of a short message (two
- * SHA-256 blocks instead of four).  For a key used on every request,
- * such as the session key.  Holds key material: wipe it after use.
+ * A key for csibiz_hmac_with(), for a key used on every request such as
+ * the session key: libcrypto's HMAC context of it, which keeps its pad
+ * blocks hashed (two SHA-256 blocks for a short message instead of four)
+ * and hashes with the CPU's SHA extensions where there are some; and
+ * libsodium's state of the same, used when libcrypto gives none.  Holds
+ * key material: csibiz_hmac_key_free() wipes it.  One thread at a time.
  */
 typedef struct {
+    void       *mac;       /* EVP_MAC_CTX, or NULL */
     uint64_t    state[CSIBIZ_HMAC_STATEBYTES / 8];
 } csibiz_hmac_key_t;
 
-/* prepares k from key; always 0 */
+/* prepares k from key; always 0 (libsodium's state when not libcrypto's) */
 int csibiz_hmac_key_init(csibiz_hmac_key_t *k,
     const uint8_t key[CSIBIZ_KEYBYTES]);
+
+/* frees what csibiz_hmac_key_init() made and wipes the key material */
+void csibiz_hmac_key_free(csibiz_hmac_key_t *k);
 
 /* out = HMAC-SHA256(the key of k, msg), as csibiz_hmac(); always 0 */
 int csibiz_hmac_with(const csibiz_hmac_key_t *k, const void *msg,

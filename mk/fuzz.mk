@@ -20,7 +20,7 @@ FUZZ_CFLAGS   := -std=gnu99 -g -O1 -Wall -Wextra -Wpointer-arith \
                  -Wno-unused-parameter -Wstrict-prototypes -Werror -Ilib \
                  -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_LIBS     := -lgd -lsodium
+FUZZ_LIBS     := -lgd -lsodium -lcrypto
 FUZZ_OPTIONS  := -print_final_stats=1 -max_len=4096 -rss_limit_mb=1024 \
                  -timeout=10
 

@@ -18,7 +18,7 @@ UNIT_SANFILE := $(UNIT_DIR)/sanitize.flags
 
 UNIT_CFLAGS  := -std=gnu99 -g -O2 -Wall -Wextra -Wpointer-arith \
                 -Wno-unused-parameter -Wstrict-prototypes -Werror -Ilib
-UNIT_LIBS    := -lgd -lsodium
+UNIT_LIBS    := -lgd -lsodium -lcrypto
 
 # Read when a recipe runs, after the probe below has written the file.
 UNIT_SAN      = $(shell cat $(UNIT_SANFILE))

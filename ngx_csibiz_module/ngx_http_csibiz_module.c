@@ -31,6 +31,7 @@ static char *ngx_http_csibiz_seal_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_csibiz_key_file(ngx_conf_t *cf, ngx_str_t *name,
     uint8_t master[CSIBIZ_KEYBYTES]);
+static void ngx_http_csibiz_hmac_key_cleanup(void *data);
 static char *ngx_http_csibiz_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_csibiz_session_cookie(ngx_conf_t *cf,
@@ -1135,9 +1136,10 @@ ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_csibiz_main_conf_t *cmcf = conf;
 
-    char       *rv;
-    ngx_str_t  *value;
-    uint8_t     master[CSIBIZ_KEYBYTES];
+    char                *rv;
+    ngx_str_t           *value;
+    ngx_pool_cleanup_t  *cln;
+    uint8_t              master[CSIBIZ_KEYBYTES];
 
     if (cmcf->secret_file.data) {
         return "is duplicate";
@@ -1164,11 +1166,30 @@ ngx_http_csibiz_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         /* the session key's HMAC runs on every request: pads once */
         csibiz_hmac_key_init(&cmcf->session_mac, cmcf->session_key);
         cmcf->have_keys = 1;
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            csibiz_hmac_key_free(&cmcf->session_mac);
+            rv = NGX_CONF_ERROR;
+
+        } else {
+            cln->handler = ngx_http_csibiz_hmac_key_cleanup;
+            cln->data = &cmcf->session_mac;
+        }
     }
 
     sodium_memzero(master, sizeof(master));
 
     return rv;
+}
+
+
+/* the old cycle's prepared session key, when a reload or exit frees it */
+
+static void
+ngx_http_csibiz_hmac_key_cleanup(void *data)
+{
+    csibiz_hmac_key_free(data);
 }
 
 

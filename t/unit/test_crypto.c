@@ -88,6 +88,8 @@ is_hex(const uint8_t *bin, size_t len, const char *hex)
 static void
 test_hmac_with(const uint8_t *key)
 {
+    int                zero;
+    void              *mac;
     size_t             len;
     uint8_t            a[CSIBIZ_HMACBYTES], b[CSIBIZ_HMACBYTES];
     uint8_t            msg[200];
@@ -112,6 +114,31 @@ test_hmac_with(const uint8_t *key)
         tap_ok(memcmp(a, b, sizeof(a)) == 0,
                "hmac_with = hmac, %zu bytes, the key used again", len);
     }
+
+    tap_ok(k.mac != NULL, "hmac_key_init: libcrypto's HMAC");
+
+    /* libsodium's state, as when libcrypto gives no HMAC */
+
+    mac = k.mac;
+    k.mac = NULL;
+
+    for (len = 0; len <= sizeof(msg); len += 50) {
+        csibiz_hmac(key, msg, len, a);
+        csibiz_hmac_with(&k, msg, len, b);
+        tap_ok(memcmp(a, b, sizeof(a)) == 0,
+               "hmac_with = hmac, %zu bytes, libsodium's state", len);
+    }
+
+    k.mac = mac;
+    csibiz_hmac_key_free(&k);
+
+    zero = (k.mac == NULL);
+
+    for (len = 0; len < sizeof(k.state) / sizeof(k.state[0]); len++) {
+        zero = zero && k.state[len] == 0;
+    }
+
+    tap_ok(zero, "hmac_key_free wipes the key");
 }
 
 
