@@ -3,8 +3,8 @@
  * HMAC-SHA256 with a key used on every request; see csibiz_crypto.h.
  * libcrypto's HMAC keeps the key's pad blocks hashed as libsodium's state
  * does, and its SHA-256 uses the CPU's SHA extensions where there are
- * some: a session id's HMAC costs a third of libsodium's (which has no
- * such code) in the time of the event loop.  libsodium's state is kept
+ * some: a session id's HMAC takes less than half of libsodium's time
+ * (which has no such code) in the event loop.  libsodium's state is kept
  * for when libcrypto cannot give an HMAC (a provider that refuses it).
  */
 
