@@ -11,10 +11,12 @@
 # calls), the queries from that function's file in sql/functions/ (its
 # RETURN QUERY, by $n).  The batched forms (app_me_batch(),
 # app_declarations_batch(), app_account_batch(), app_payments_batch())
-# likewise, with one function scan: unnest() of the requests' elements.
-# What is the same for every element (texts, banks, the window at the
-# time now, payments' reference tables) is read once per statement, by an
-# InitPlan, not once per element.
+# likewise, with one function scan: unnest() of the requests' elements
+# (app_account_batch() has a second one, of the elements' times, for its
+# window, run once).  What is the same for every element (texts, banks,
+# the window at the time now, payments' reference tables) is read once
+# per statement, by an InitPlan, not once per element; app_account_batch()
+# reads the window once per distinct time of its elements (a CTE).
 
 use strict;
 use warnings;
@@ -139,8 +141,10 @@ for my $name (sort keys %args) {
 for my $name (sort keys %batch_args) {
     my $plan = plan_of($name, $batch_args{$name}) // next;
 
-    my @scans = $plan =~ /Function Scan on (\S+)/g;
-    is("@scans", 'a', "$name: one function scan, the elements (a)");
+    my @scans = sort $plan =~ /Function Scan on (\S+(?: t\b)?)/g;
+    is("@scans", $name eq 'account_batch' ? 'a pg_catalog.unnest t' : 'a',
+       "$name: one function scan, the elements (a)"
+       . ($name eq 'account_batch' ? ", and their times' (t)" : ''));
     like($plan, qr/Function Call: unnest\(/, "$name: a is unnest()");
     for my $f (@inlined) {
         unlike($plan, qr/\b\Q$f\E\(/, "$name: $f inlined");
@@ -163,6 +167,27 @@ for my $name (sort keys %batch_args) {
     ok(@loops && !grep({ $_ > 1 } @loops),
        "$name: query_text, bank, window_calendar read once a"
        . " statement (loops: @loops)");
+    # the window once per distinct time of the elements: once for two
+    # elements of the test clock (csibiz_test_now) as for two of NULL
+    if ($name eq 'account_batch') {
+        my $clock = '2026-09-10 12:00:00+08';
+        my $run2 = join "\n", map { $_->[0] } psql(
+            "PREPARE r ($types) AS $query;"
+            . " SET plan_cache_mode = force_generic_plan;"
+            . " EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)"
+            . " EXECUTE r(" . ($batch_args{$name} =~ s/\{1,2\}/{$two}/gr
+                                                 =~ s/NULL/"$clock"/gr)
+            . ")");
+        for ([NULL => $run], [$clock => $run2]) {
+            my ($t, $r) = @$_;
+            like($r, qr/Function\ Scan\ on\ unnest\ t\ [^\n]*
+                        \(actual\ rows=2\ loops=1\)/x,
+                 "$name, times $t: the times read once a statement");
+            my @w = $r =~ /Scan\ using\ \S+\ on\ window_calendar\b
+                           [^\n]*\(actual\ rows=\d+\ loops=(\d+)\)/gx;
+            is("@w", '1', "$name, times $t: the window worked out once");
+        }
+    }
 
     my @rows = psql("SET ROLE csibiz_app; PREPARE b AS $stmt{$name};"
                     . " EXECUTE b($batch_args{$name})");
