@@ -195,6 +195,41 @@ for my $name (sort keys %batch_args) {
     is(join(',', map { $_->[0] } @rows), '1,2', "$name: in order");
 }
 
+# a batch whose elements carry different clocks (and NULL, the time now)
+# answers each as app_account_get() does alone with its clock: the window
+# is worked out per distinct clock, never taken from another element's
+{
+    my @e = ([900001, '2026-09-10 12:00:00+08', 'f', 'zh'],
+             [900001, '2026-12-01 00:00:00+08', 't', 'en'],
+             [900002, undef,                    'f', 'zh'],
+             [900002, '2026-09-10 12:00:00+08', 't', 'en'],
+             [900001, '2029-01-01 00:00:00+08', 'f', 'zh']);
+    my $arr = sub {
+        my ($k, $q) = @_;
+        return "'{" . join(',', map { defined $_->[$k]
+                                      ? ($q ? "\"$_->[$k]\"" : $_->[$k])
+                                      : 'NULL' } @e) . "}'";
+    };
+    my @batch = psql('SELECT i, status, body FROM app_account_batch('
+                     . join(', ', $arr->(0), $arr->(0), $arr->(1, 1),
+                            $arr->(2), $arr->(3))
+                     . ') ORDER BY i');
+    is(scalar @batch, scalar @e, 'account_batch, mixed clocks: a row each');
+    my %windows;
+    for my $i (0 .. $#e) {
+        my ($u, $t, $ok, $l) = @{ $e[$i] };
+        my $alone = psql("SELECT 0, status, body FROM app_account_get($u,"
+                         . " $u, " . (defined $t ? "'$t'" : 'NULL')
+                         . ", '$ok', '$l')")->[0];
+        is_deeply([@{ $batch[$i] }[1, 2]], [@$alone[1, 2]],
+                  'account_batch, mixed clocks: element ' . ($i + 1)
+                  . ' as alone (' . ($t // 'NULL') . ')');
+        $windows{$1}++ if ($batch[$i][2] // '') =~ /^\{"window": (\{[^}]*\})/;
+    }
+    cmp_ok(scalar keys %windows, '>=', 3,
+           'account_batch, mixed clocks: their windows differ');
+}
+
 # and they answer: the same statements, as a 200 for a logged-in user is
 # checked by t/040, t/041 and t/030-033; here only that they run, as the
 # application role
