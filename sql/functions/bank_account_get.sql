@@ -11,12 +11,13 @@
 -- per statement (a subquery that refers to no row: an InitPlan, run only
 -- if a row needs it): the banks' names, a jsonb map by code in each
 -- language, whose member as text is the JSON string
--- (bank_account.bank_code has a foreign key), and the window at the time
--- now (p_now NULL, as in production; with a p_now, once per call;
--- OFFSET 0 keeps its subquery whole, so that it is worked out once).
--- The second form takes the window as window_json() writes it (p_window
--- its body, p_open whether it is open): app_account_batch() works it out
--- once per distinct time of its requests.
+-- (bank_account.bank_code has a foreign key), and in the first form the
+-- window at the time now (p_now NULL, as in production; with a p_now,
+-- once per call; refused or not; OFFSET 0 keeps its subquery whole, so
+-- that it is worked out once).  The second form takes the window as
+-- window_json() writes it (p_window its body, p_open whether it is
+-- open): app_account_batch() works it out once per distinct time of its
+-- requests.
 CREATE OR REPLACE FUNCTION bank_account_get(p_user bigint, p_person bigint,
                                             p_now timestamptz,
                                             p_reauth_ok boolean,
