@@ -11,10 +11,12 @@
 # calls), the queries from that function's file in sql/functions/ (its
 # RETURN QUERY, by $n).  The batched forms (app_me_batch(),
 # app_declarations_batch(), app_account_batch(), app_payments_batch())
-# likewise, with one function scan: unnest() of the requests' elements.
-# What is the same for every element (texts, banks, the window at the
-# time now, payments' reference tables) is read once per statement, by an
-# InitPlan, not once per element.
+# likewise, with one function scan: unnest() of the requests' elements
+# (app_account_batch() has a second one, of the elements' times, for its
+# window, run once).  What is the same for every element (texts, banks,
+# the window at the time now, payments' reference tables) is read once
+# per statement, by an InitPlan, not once per element; app_account_batch()
+# reads the window once per distinct time of its elements (a CTE).
 
 use strict;
 use warnings;
@@ -139,8 +141,10 @@ for my $name (sort keys %args) {
 for my $name (sort keys %batch_args) {
     my $plan = plan_of($name, $batch_args{$name}) // next;
 
-    my @scans = $plan =~ /Function Scan on (\S+)/g;
-    is("@scans", 'a', "$name: one function scan, the elements (a)");
+    my @scans = sort $plan =~ /Function Scan on (\S+(?: t\b)?)/g;
+    is("@scans", $name eq 'account_batch' ? 'a pg_catalog.unnest t' : 'a',
+       "$name: one function scan, the elements (a)"
+       . ($name eq 'account_batch' ? ", and their times' (t)" : ''));
     like($plan, qr/Function Call: unnest\(/, "$name: a is unnest()");
     for my $f (@inlined) {
         unlike($plan, qr/\b\Q$f\E\(/, "$name: $f inlined");
@@ -163,11 +167,67 @@ for my $name (sort keys %batch_args) {
     ok(@loops && !grep({ $_ > 1 } @loops),
        "$name: query_text, bank, window_calendar read once a"
        . " statement (loops: @loops)");
+    # the window once per distinct time of the elements: once for two
+    # elements of the test clock (csibiz_test_now) as for two of NULL
+    if ($name eq 'account_batch') {
+        my $clock = '2026-09-10 12:00:00+08';
+        my $run2 = join "\n", map { $_->[0] } psql(
+            "PREPARE r ($types) AS $query;"
+            . " SET plan_cache_mode = force_generic_plan;"
+            . " EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)"
+            . " EXECUTE r(" . ($batch_args{$name} =~ s/\{1,2\}/{$two}/gr
+                                                 =~ s/NULL/"$clock"/gr)
+            . ")");
+        for ([NULL => $run], [$clock => $run2]) {
+            my ($t, $r) = @$_;
+            like($r, qr/Function\ Scan\ on\ unnest\ t\ [^\n]*
+                        \(actual\ rows=2\ loops=1\)/x,
+                 "$name, times $t: the times read once a statement");
+            my @w = $r =~ /Scan\ using\ \S+\ on\ window_calendar\b
+                           [^\n]*\(actual\ rows=\d+\ loops=(\d+)\)/gx;
+            is("@w", '1', "$name, times $t: the window worked out once");
+        }
+    }
 
     my @rows = psql("SET ROLE csibiz_app; PREPARE b AS $stmt{$name};"
                     . " EXECUTE b($batch_args{$name})");
     is(scalar @rows, 2, "$name: a row per element");
     is(join(',', map { $_->[0] } @rows), '1,2', "$name: in order");
+}
+
+# a batch whose elements carry different clocks (and NULL, the time now)
+# answers each as app_account_get() does alone with its clock: the window
+# is worked out per distinct clock, never taken from another element's
+{
+    my @e = ([900001, '2026-09-10 12:00:00+08', 'f', 'zh'],
+             [900001, '2026-12-01 00:00:00+08', 't', 'en'],
+             [900002, undef,                    'f', 'zh'],
+             [900002, '2026-09-10 12:00:00+08', 't', 'en'],
+             [900001, '2029-01-01 00:00:00+08', 'f', 'zh']);
+    my $arr = sub {
+        my ($k, $q) = @_;
+        return "'{" . join(',', map { defined $_->[$k]
+                                      ? ($q ? "\"$_->[$k]\"" : $_->[$k])
+                                      : 'NULL' } @e) . "}'";
+    };
+    my @batch = psql('SELECT i, status, body FROM app_account_batch('
+                     . join(', ', $arr->(0), $arr->(0), $arr->(1, 1),
+                            $arr->(2), $arr->(3))
+                     . ') ORDER BY i');
+    is(scalar @batch, scalar @e, 'account_batch, mixed clocks: a row each');
+    my %windows;
+    for my $i (0 .. $#e) {
+        my ($u, $t, $ok, $l) = @{ $e[$i] };
+        my $alone = psql("SELECT 0, status, body FROM app_account_get($u,"
+                         . " $u, " . (defined $t ? "'$t'" : 'NULL')
+                         . ", '$ok', '$l')")->[0];
+        is_deeply([@{ $batch[$i] }[1, 2]], [@$alone[1, 2]],
+                  'account_batch, mixed clocks: element ' . ($i + 1)
+                  . ' as alone (' . ($t // 'NULL') . ')');
+        $windows{$1}++ if ($batch[$i][2] // '') =~ /^\{"window": (\{[^}]*\})/;
+    }
+    cmp_ok(scalar keys %windows, '>=', 3,
+           'account_batch, mixed clocks: their windows differ');
 }
 
 # and they answer: the same statements, as a 200 for a logged-in user is

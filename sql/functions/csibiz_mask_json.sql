@@ -1,7 +1,7 @@
 -- csibiz_mask(t, head, tail) as a JSON value (csibiz_json()), for a
 -- column whose CHECK makes it n characters that JSON need not escape
--- (head + tail < n): such a value is masked and quoted directly, which
--- costs a fraction of csibiz_mask()'s length() calls; any other through
+-- (head + tail < n): such a value is masked and quoted directly, without
+-- csibiz_mask()'s bounds and csibiz_json()'s escaping; any other through
 -- csibiz_mask().  One expression: inlined.
 CREATE OR REPLACE FUNCTION csibiz_mask_json(t text, n int, head int, tail int)
 RETURNS text
