@@ -1615,7 +1615,6 @@ ngx_http_csibiz_session_handler(ngx_http_request_t *r,
     static u_char  idle[] = ",\"idle_timeout\":";
     static u_char  csrf[] = ",\"csrf_token\":\"";
     static u_char  reauth[] = "\",\"reauth_valid_for\":";
-    static u_char  tail[] = "}";
 
     if (!s->valid) {
         return ngx_http_csibiz_send_json(r, NGX_HTTP_OK, out,
@@ -1626,7 +1625,7 @@ ngx_http_csibiz_session_handler(ngx_http_request_t *r,
 
     body = ngx_pnalloc(r->pool, sizeof(head) - 1 + sizeof(idle) - 1
                                 + sizeof(csrf) - 1 + sizeof(reauth) - 1
-                                + sizeof(tail) - 1 + 3 * NGX_TIME_T_LEN
+                                + sizeof("}") - 1 + 3 * NGX_TIME_T_LEN
                                 + s->csrf.len);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
