@@ -219,9 +219,8 @@ ngx_http_csibiz_pool_begin(ngx_http_csibiz_op_t *op)
 
 
 /*
- * The connection for a new op: the one that collects this pass's write;
- * else an open one with nothing on it; else a new one, while there is
- * room; else the open one with the fewest ops.
+ * The connection for a new op: an open one with nothing on it; else a
+ * new one, while there is room; else the open one with the fewest ops.
  * A backend that was down is tried by one new connection at a time.
  * NULL: none, and none may be tried now.
  */
@@ -231,11 +230,6 @@ ngx_http_csibiz_pool_pick(ngx_http_csibiz_pool_t *pool)
 {
     ngx_uint_t               i, connecting;
     ngx_http_csibiz_peer_t  *peer, *best, *spare;
-
-    if (pool->gathering && pool->gathering->ready) {
-        /* one write and one reply for the pass, not one per connection */
-        return pool->gathering;
-    }
 
     best = NULL;
     spare = NULL;
@@ -454,10 +448,6 @@ ngx_http_csibiz_pool_close_peer(ngx_http_csibiz_peer_t *peer)
 
     pool = peer->pool;
     failed = !peer->ready;
-
-    if (pool->gathering == peer) {
-        pool->gathering = NULL;
-    }
 
     while (peer->nslots) {
         slot = ngx_http_csibiz_pool_slot(peer, 0);

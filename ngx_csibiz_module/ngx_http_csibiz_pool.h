@@ -79,12 +79,6 @@ struct ngx_http_csibiz_pool_s {
     ngx_msec_t                     retry_at;
     ngx_uint_t                     down;       /* unsigned down:1; */
 
-    /*
-     * A pipelining driver's connection whose write this pass of the event
-     * loop collects: the pass's next ops join it, in the same write.
-     */
-    ngx_http_csibiz_peer_t        *gathering;
-
     /* connect: started (NGX_OK) or not; the driver calls pool_ready() */
     ngx_http_csibiz_peer_connect_pt  connect;
     /* send: the op of the slot, on a ready connection; sets slot->left */

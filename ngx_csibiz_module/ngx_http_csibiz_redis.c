@@ -564,8 +564,6 @@ ngx_http_csibiz_redis_queue(ngx_http_csibiz_peer_t *peer,
         ngx_post_event(c->write, &ngx_posted_events);
     }
 
-    peer->pool->gathering = peer;
-
     return NGX_OK;
 }
 
@@ -1597,10 +1595,6 @@ ngx_http_csibiz_redis_write_handler(ngx_event_t *wev)
     c = wev->data;
     peer = c->data;
     rp = (ngx_http_csibiz_redis_peer_t *) peer;
-
-    if (peer->pool->gathering == peer) {
-        peer->pool->gathering = NULL;
-    }
 
     if (!rp->connected) {
 
